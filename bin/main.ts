@@ -1,0 +1,99 @@
+// The `ops` entry point. The CLI commands and the console drive one engine (src/);
+// the console's UI (screens/, ink + react) is loaded only when the console starts.
+import pkg from '../package.json';
+import { parseCommandLine, USAGE } from '../src/cli/args';
+import { parseOnly, runCheck } from '../src/cli/check';
+import { configCommand } from '../src/cli/config-cmd';
+import { resolveSettings, UserError } from '../src/config/load';
+import { Monitor } from '../src/monitor';
+import { redact } from '../src/util/redact';
+
+const debug = process.argv.includes('--debug');
+
+function fail(err: unknown, fallbackCode: number): never {
+  const secrets = [process.env.PGPASSWORD];
+  if (err instanceof UserError) {
+    process.stderr.write(`ops: ${redact(err.message, secrets)}\n`);
+    if (debug && err.stack) process.stderr.write(`${redact(err.stack, secrets)}\n`);
+    process.exit(err.exitCode);
+  }
+  const e = err as Error;
+  process.stderr.write(`ops: internal error: ${redact(e?.message ?? String(err), secrets)}${debug ? '' : ' (run with --debug for details)'}\n`);
+  if (debug && e?.stack) process.stderr.write(`${redact(e.stack, secrets)}\n`);
+  process.exit(fallbackCode);
+}
+
+async function main(): Promise<void> {
+  // a closed pipe (ops check | head) is not an error worth a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+
+  let args;
+  try {
+    args = parseCommandLine(process.argv.slice(2));
+  } catch (err) {
+    // usage errors of a monitoring plugin are UNKNOWN (3)
+    fail(err, 3);
+  }
+  if (args.version) {
+    process.stdout.write(`ops ${pkg.version}\n`);
+    return;
+  }
+  if (args.help || args.command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  switch (args.command) {
+    case 'check': {
+      try {
+        if (args.positionals.length) throw new UserError(`check: unexpected argument "${args.positionals[0]}"`, 3);
+        const only = parseOnly(args.only);
+        const settings = resolveSettings(args.flags);
+        const result = await runCheck(settings, { json: args.json, only });
+        process.stdout.write(result.output);
+        process.exitCode = result.exitCode;
+      } catch (err) {
+        if (err instanceof UserError) fail(new UserError(err.message, 3), 3);
+        fail(err, 3);
+      }
+      return;
+    }
+    case 'config': {
+      try {
+        process.stdout.write(configCommand(args.positionals[0], args.positionals.slice(1)));
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
+    case null:
+    case 'console': {
+      try {
+        if (!process.stdin.isTTY || !process.stdout.isTTY) {
+          throw new UserError(
+            'the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")',
+            2,
+          );
+        }
+        const settings = resolveSettings(args.flags);
+        const monitor = new Monitor({
+          config: settings.config,
+          target: settings.target,
+          refreshMs: settings.refreshMs,
+          badge: process.env.OPS_BADGE || null,
+        });
+        const { runConsole } = await import('../screens/console');
+        await runConsole(monitor, { color: settings.color });
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
+    default:
+      fail(new UserError(`unknown command "${args.command}" (see "ops --help")`, 2), 2);
+  }
+}
+
+main().catch((err) => fail(err, 1));

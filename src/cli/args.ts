@@ -1,0 +1,87 @@
+// Command-line parsing: global flags plus each command's own. Unknown flags are an error.
+import { parseArgs } from 'node:util';
+import { UserError, type GlobalFlags } from '../config/load';
+
+const OPTIONS = {
+  target: { type: 'string' },
+  database: { type: 'string' },
+  refresh: { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  // ops check
+  json: { type: 'boolean' },
+  only: { type: 'string' },
+} as const;
+
+export interface ParsedArgs {
+  command: string | null;
+  positionals: string[];
+  flags: GlobalFlags;
+  help: boolean;
+  version: boolean;
+  json: boolean;
+  only: string | undefined;
+}
+
+export function parseCommandLine(argv: string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const opt = /option '([^' ]+)/i.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UserError(`unknown option ${opt ?? ''} (see "ops --help")`, 2);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UserError(`option ${opt ?? ''} needs a value (see "ops --help")`, 2);
+    throw new UserError(`${e.message} (see "ops --help")`, 2);
+  }
+  const v = parsed.values;
+  let refresh: number | undefined;
+  if (v.refresh !== undefined) {
+    refresh = Number(v.refresh);
+    if (!Number.isFinite(refresh) || refresh < 1 || refresh > 3600) {
+      throw new UserError(`--refresh: expected seconds between 1 and 3600, got "${v.refresh}"`, 2);
+    }
+  }
+  if (v.database !== undefined && v.database.trim() === '') throw new UserError('--database: empty URL', 2);
+  const [command = null, ...positionals] = parsed.positionals;
+  return {
+    command,
+    positionals,
+    flags: {
+      target: v.target,
+      database: v.database,
+      refresh,
+      readOnly: v['read-only'],
+      noColor: v['no-color'],
+      debug: v.debug,
+    },
+    help: !!v.help,
+    version: !!v.version,
+    json: !!v.json,
+    only: v.only,
+  };
+}
+
+export const USAGE = `ops: a console for maintenance hosts
+
+Usage:
+  ops                         the interactive console (live health dashboard)
+  ops check [--json] [--only GROUP,...]
+                              one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+  ops config path|show|validate [FILE]|get KEY|set KEY VALUE
+                              the configuration file (show redacts secrets)
+
+Global flags:
+  --target NAME       a target from the config file
+  --database URL      a PostgreSQL URL (overrides DATABASE_URL, PG* and the config file)
+  --refresh SECONDS   dashboard refresh interval (default 2)
+  --read-only         never change anything
+  --no-color          no colours (NO_COLOR is honoured too)
+  --debug             stack traces on errors
+  -h, --help          this help;  -V, --version  the version
+
+Check groups: host, disk, postgres, sessions, tables, http, tls, backup, redis
+`;

@@ -1,0 +1,63 @@
+// `ops check`: one probe round, judged, printed as a monitoring plugin does.
+import { UserError, type Settings } from '../config/load';
+import { EXIT_CODE, pluginLine } from '../health/rules';
+import { Collector } from '../monitor';
+import { CHECK_GROUPS, type CheckGroup, type HealthReport } from '../types';
+import { redact } from '../util/redact';
+
+export function parseOnly(only: string | undefined): Set<CheckGroup> | undefined {
+  if (only === undefined) return undefined;
+  const groups = only.split(',').map((s) => s.trim()).filter(Boolean);
+  if (groups.length === 0) throw new UserError(`--only: name at least one group (${CHECK_GROUPS.join(', ')})`, 3);
+  for (const g of groups) {
+    if (!(CHECK_GROUPS as readonly string[]).includes(g)) {
+      throw new UserError(`--only: unknown group "${g}" (groups: ${CHECK_GROUPS.join(', ')})`, 3);
+    }
+  }
+  return new Set(groups as CheckGroup[]);
+}
+
+export interface CheckResult {
+  report: HealthReport;
+  exitCode: number;
+  output: string;
+}
+
+export function checkJson(report: HealthReport, settings: Settings): object {
+  return {
+    status: report.status,
+    score: report.score,
+    at: new Date(report.at).toISOString(),
+    target: settings.target.display,
+    checks: report.checks.map((c) => ({
+      id: c.id,
+      group: c.group,
+      status: c.status,
+      summary: c.summary,
+      value: c.value === null ? null : Number(c.value.toFixed(3)),
+      unit: c.unit,
+      thresholds: c.thresholds,
+      subject: c.subject,
+    })),
+  };
+}
+
+export async function runCheck(settings: Settings, opts: { json: boolean; only?: Set<CheckGroup> }): Promise<CheckResult> {
+  const collector = new Collector({ config: settings.config, target: settings.target, only: opts.only });
+  try {
+    await collector.prime();
+    const snapshot = await collector.round();
+    const report = collector.evaluate(snapshot);
+    let output: string;
+    if (opts.json) {
+      output = `${JSON.stringify(checkJson(report, settings), null, 2)}\n`;
+    } else {
+      const lines = [pluginLine(report)];
+      for (const c of report.checks) lines.push(`[${c.status}] ${c.id}: ${c.summary}`);
+      output = `${lines.join('\n')}\n`;
+    }
+    return { report, exitCode: EXIT_CODE[report.status], output: redact(output, settings.target.secrets) };
+  } finally {
+    await collector.close();
+  }
+}

@@ -1,0 +1,98 @@
+// `ops config path|show|validate|get|set`.
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Conf from 'conf';
+import { configDir, configPath, formatKeyPath, loadConfigFile, parseConfigText, UserError } from '../config/load';
+import { ConfigSchema } from '../config/schema';
+import { redact } from '../util/redact';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** "thresholds.cpuPct.warning" or "targets[0].url" or "targets.0.url" -> path segments */
+export function splitKey(key: string): (string | number)[] {
+  if (!key || /^\.|\.$|\.\./.test(key)) throw new UserError(`config: "${key}" is not a key path (e.g. thresholds.cpuPct.warning)`);
+  return key
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+function getAt(obj: Json, path: (string | number)[]): Json | undefined {
+  let cur: Json | undefined = obj;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, Json>)[p];
+  }
+  return cur;
+}
+
+function setAt(obj: { [k: string]: Json }, path: (string | number)[], value: Json): void {
+  let cur: Json = obj;
+  for (let i = 0; i < path.length - 1; i++) {
+    const p = path[i];
+    const rec = cur as Record<string | number, Json>;
+    if (rec[p] === undefined || rec[p] === null || typeof rec[p] !== 'object') rec[p] = typeof path[i + 1] === 'number' ? [] : {};
+    cur = rec[p];
+  }
+  (cur as Record<string | number, Json>)[path[path.length - 1]] = value;
+}
+
+function parseValue(raw: string): Json {
+  try {
+    return JSON.parse(raw) as Json;
+  } catch {
+    return raw;
+  }
+}
+
+export function configCommand(sub: string | undefined, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const file = configPath(env);
+  switch (sub) {
+    case 'path':
+      return `${file}\n`;
+    case 'show': {
+      const cfg = loadConfigFile(file);
+      return `${redact(JSON.stringify(cfg, null, 2))}\n`;
+    }
+    case 'validate': {
+      const target = args[0] ?? file;
+      if (!existsSync(target)) throw new UserError(`${target}: no such file`);
+      loadConfigFile(target);
+      return `${target}: valid\n`;
+    }
+    case 'get': {
+      if (!args[0]) throw new UserError('config get: name a key, e.g. "ops config get thresholds.cpuPct"');
+      const cfg = loadConfigFile(file) as unknown as Json;
+      const value = getAt(cfg, splitKey(args[0]));
+      if (value === undefined) throw new UserError(`config get: ${args[0]} is not set`);
+      return `${redact(typeof value === 'string' ? value : JSON.stringify(value, null, 2))}\n`;
+    }
+    case 'set': {
+      if (args.length !== 2) throw new UserError('config set: expected KEY VALUE, e.g. "ops config set thresholds.cpuPct.warning 70"');
+      const [key, rawValue] = args;
+      const path = splitKey(key);
+      const current = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      parseConfigText(current, file); // refuse to edit a file that is already broken; it says where
+      const raw = (current.trim() ? JSON.parse(current) : {}) as { [k: string]: Json };
+      setAt(raw, path, parseValue(rawValue));
+      const checked = ConfigSchema.safeParse(raw);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new UserError(redact(`config set: ${formatKeyPath(issue.path)}: ${issue.message}`));
+      }
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const conf = new Conf<Record<string, unknown>>({
+        projectName: 'ops-console',
+        projectSuffix: '',
+        cwd: configDir(env),
+        configName: 'config',
+        configFileMode: 0o600,
+      });
+      conf.store = raw;
+      chmodSync(file, 0o600);
+      return `${key} = ${redact(JSON.stringify(getAt(raw, path)))}\n`;
+    }
+    default:
+      throw new UserError(`config: expected one of path, show, validate, get, set${sub ? ` (got "${sub}")` : ''}`, 2);
+  }
+}

@@ -1,0 +1,202 @@
+// Loading and resolving configuration.
+// Precedence: command-line flags, then the environment (DATABASE_URL and libpq's PG* variables,
+// .pgpass through node-postgres), then the config file, then the defaults in schema.ts.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { ClientConfig } from 'pg';
+import { ConfigSchema, type Config } from './schema';
+import { redact } from '../util/redact';
+import { JsonSyntaxError, parseJsonLocated, pathKey, type LocatedJson } from './json';
+
+/** A problem the operator can fix: printed as one line, exit code 1 (or `exitCode`). */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** The directory that holds config.json (conf's location; OPS_CONFIG_DIR overrides it). */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.OPS_CONFIG_DIR) return env.OPS_CONFIG_DIR;
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'ops-console');
+}
+
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(configDir(env), 'config.json');
+}
+
+export function formatKeyPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+/** Parses and validates a config text. Throws UserError naming file, line and key path. */
+export function parseConfigText(text: string, file: string): Config {
+  let located: LocatedJson = { value: {}, lines: new Map() };
+  if (text.trim() !== '') {
+    try {
+      located = parseJsonLocated(text);
+    } catch (err) {
+      if (!(err instanceof JsonSyntaxError)) throw err;
+      throw new UserError(`${file}:${err.line}:${err.col}: not valid JSON: ${err.message}`);
+    }
+  }
+  const parsed = ConfigSchema.safeParse(located.value);
+  if (!parsed.success) {
+    const parts = parsed.error.issues.map((issue) => {
+      // the value's own line, or the nearest enclosing key's (for a missing key)
+      let line: number | undefined;
+      for (let n = issue.path.length; n >= 0 && line === undefined; n--) line = located.lines.get(pathKey(issue.path.slice(0, n)));
+      return `${line ? `line ${line}: ` : ''}${formatKeyPath(issue.path)}: ${issue.message}`;
+    });
+    throw new UserError(redact(`${file}: invalid config: ${parts.join('; ')}`));
+  }
+  return parsed.data;
+}
+
+export function loadConfigFile(file: string): Config {
+  if (!existsSync(file)) return ConfigSchema.parse({});
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) throw new UserError(`${file}: is a directory, expected a JSON file`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseConfigText(text, file);
+}
+
+// ---------------------------------------------------------------- targets
+
+export interface ResolvedTarget {
+  name: string;
+  /** where the target came from: flag, env, file or default */
+  source: 'flag' | 'env' | 'file' | 'default';
+  connection: ClientConfig;
+  /** postgres://user@host:port/db with any password shown as *** */
+  display: string;
+  /** strings to scrub from any message */
+  secrets: string[];
+}
+
+function parsePgUrl(url: string, where: string): URL {
+  try {
+    const u = new URL(url);
+    if (!/^postgres(ql)?:$/.test(u.protocol)) throw new Error('scheme');
+    return u;
+  } catch {
+    throw new UserError(`${where}: not a valid postgres:// URL: ${redact(url)}`);
+  }
+}
+
+function targetFromUrl(name: string, source: ResolvedTarget['source'], url: string, where: string, env: NodeJS.ProcessEnv): ResolvedTarget {
+  const u = parsePgUrl(url, where);
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  const secrets = [password, env.PGPASSWORD].filter((s): s is string => !!s);
+  const host = u.hostname ? decodeURIComponent(u.hostname) : (u.searchParams.get('host') ?? undefined);
+  const user = u.username ? decodeURIComponent(u.username) : (env.PGUSER ?? userInfo().username);
+  const port = u.port ? Number(u.port) : Number(env.PGPORT || 5432);
+  const database = u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : (env.PGDATABASE ?? user);
+  return {
+    name,
+    source,
+    connection: { connectionString: url },
+    display: `postgres://${user}${password ? ':***' : ''}@${host ?? 'localhost'}:${port}/${database}`,
+    secrets,
+  };
+}
+
+/** libpq's defaults: PGHOST (or the local socket directory), PGPORT, PGUSER, PGDATABASE, PGPASSWORD. */
+function targetFromLibpqEnv(env: NodeJS.ProcessEnv): ResolvedTarget {
+  const port = Number(env.PGPORT || 5432);
+  let host = env.PGHOST;
+  if (!host) {
+    const socketDir = ['/var/run/postgresql', '/tmp'].find((d) => existsSync(join(d, `.s.PGSQL.${port}`)));
+    host = socketDir ?? 'localhost';
+  }
+  const user = env.PGUSER || userInfo().username;
+  const database = env.PGDATABASE || user;
+  const connection: ClientConfig = { host, port, user, database };
+  if (env.PGPASSWORD) connection.password = env.PGPASSWORD;
+  const shownHost = host.startsWith('/') ? `[${host}]` : host;
+  return {
+    name: 'local',
+    source: 'default',
+    connection,
+    display: `postgres://${user}@${shownHost}:${port}/${database}`,
+    secrets: env.PGPASSWORD ? [env.PGPASSWORD] : [],
+  };
+}
+
+export interface TargetFlags {
+  target?: string;
+  database?: string;
+}
+
+export function resolveTarget(config: Config, flags: TargetFlags, env: NodeJS.ProcessEnv = process.env): ResolvedTarget {
+  if (flags.database) return targetFromUrl('cli', 'flag', flags.database, '--database', env);
+  if (flags.target) {
+    const t = config.targets.find((x) => x.name === flags.target);
+    if (!t) {
+      const known = config.targets.map((x) => x.name);
+      throw new UserError(
+        `--target: unknown target "${flags.target}" (${known.length ? `configured: ${known.join(', ')}` : 'no targets configured; see "ops config set targets"'})`,
+      );
+    }
+    return targetFromUrl(t.name, 'flag', t.url, `targets.${t.name}`, env);
+  }
+  if (env.DATABASE_URL) return targetFromUrl('env', 'env', env.DATABASE_URL, 'DATABASE_URL', env);
+  if (config.targets.length) {
+    const name = config.defaultTarget ?? config.targets[0].name;
+    const t = config.targets.find((x) => x.name === name);
+    if (!t) throw new UserError(`defaultTarget: no target named "${name}" in targets`);
+    return targetFromUrl(t.name, 'file', t.url, `targets.${t.name}`, env);
+  }
+  return targetFromLibpqEnv(env);
+}
+
+// ---------------------------------------------------------------- settings
+
+export interface GlobalFlags extends TargetFlags {
+  refresh?: number;
+  readOnly?: boolean;
+  noColor?: boolean;
+  debug?: boolean;
+}
+
+export interface Settings {
+  config: Config;
+  configFile: string;
+  target: ResolvedTarget;
+  refreshMs: number;
+  color: boolean;
+  readOnly: boolean;
+  debug: boolean;
+}
+
+export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
+  const configFile = configPath(env);
+  const config = loadConfigFile(configFile);
+  const envRefresh = env.OPS_REFRESH ? Number(env.OPS_REFRESH) : undefined;
+  if (envRefresh !== undefined && !(envRefresh >= 1 && envRefresh <= 3600)) {
+    throw new UserError(`OPS_REFRESH: expected seconds between 1 and 3600, got "${env.OPS_REFRESH}"`);
+  }
+  const refreshSec = flags.refresh ?? envRefresh ?? config.refreshSec;
+  return {
+    config,
+    configFile,
+    target: resolveTarget(config, flags, env),
+    refreshMs: Math.round(refreshSec * 1000),
+    color: !flags.noColor && !('NO_COLOR' in env && env.NO_COLOR !== ''),
+    readOnly: !!flags.readOnly,
+    debug: !!flags.debug,
+  };
+}

@@ -1,0 +1,334 @@
+// Health rules: turn a probe snapshot into judged checks and one overall verdict.
+// Pure functions; every threshold comes from the configuration.
+import type { Thresholds } from '../config/schema';
+import type { Check, CheckGroup, HealthReport, Snapshot, Status } from '../types';
+import { formatBytes, formatCount, formatDuration, truncate } from '../util/format';
+
+/** Severity for the overall verdict: CRITICAL > WARNING > UNKNOWN > OK (Nagios aggregation). */
+const SEVERITY: Record<Status, number> = { OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3 };
+
+export function worst(statuses: Iterable<Status>): Status {
+  let w: Status = 'OK';
+  for (const s of statuses) if (SEVERITY[s] > SEVERITY[w]) w = s;
+  return w;
+}
+
+export const EXIT_CODE: Record<Status, number> = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 };
+
+type Pair = { warning: number; critical: number };
+
+/** Judges a value where higher is worse (or lower, with direction 'below'). */
+export function judge(value: number, t: Pair, direction: 'above' | 'below' = 'above'): Status {
+  if (direction === 'above') return value >= t.critical ? 'CRITICAL' : value >= t.warning ? 'WARNING' : 'OK';
+  return value < t.critical ? 'CRITICAL' : value < t.warning ? 'WARNING' : 'OK';
+}
+
+interface CheckInit {
+  id: string;
+  group: CheckGroup;
+  label: string;
+  unit: string;
+}
+
+function measured(
+  init: CheckInit,
+  value: number,
+  t: Pair,
+  summary: string,
+  subject: string | null,
+  direction: 'above' | 'below' = 'above',
+): Check {
+  return {
+    ...init,
+    status: judge(value, t, direction),
+    summary,
+    value,
+    thresholds: { warning: t.warning, critical: t.critical, direction },
+    subject,
+  };
+}
+
+function unknown(init: CheckInit, reason: string, subject: string | null = null): Check {
+  return { ...init, status: 'UNKNOWN', summary: reason, value: null, thresholds: null, subject };
+}
+
+function fixed(init: CheckInit, status: Status, summary: string, value: number | null, subject: string | null): Check {
+  return { ...init, status, summary, value, thresholds: null, subject };
+}
+
+const pct = (n: number) => `${n.toFixed(1)}%`;
+
+export interface RuleOptions {
+  /** the groups to evaluate; all when absent */
+  only?: ReadonlySet<CheckGroup>;
+  /** expected HTTP status per endpoint name (any 2xx when absent) */
+  expectStatus?: Record<string, number | undefined>;
+}
+
+export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {}): HealthReport {
+  const checks: Check[] = [];
+  const want = (g: CheckGroup) => !opts.only || opts.only.has(g);
+
+  // ---------------------------------------------------------------- host and disks
+  const cpuInit: CheckInit = { id: 'host.cpu', group: 'host', label: 'CPU', unit: '%' };
+  const memInit: CheckInit = { id: 'host.memory', group: 'host', label: 'memory', unit: '%' };
+  if (!snap.host.ok) {
+    if (want('host')) checks.push(unknown(cpuInit, `host probe failed: ${snap.host.error}`), unknown(memInit, `host probe failed: ${snap.host.error}`));
+    if (want('disk')) checks.push(unknown({ id: 'disk', group: 'disk', label: 'disks', unit: '%' }, `host probe failed: ${snap.host.error}`));
+  } else {
+    const h = snap.host.data;
+    if (want('host')) {
+      checks.push(
+        h.cpuPct === null
+          ? unknown(cpuInit, 'CPU use needs two samples; not measured yet')
+          : measured(cpuInit, h.cpuPct, th.cpuPct, `CPU ${pct(h.cpuPct)} of ${h.cores} cores, load ${h.load[0].toFixed(2)}`, h.hostname),
+        measured(
+          memInit,
+          h.memUsedPct,
+          th.memPct,
+          `memory ${pct(h.memUsedPct)} used (${formatBytes(h.memTotalBytes - h.memAvailableBytes)} of ${formatBytes(h.memTotalBytes)})`,
+          h.hostname,
+        ),
+      );
+    }
+    if (want('disk')) {
+      if (h.filesystems.length === 0) {
+        checks.push(unknown({ id: 'disk', group: 'disk', label: 'disks', unit: '%' }, 'no real filesystem found in /proc/mounts'));
+      }
+      for (const fs of h.filesystems) {
+        checks.push(
+          measured(
+            { id: `disk:${fs.mount}`, group: 'disk', label: fs.mount, unit: '%' },
+            fs.usedPct,
+            th.diskPct,
+            `${fs.mount} ${pct(fs.usedPct)} used, ${formatBytes(fs.availBytes)} free of ${formatBytes(fs.sizeBytes)}`,
+            fs.mount,
+          ),
+        );
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- PostgreSQL
+  const pgWanted = want('postgres') || want('sessions') || want('tables');
+  if (snap.postgres && pgWanted) {
+    const upInit: CheckInit = { id: 'pg.up', group: 'postgres', label: 'PostgreSQL', unit: '' };
+    const deps: CheckInit[] = [];
+    if (want('postgres')) deps.push(
+      { id: 'pg.connections', group: 'postgres', label: 'connections', unit: '%' },
+      { id: 'pg.cache.buffer', group: 'postgres', label: 'buffer cache hit', unit: '%' },
+      { id: 'pg.cache.index', group: 'postgres', label: 'index cache hit', unit: '%' },
+      { id: 'pg.xid_age', group: 'postgres', label: 'xid age', unit: '' },
+    );
+    if (want('sessions')) deps.push(
+      { id: 'sessions.long_query', group: 'sessions', label: 'longest query', unit: 's' },
+      { id: 'sessions.idle_in_transaction', group: 'sessions', label: 'idle in transaction', unit: 's' },
+      { id: 'sessions.blocked', group: 'sessions', label: 'blocked sessions', unit: 's' },
+    );
+    if (want('tables')) deps.push(
+      { id: 'tables.dead_tuples', group: 'tables', label: 'dead tuples', unit: '%' },
+      { id: 'tables.unused_indexes', group: 'tables', label: 'unused indexes', unit: '' },
+    );
+
+    if (!snap.postgres.ok) {
+      const reason = snap.postgres.error;
+      // Unreachable is CRITICAL (the service is down for its clients); the rest cannot be judged.
+      checks.push(fixed(upInit, 'CRITICAL', `PostgreSQL unavailable: ${reason}`, 0, null));
+      for (const d of deps) checks.push(unknown(d, 'database unavailable'));
+    } else {
+      const pg = snap.postgres.data;
+      if (want('postgres')) {
+        checks.push(fixed(upInit, 'OK', `PostgreSQL ${pg.version.split(' ')[0]} up ${formatDuration(pg.uptimeSec)}${pg.inRecovery ? ' (standby)' : ''}`, 1, pg.database));
+        const c = pg.connections;
+        const connPct = c.max > 0 ? (100 * c.total) / c.max : 0;
+        checks.push(measured(deps[0], connPct, th.connectionsPct, `${c.total} of ${c.max} connections (${pct(connPct)})`, pg.database));
+        for (const [init, v, what] of [
+          [deps[1], pg.cache.bufferHitPct, 'buffer'],
+          [deps[2], pg.cache.indexHitPct, 'index'],
+        ] as const) {
+          checks.push(
+            v === null
+              ? fixed(init, 'OK', `${what} cache: no ${what === 'index' ? 'index ' : ''}blocks read yet, nothing to judge`, null, pg.database)
+              : measured(init, v, th.cacheHitPct, `${what} cache hit ${pct(v)}`, pg.database, 'below'),
+          );
+        }
+        const oldest = pg.xidAge[0];
+        checks.push(
+          oldest
+            ? measured(deps[3], oldest.age, th.xidAge, `transaction ID age ${formatCount(oldest.age)} in ${oldest.database}`, oldest.database)
+            : unknown(deps[3], 'no database reported a transaction ID age'),
+        );
+        const r = pg.replication;
+        if (r.role === 'standby' || r.replicas.length > 0) {
+          const lagInit: CheckInit = { id: 'pg.replication', group: 'postgres', label: 'replication lag', unit: 's' };
+          if (r.role === 'standby') {
+            checks.push(
+              r.standbyLagSec === null
+                ? unknown(lagInit, 'standby has not replayed a transaction yet')
+                : measured(lagInit, r.standbyLagSec, th.replicationLagSec, `standby ${formatDuration(r.standbyLagSec)} behind the primary`, pg.database),
+            );
+          } else {
+            const lagged = [...r.replicas].sort((a, b) => (b.lagSec ?? 0) - (a.lagSec ?? 0))[0];
+            const lag = lagged.lagSec ?? 0;
+            checks.push(measured(lagInit, lag, th.replicationLagSec, `${r.replicas.length} replica(s), most behind: ${lagged.name || lagged.client} ${formatDuration(lag)}`, lagged.name || lagged.client));
+          }
+        }
+      }
+      if (want('sessions')) {
+        const lq = pg.longestQuery;
+        checks.push(
+          lq
+            ? measured(deps.find((d) => d.id === 'sessions.long_query')!, lq.durationSec, th.longQuerySec,
+                `pid ${lq.pid} (${lq.user ?? '?'}@${lq.client}) running ${formatDuration(lq.durationSec)}: ${truncate(lq.query, 60)}`, `pid ${lq.pid}`)
+            : fixed(deps.find((d) => d.id === 'sessions.long_query')!, 'OK', 'no active queries', 0, null),
+        );
+        const it = pg.oldestIdleInTransaction;
+        checks.push(
+          it
+            ? measured(deps.find((d) => d.id === 'sessions.idle_in_transaction')!, it.durationSec, th.idleInTransactionSec,
+                `pid ${it.pid} (${it.user ?? '?'}@${it.client}) idle in transaction ${formatDuration(it.durationSec)}: ${truncate(it.query, 50)}`, `pid ${it.pid}`)
+            : fixed(deps.find((d) => d.id === 'sessions.idle_in_transaction')!, 'OK', 'no session idle in transaction', 0, null),
+        );
+        const blockedInit = deps.find((d) => d.id === 'sessions.blocked')!;
+        const b = pg.blocked[0];
+        checks.push(
+          b
+            ? measured(blockedInit, b.waitSec, th.blockedSec,
+                `${pg.blocked.length} blocked; pid ${b.pid} blocked by ${b.blockedBy.map((p) => `pid ${p}`).join(', ') || '?'} for ${formatDuration(b.waitSec)}`,
+                `pid ${b.pid}`)
+            : fixed(blockedInit, 'OK', 'no session waiting on a lock', 0, null),
+        );
+      }
+      if (want('tables')) {
+        const deadInit = deps.find((d) => d.id === 'tables.dead_tuples')!;
+        const candidates = pg.tables.filter((t) => t.deadTuples >= th.deadTuplesMin);
+        const worstTable = [...candidates].sort((a, b) => b.deadPct - a.deadPct)[0];
+        checks.push(
+          worstTable
+            ? measured(deadInit, worstTable.deadPct, th.deadTuplesPct,
+                `${worstTable.schema}.${worstTable.name} ${pct(worstTable.deadPct)} dead (${formatCount(worstTable.deadTuples)} rows), last vacuum ${lastVacuum(worstTable.lastVacuum, worstTable.lastAutovacuum)}`,
+                `${worstTable.schema}.${worstTable.name}`)
+            : fixed(deadInit, 'OK', `no table with ${formatCount(th.deadTuplesMin)}+ dead tuples`, 0, null),
+        );
+        const idxInit = deps.find((d) => d.id === 'tables.unused_indexes')!;
+        const unused = pg.unusedIndexes.filter((i) => i.sizeBytes >= th.unusedIndexMinBytes);
+        checks.push(
+          unused.length
+            ? fixed(idxInit, 'WARNING',
+                `${unused.length} never-used index(es), largest ${unused[0].schema}.${unused[0].name} on ${unused[0].table} (${formatBytes(unused[0].sizeBytes)})`,
+                unused.length, `${unused[0].schema}.${unused[0].name}`)
+            : fixed(idxInit, 'OK', 'no never-used index worth reviewing', 0, null),
+        );
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP, TLS, backups, Redis
+  if (want('http')) {
+    for (const e of snap.http) {
+      const init: CheckInit = { id: `http:${e.name}`, group: 'http', label: e.name, unit: 'ms' };
+      if (!e.result.ok) {
+        checks.push(fixed(init, 'CRITICAL', `${e.name}: ${e.result.error}`, null, e.url));
+        continue;
+      }
+      const { status, latencyMs } = e.result.data;
+      const expected = opts.expectStatus?.[e.name];
+      const statusOk = expected ? status === expected : status >= 200 && status < 300;
+      const c = measured(init, latencyMs, th.httpLatencyMs, `${e.name}: HTTP ${status} in ${Math.round(latencyMs)} ms`, e.url);
+      if (!statusOk) {
+        c.status = 'CRITICAL';
+        c.summary = `${e.name}: HTTP ${status}, expected ${expected ?? '2xx'} (${Math.round(latencyMs)} ms)`;
+      }
+      checks.push(c);
+    }
+  }
+  if (want('tls')) {
+    for (const t of snap.tls) {
+      const init: CheckInit = { id: `tls:${t.name}`, group: 'tls', label: t.name, unit: 'd' };
+      const subject = `${t.host}:${t.port}`;
+      checks.push(
+        t.result.ok
+          ? measured(init, t.result.data.daysLeft, th.tlsDays,
+              t.result.data.daysLeft < 0
+                ? `${subject} certificate expired ${Math.ceil(-t.result.data.daysLeft)} days ago`
+                : `${subject} certificate expires in ${Math.floor(t.result.data.daysLeft)} days (${t.result.data.validTo.slice(0, 10)})`,
+              subject, 'below')
+          : unknown(init, `${subject}: ${t.result.error}`, subject),
+      );
+    }
+  }
+  if (want('backup') && snap.backup) {
+    const init: CheckInit = { id: 'backup.age', group: 'backup', label: 'newest backup', unit: 'h' };
+    const b = snap.backup;
+    if (!b.ok) checks.push(unknown(init, b.error));
+    else if (!b.data.newest) checks.push(fixed(init, 'CRITICAL', `no backup matching ${b.data.glob} in ${b.data.dir}`, null, b.data.dir));
+    else {
+      const hours = b.data.newest.ageSec / 3600;
+      checks.push(
+        measured(init, hours, th.backupAgeHours,
+          `newest backup ${b.data.newest.file} is ${formatDuration(b.data.newest.ageSec)} old (${formatBytes(b.data.newest.sizeBytes)})`,
+          `${b.data.dir}/${b.data.newest.file}`),
+      );
+    }
+  }
+  if (want('redis') && snap.redis) {
+    const memInitR: CheckInit = { id: 'redis.memory', group: 'redis', label: 'Redis memory', unit: '%' };
+    const latInit: CheckInit = { id: 'redis.latency', group: 'redis', label: 'Redis ping', unit: 'ms' };
+    const r = snap.redis;
+    if (!r.ok) {
+      checks.push(fixed(latInit, 'CRITICAL', `Redis unavailable: ${r.error}`, null, null), unknown(memInitR, 'Redis unavailable'));
+    } else {
+      const d = r.data;
+      checks.push(measured(latInit, d.latencyMs, th.redisLatencyMs, `Redis ${d.version} ping ${d.latencyMs.toFixed(1)} ms, ${d.connectedClients} clients, ${d.evictedKeys} evicted`, null));
+      checks.push(
+        d.maxMemoryBytes > 0
+          ? measured(memInitR, (100 * d.usedMemoryBytes) / d.maxMemoryBytes, th.redisMemoryPct,
+              `Redis memory ${formatBytes(d.usedMemoryBytes)} of ${formatBytes(d.maxMemoryBytes)}`, null)
+          : fixed(memInitR, 'OK', `Redis memory ${formatBytes(d.usedMemoryBytes)}, no maxmemory limit`, null, null),
+      );
+    }
+  }
+
+  const ok = checks.filter((c) => c.status === 'OK').length;
+  return {
+    at: snap.at,
+    status: checks.length ? worst(checks.map((c) => c.status)) : 'UNKNOWN',
+    score: checks.length ? Math.round((100 * ok) / checks.length) : 0,
+    checks,
+  };
+}
+
+function lastVacuum(manual: string | null, auto: string | null): string {
+  const t = [manual, auto].filter((x): x is string => !!x).sort().pop();
+  if (!t) return 'never';
+  return `${formatDuration((Date.now() - Date.parse(t)) / 1000)} ago`;
+}
+
+// ---------------------------------------------------------------- plugin output
+
+const UOM: Record<string, string> = { '%': '%', s: 's', ms: 'ms', h: '', d: '', '': '' };
+
+/** Nagios perfdata: 'label'=value[UOM];warn;crit */
+export function perfdata(report: HealthReport): string {
+  return report.checks
+    .filter((c) => c.value !== null && Number.isFinite(c.value))
+    .map((c) => {
+      const label = c.id.replace(/'/g, '');
+      const v = Number((c.value as number).toFixed(c.unit === '%' ? 1 : 3));
+      const t = c.thresholds;
+      return `'${label}'=${v}${UOM[c.unit] ?? ''}${t ? `;${t.warning};${t.critical}` : ''}`;
+    })
+    .join(' ');
+}
+
+/** The plugin's first line: `OPS CRITICAL - summary | perfdata`. */
+export function pluginLine(report: HealthReport): string {
+  const bad = report.checks.filter((c) => c.status !== 'OK');
+  const order = (s: Status) => -SEVERITY[s];
+  bad.sort((a, b) => order(a.status) - order(b.status));
+  const summary = bad.length
+    ? bad.slice(0, 3).map((c) => `${c.status === 'UNKNOWN' ? 'UNKNOWN: ' : ''}${c.summary}`).join('; ') + (bad.length > 3 ? `; +${bad.length - 3} more` : '')
+    : `${report.checks.length} checks OK`;
+  const pd = perfdata(report);
+  return `OPS ${report.status} - ${summary.replace(/\|/g, '/')}${pd ? ` | ${pd}` : ''}`;
+}

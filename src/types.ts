@@ -1,0 +1,255 @@
+// The core's shared vocabulary: probe results, health checks and the monitor's state.
+// Everything here is plain data (JSON-serialisable), so the CLI, the TUI and tests share it.
+
+export type Status = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
+
+/** Every probe answers with one of these; a probe never throws. */
+export type ProbeResult<T> =
+  | { ok: true; data: T; at: number; ms: number }
+  | { ok: false; error: string; at: number; ms: number };
+
+// ---------------------------------------------------------------- host
+export interface Filesystem {
+  mount: string;
+  device: string;
+  fstype: string;
+  sizeBytes: number;
+  usedBytes: number;
+  availBytes: number;
+  /** used / (used + avail), as df computes it, 0..100 */
+  usedPct: number;
+}
+
+export interface HostData {
+  hostname: string;
+  cores: number;
+  /** 0..100 over the interval since the previous sample; null until two samples exist */
+  cpuPct: number | null;
+  memTotalBytes: number;
+  memAvailableBytes: number;
+  /** (total - available) / total, 0..100 */
+  memUsedPct: number;
+  swapTotalBytes: number;
+  swapUsedBytes: number;
+  load: [number, number, number];
+  uptimeSec: number;
+  filesystems: Filesystem[];
+}
+
+// ---------------------------------------------------------------- postgres
+export interface PgSession {
+  pid: number;
+  user: string | null;
+  database: string | null;
+  /** client address, or 'local' for a Unix socket */
+  client: string;
+  application: string | null;
+  state: string | null;
+  /** seconds: query age for active sessions, transaction age for idle-in-transaction */
+  durationSec: number;
+  /** query text, whitespace folded, truncated */
+  query: string;
+  waitEventType: string | null;
+  waitEvent: string | null;
+}
+
+export interface PgBlockedSession extends PgSession {
+  blockedBy: number[];
+  /** seconds this session has been waiting for the lock */
+  waitSec: number;
+}
+
+export interface PgTable {
+  schema: string;
+  name: string;
+  liveTuples: number;
+  deadTuples: number;
+  /** dead / (live + dead), 0..100 */
+  deadPct: number;
+  lastVacuum: string | null;
+  lastAutovacuum: string | null;
+  lastAnalyze: string | null;
+  lastAutoanalyze: string | null;
+}
+
+export interface PgIndex {
+  schema: string;
+  table: string;
+  name: string;
+  sizeBytes: number;
+}
+
+export interface PgReplica {
+  name: string;
+  client: string;
+  state: string;
+  lagSec: number | null;
+}
+
+export interface PgStatement {
+  query: string;
+  calls: number;
+  meanMs: number;
+  totalMs: number;
+}
+
+export interface PgData {
+  version: string;
+  versionNum: number;
+  uptimeSec: number;
+  database: string;
+  inRecovery: boolean;
+  connections: {
+    total: number;
+    max: number;
+    reservedForSuperuser: number;
+    byState: Record<string, number>;
+  };
+  longestQuery: PgSession | null;
+  oldestIdleInTransaction: PgSession | null;
+  /** active queries, longest first (at most 5, the console's own excluded) */
+  longQueries: PgSession[];
+  /** idle-in-transaction sessions, oldest first (at most 5) */
+  idleInTransaction: PgSession[];
+  /** sessions waiting on a lock, longest wait first, each with the pids blocking it */
+  blocked: PgBlockedSession[];
+  cache: {
+    /** buffer (heap) cache hit ratio of this database, 0..100; null when no blocks were read yet */
+    bufferHitPct: number | null;
+    /** index cache hit ratio of this database's user indexes, 0..100; null when unknown */
+    indexHitPct: number | null;
+  };
+  /** tables with the most dead tuples, worst first (at most 10) */
+  tables: PgTable[];
+  /** non-unique indexes never scanned, largest first (at most 10) */
+  unusedIndexes: PgIndex[];
+  /** transaction ID age per database, oldest first */
+  xidAge: { database: string; age: number }[];
+  databases: { name: string; sizeBytes: number }[];
+  replication: {
+    role: 'primary' | 'standby';
+    replicas: PgReplica[];
+    /** on a standby: seconds since the last replayed transaction */
+    standbyLagSec: number | null;
+  };
+  statements: { available: true; top: PgStatement[] } | { available: false; reason: string };
+}
+
+// ---------------------------------------------------------------- endpoints, TLS, backups, redis
+export interface HttpData {
+  status: number;
+  latencyMs: number;
+}
+
+export interface TlsData {
+  subject: string;
+  issuer: string;
+  validTo: string;
+  daysLeft: number;
+}
+
+export interface BackupData {
+  dir: string;
+  glob: string;
+  count: number;
+  newest: { file: string; ageSec: number; sizeBytes: number } | null;
+}
+
+export interface RedisData {
+  latencyMs: number;
+  usedMemoryBytes: number;
+  maxMemoryBytes: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  /** hits / (hits + misses), 0..100; null before any lookup */
+  hitPct: number | null;
+  evictedKeys: number;
+  connectedClients: number;
+  version: string;
+}
+
+export interface Snapshot {
+  at: number;
+  host: ProbeResult<HostData>;
+  /** absent when no PostgreSQL target is configured or the group is not selected */
+  postgres?: ProbeResult<PgData>;
+  http: { name: string; url: string; result: ProbeResult<HttpData> }[];
+  tls: { name: string; host: string; port: number; result: ProbeResult<TlsData> }[];
+  backup?: ProbeResult<BackupData>;
+  redis?: ProbeResult<RedisData>;
+}
+
+// ---------------------------------------------------------------- health
+export type CheckGroup = 'host' | 'disk' | 'postgres' | 'sessions' | 'tables' | 'http' | 'tls' | 'backup' | 'redis';
+
+export const CHECK_GROUPS: readonly CheckGroup[] = [
+  'host',
+  'disk',
+  'postgres',
+  'sessions',
+  'tables',
+  'http',
+  'tls',
+  'backup',
+  'redis',
+];
+
+export interface Check {
+  /** stable id, e.g. "pg.connections" or "disk:/var" */
+  id: string;
+  group: CheckGroup;
+  /** short human label, e.g. "connections" */
+  label: string;
+  status: Status;
+  /** one line: what was seen, naming the object at fault */
+  summary: string;
+  /** the measured figure the thresholds apply to; null when it could not be measured */
+  value: number | null;
+  unit: string;
+  thresholds: { warning: number; critical: number; direction: 'above' | 'below' } | null;
+  /** the object at fault or measured: a mount, a pid, schema.table, a URL */
+  subject: string | null;
+}
+
+export interface HealthReport {
+  at: number;
+  status: Status;
+  /** share of checks that are OK, 0..100 */
+  score: number;
+  checks: Check[];
+}
+
+// ---------------------------------------------------------------- monitor (what the console shows)
+export interface History {
+  cpu: number[];
+  mem: number[];
+  connections: number[];
+  cacheHit: number[];
+}
+
+export interface MonitorState {
+  hostname: string;
+  /** the target's name and its URL with any password redacted */
+  target: { name: string; display: string } | null;
+  refreshMs: number;
+  paused: boolean;
+  /** a round is in flight */
+  busy: boolean;
+  snapshot: Snapshot | null;
+  report: HealthReport | null;
+  history: History;
+  /** when the PostgreSQL probe is failing: the next reconnect attempt, epoch ms */
+  pgRetryAt: number | null;
+  /** a label shown in the header, e.g. "DRILL"; null normally */
+  badge: string | null;
+}
+
+/** What the screens consume. The real implementation is src/monitor.ts; tests use fixed data. */
+export interface MonitorLike {
+  getState(): MonitorState;
+  subscribe(listener: () => void): () => void;
+  start(): void;
+  stop(): Promise<void>;
+  togglePause(): void;
+  refreshNow(): void;
+}
