@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     }
     case 'config': {
       try {
-        process.stdout.write(configCommand(args.positionals[0], args.positionals.slice(1)));
+        process.stdout.write(await configCommand(args.positionals[0], args.positionals.slice(1)));
       } catch (err) {
         fail(err, 1);
       }

@@ -1,7 +1,7 @@
 // `ops config path|show|validate|get|set`.
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Conf from 'conf';
+
 import { configDir, configPath, formatKeyPath, loadConfigFile, parseConfigText, UserError } from '../config/load';
 import { ConfigSchema } from '../config/schema';
 import { redact } from '../util/redact';
@@ -45,7 +45,7 @@ function parseValue(raw: string): Json {
   }
 }
 
-export function configCommand(sub: string | undefined, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+export async function configCommand(sub: string | undefined, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const file = configPath(env);
   switch (sub) {
     case 'path':
@@ -81,6 +81,8 @@ export function configCommand(sub: string | undefined, args: string[], env: Node
         throw new UserError(redact(`config set: ${formatKeyPath(issue.path)}: ${issue.message}`));
       }
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // conf (and its JSON-schema validator) is loaded only when writing
+      const { default: Conf } = await import('conf');
       const conf = new Conf<Record<string, unknown>>({
         projectName: 'ops-console',
         projectSuffix: '',

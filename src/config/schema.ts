@@ -1,5 +1,5 @@
 // The configuration schema. Defaults follow the thresholds table of the product brief.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const pair = (warning: number, critical: number) =>
   z

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// npm run bench: the console's own cost, measured against the local PostgreSQL.
+//   1. time to first frame (and to the first frame with data), median of N runs, 120x35 pty
+//   2. the idle dashboard over 30 s at a 2 s refresh in a 120x35 pty: CPU (children included),
+//      RSS and bytes written to the terminal
+//   3. one PostgreSQL probe round on a database with 10,000 tables (bench/probe-round.ts)
+// Figures go to stdout as markdown; docs/performance.md keeps them with this command.
+// Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const opsBin = join(root, 'bin/ops');
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const flag = (name) => args.includes(`--${name}`);
+const RUNS = Number(opt('runs', 15));
+const IDLE_S = Number(opt('idle-seconds', 30));
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+if (!existsSync(join(root, 'dist/main.js'))) {
+  console.error('bench: dist/ is missing; run "npm run build" first (npm run bench does)');
+  process.exit(1);
+}
+
+const env = { ...process.env, TERM: 'xterm-256color' };
+delete env.CI; // ink renders only the final frame when it believes it runs in CI
+
+/** Runs `command` in a real pty of the given size, via util-linux script(1). */
+function inPty(command, cols, rows) {
+  const inner = `stty rows ${rows} cols ${cols}; exec ${command}`;
+  return spawn('script', ['-qfec', inner, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+const shq = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+function waitFor(child, pred, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t0 = performance.now();
+    const timer = setTimeout(() => {
+      child.stdout.off('data', onData);
+      reject(new Error(`timed out; output so far: ${JSON.stringify(buf.slice(-400))}`));
+    }, timeoutMs);
+    const onData = (d) => {
+      buf += d.toString('latin1');
+      if (pred(buf)) {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        resolve(performance.now() - t0);
+      }
+    };
+    child.stdout.on('data', onData);
+  });
+}
+
+const exited = (child) => new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+
+/** the pid of the process that script(1) runs (the shell execs into it) */
+function ptyChildPid(scriptPid) {
+  const out = spawnSync('pgrep', ['-P', String(scriptPid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  return Number(out);
+}
+
+function procTimes(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields from state (3rd) on: utime=14, stime=15, cutime=16, cstime=17 -> indexes 11..14
+  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK };
+}
+
+function status(pid, key) {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+function descendants(pid) {
+  const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+async function firstFrame() {
+  const firstAny = [];
+  const firstData = [];
+  const bare = [];
+  for (let i = 0; i < RUNS; i++) {
+    const child = inPty(`${shq(process.execPath)} ${shq(opsBin)}`, 120, 35);
+    // first frame: the header line; first data frame: the verdict with its score
+    const p1 = waitFor(child, (b) => b.includes('ops '), 10000);
+    const p2 = waitFor(child, (b) => /score \d+%/.test(b), 15000);
+    firstAny.push(await p1);
+    firstData.push(await p2);
+    child.stdin.write('q');
+    await exited(child);
+  }
+  for (let i = 0; i < RUNS; i++) {
+    const child = inPty(`${shq(process.execPath)} -e ${shq("process.stdout.write('ops ')")}`, 120, 35);
+    bare.push(await waitFor(child, (b) => b.includes('ops '), 10000));
+    await exited(child);
+  }
+  return { firstAny, firstData, bare };
+}
+
+async function idle() {
+  const child = inPty(`${shq(process.execPath)} ${shq(opsBin)} --refresh 2`, 120, 35);
+  await waitFor(child, (b) => /score \d+%/.test(b), 15000);
+  // let the first rounds settle (the first CPU sample, the connection), then measure
+  await new Promise((r) => setTimeout(r, 4000));
+  const pid = ptyChildPid(child.pid);
+  let bytes = 0;
+  child.stdout.on('data', (d) => (bytes += d.length));
+  const t0 = procTimes(pid);
+  const start = performance.now();
+  let maxRss = 0;
+  let maxKids = 0;
+  const sampler = setInterval(() => {
+    maxRss = Math.max(maxRss, status(pid, 'VmRSS'));
+    maxKids = Math.max(maxKids, descendants(pid).length);
+  }, 1000);
+  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+  clearInterval(sampler);
+  const t1 = procTimes(pid);
+  const elapsed = (performance.now() - start) / 1000;
+  const rss = status(pid, 'VmRSS');
+  child.stdin.write('q');
+  await exited(child);
+  const cpu = (t1.self - t0.self + (t1.children - t0.children)) / elapsed;
+  return { cpuPct: cpu * 100, rssMB: rss / 1048576, maxRssMB: Math.max(maxRss, rss) / 1048576, bytesPerSec: bytes / elapsed, elapsed, maxKids };
+}
+
+const rows = [];
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '?');
+
+if (!flag('skip-frame')) {
+  const r = await firstFrame();
+  rows.push(['time to first frame (median / p90)', `${fmt(median(r.firstAny), 0)} / ${fmt(pct(r.firstAny, 90), 0)} ms`, '<= 300 ms median']);
+  rows.push(['time to first frame with data (median / p90)', `${fmt(median(r.firstData), 0)} / ${fmt(pct(r.firstData, 90), 0)} ms`, '']);
+  rows.push(['bare node through the same pty harness (median)', `${fmt(median(r.bare), 0)} ms`, 'reference']);
+}
+if (!flag('skip-idle')) {
+  const r = await idle();
+  rows.push([`idle dashboard CPU over ${fmt(r.elapsed, 0)} s at 2 s refresh, children included`, `${fmt(r.cpuPct, 2)} % of one core`, '<= 0.5 %']);
+  rows.push(['idle dashboard RSS (end / max)', `${fmt(r.rssMB)} / ${fmt(r.maxRssMB)} MB`, '<= 80 MB']);
+  rows.push(['bytes to the terminal, 120x35', `${fmt(r.bytesPerSec / 1024, 2)} KB/s`, '<= 1.6 KB/s']);
+  rows.push(['child processes seen during the idle run', String(r.maxKids), '0']);
+}
+if (!flag('skip-probe')) {
+  const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/probe-round.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (res.status !== 0) {
+    console.error('bench: probe-round failed');
+    process.exit(1);
+  }
+  for (const line of res.stdout.trim().split('\n')) rows.push(JSON.parse(line));
+}
+
+console.log(`\n| figure | measured | target |\n|---|---|---|`);
+for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+console.log(`\nnode ${process.version}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, ${new Date().toISOString()}`);

@@ -1,0 +1,92 @@
+// End-to-end: the built `ops` in a real pseudo-terminal (tmux), against real PostgreSQL.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { createTestDatabase, type TestDatabase } from '../support/pg';
+import { OPS_BIN, assertBuilt, tempConfigDir } from '../support/ops';
+import { haveTmux, TmuxSession, waitForScreen } from '../support/tmux';
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function opsCommand(env: Record<string, string>, args: string[] = []): string {
+  // ink renders only the last frame when it thinks it runs in CI, so CI is unset for the console
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`).join(' ');
+  return `env -u CI -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD ${vars} ${shq(process.execPath)} ${shq(OPS_BIN)} ${args.map(shq).join(' ')}; echo "EXITED:$?"; exec sleep 600`;
+}
+
+describe('the console in a real terminal', () => {
+  let db: TestDatabase;
+  let conf: ReturnType<typeof tempConfigDir>;
+  let session: TmuxSession | null = null;
+
+  beforeAll(async () => {
+    assertBuilt();
+    // the test set-up installs tmux when it can (test/support/global-setup.ts)
+    if (!haveTmux()) throw new Error('tmux is needed for the end-to-end tests and could not be installed');
+    db = await createTestDatabase('e2e');
+    conf = tempConfigDir();
+  });
+  afterEach(() => {
+    session?.kill();
+    session = null;
+  });
+  afterAll(async () => {
+    await db?.drop();
+    conf?.cleanup();
+  });
+
+  it('shows the dashboard at 80x24 against real PostgreSQL and quits on q, restoring the terminal', async () => {
+    session = new TmuxSession(opsCommand({ DATABASE_URL: db.url, OPS_CONFIG_DIR: conf.dir, TERM: 'xterm-256color' }), { cols: 80, rows: 24 });
+    const screen = await waitForScreen(session, (t) => /score \d+%/.test(t) && /PostgreSQL/.test(t) && t.includes(db.name));
+    expect(session.flags().alternate).toBe(true);
+    expect(screen).toMatch(/\b(OK|WARNING|CRITICAL|UNKNOWN)\b/);
+    expect(screen).toContain('Disks');
+    // the live region stays below the terminal height: the top line is the header, not scrolled away
+    expect(session.screen()[0]).toMatch(/^ops /);
+
+    session.send('?');
+    await waitForScreen(session, (t) => /help/i.test(t) && /quit/.test(t) && /pause/.test(t));
+    session.send('?');
+    await waitForScreen(session, (t) => t.includes('Disks'));
+
+    session.send('q');
+    const after = await waitForScreen(session, (t) => t.includes('EXITED:'));
+    expect(after).toContain('EXITED:0');
+    const flags = session.flags();
+    expect(flags.alternate).toBe(false);
+    expect(flags.cursorVisible).toBe(true);
+    // the normal screen is back: no dashboard left on it
+    expect(after).not.toMatch(/score \d+%/);
+  });
+
+  it('Ctrl-C quits cleanly too', async () => {
+    session = new TmuxSession(opsCommand({ DATABASE_URL: db.url, OPS_CONFIG_DIR: conf.dir }), { cols: 100, rows: 30 });
+    await waitForScreen(session, (t) => /score \d+%/.test(t));
+    session.send('C-c');
+    const after = await waitForScreen(session, (t) => t.includes('EXITED:'));
+    expect(after).toContain('EXITED:0');
+    expect(session.flags()).toEqual({ alternate: false, cursorVisible: true });
+  });
+
+  it('with the database down, the PostgreSQL panel says why and the rest stays live', async () => {
+    const s = createServer();
+    const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
+    await new Promise((r) => s.close(r));
+    session = new TmuxSession(opsCommand({ DATABASE_URL: `postgres://ops:NotShown99@127.0.0.1:${port}/gone`, OPS_CONFIG_DIR: conf.dir }), { cols: 120, rows: 35 });
+    const screen = await waitForScreen(session, (t) => /unavailable/i.test(t) && /CRITICAL/.test(t));
+    expect(screen).toMatch(new RegExp(`refused.*127\\.0\\.0\\.1:${port}|127\\.0\\.0\\.1:${port}.*refused`));
+    expect(screen).toMatch(/cpu\s+\d/i);
+    expect(screen).not.toContain('NotShown99');
+    session.send('q');
+    expect(await waitForScreen(session, (t) => t.includes('EXITED:'))).toContain('EXITED:0');
+  });
+
+  it('follows a terminal resize without overflowing', async () => {
+    session = new TmuxSession(opsCommand({ DATABASE_URL: db.url, OPS_CONFIG_DIR: conf.dir }), { cols: 120, rows: 35 });
+    await waitForScreen(session, (t) => /score \d+%/.test(t));
+    session.resize(80, 24);
+    await waitForScreen(session, (t) => /^ops /.test(t) && t.split('\n').every((l) => l.length <= 80));
+    expect(session.screen()[0]).toMatch(/^ops /);
+    session.send('q');
+    expect(await waitForScreen(session, (t) => t.includes('EXITED:'))).toContain('EXITED:0');
+  });
+});

@@ -1,0 +1,35 @@
+// Installs what the tests need that a fresh machine may lack. Called from the global set-up.
+import { execFileSync } from 'node:child_process';
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let aptUpdated = false;
+
+/** apt-get install, as root, once per run; returns false when it cannot. */
+export function aptInstall(pkgs: string[]): boolean {
+  if (process.getuid?.() !== 0 || !have('apt-get')) return false;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    if (!aptUpdated) {
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
+      aptUpdated = true;
+    }
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { stdio: 'ignore', env, timeout: 600_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function ensureTmux(): void {
+  if (have('tmux')) return;
+  process.stderr.write('[test set-up] tmux is missing: installing it for the end-to-end tests\n');
+  aptInstall(['tmux']);
+}
