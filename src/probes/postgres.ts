@@ -1,0 +1,739 @@
+// The PostgreSQL probe: one dedicated connection, one multi-statement round trip per round.
+//
+// probe() never throws. Connection failures back off (1 s, doubling, at most 30 s); a call before
+// the next attempt is due answers at once with the last error. A dropped connection (server
+// restart, pg_terminate_backend) is noticed through the client's 'error'/'end' events and the next
+// round reconnects. Every round is bounded by timeoutMs overall; on timeout the socket is destroyed.
+import pg from 'pg';
+import type { PgBlockedSession, PgData, PgIndex, PgReplica, PgSession, PgStatement, PgTable, ProbeResult } from '../types';
+
+export interface PgProbeOptions {
+  connection: pg.ClientConfig;
+  timeoutMs: number;
+  /** secrets to scrub from error text */
+  secrets?: string[];
+}
+
+const APPLICATION_NAME = 'ops-console';
+const BACKOFF_START_MS = 1000;
+const BACKOFF_MAX_MS = 30_000;
+const QUERY_TEXT_MAX = 200;
+/** pg_database_size() stats every file of every database: refresh it at most this often */
+const DB_SIZES_TTL_MS = 60_000;
+const DB_SIZES_RETRY_MS = 5_000;
+/** Marks the probe's own statements so pg_stat_statements' top list can leave them out. */
+const MARK = '/*ops-console:probe*/';
+
+type StatementsState =
+  | { available: true; relation: string; meanCol: 'mean_exec_time' | 'mean_time'; totalCol: 'total_exec_time' | 'total_time' }
+  | { available: false; reason: string };
+
+interface ConnMeta {
+  versionNum: number;
+  statements: StatementsState;
+}
+
+type Row = Record<string, unknown>;
+
+const TIMEOUT = Symbol('timeout');
+
+class ConnectError extends Error {
+  constructor(readonly inner: unknown) {
+    super('connect failed');
+  }
+}
+
+export class PostgresProbe {
+  private readonly opts: PgProbeOptions;
+  private readonly secrets: string[];
+  private client: pg.Client | null = null;
+  private alive = false;
+  private meta: ConnMeta | null = null;
+  private failures = 0;
+  private nextRetryAt: number | null = null;
+  private lastError: string | null = null;
+  private inflight: Promise<ProbeResult<PgData>> | null = null;
+  /** bumped when a round is abandoned (timeout, close), so its leftover work cannot reconnect */
+  private gen = 0;
+  private closed = false;
+  /** a connection attempt (connect + detection query) is under way */
+  private connecting = false;
+  private sizes: { at: number; rows: { name: string; sizeBytes: number }[] } | null = null;
+  private sizesRefreshing = false;
+
+  constructor(opts: PgProbeOptions) {
+    this.opts = opts;
+    this.secrets = collectSecrets(opts);
+  }
+
+  /** When the next connection attempt is due (epoch ms); null while healthy. */
+  get retryAt(): number | null {
+    return this.nextRetryAt;
+  }
+
+  probe(): Promise<ProbeResult<PgData>> {
+    if (!this.inflight) {
+      this.inflight = this.round().finally(() => {
+        this.inflight = null;
+      });
+    }
+    return this.inflight;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.gen += 1;
+    const client = this.client;
+    this.client = null;
+    this.alive = false;
+    this.meta = null;
+    if (client) await endClient(client, Math.min(this.opts.timeoutMs, 1000));
+  }
+
+  // ---------------------------------------------------------------- round
+  private async round(): Promise<ProbeResult<PgData>> {
+    const at = Date.now();
+    const fail = (error: string): ProbeResult<PgData> => ({ ok: false, error, at, ms: Date.now() - at });
+    try {
+      if (this.closed) return fail('probe closed');
+      if (this.nextRetryAt !== null && at < this.nextRetryAt) {
+        const secs = Math.max(1, Math.ceil((this.nextRetryAt - at) / 1000));
+        return fail(`${this.lastError ?? 'not connected'} (retrying in ${secs}s)`);
+      }
+
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+        timer = setTimeout(() => resolve(TIMEOUT), this.opts.timeoutMs);
+      });
+      const work = this.collect(this.gen);
+      work.catch(() => {}); // settled later if we time out first
+      let outcome: { data: PgData } | { err: unknown } | typeof TIMEOUT;
+      try {
+        outcome = await Promise.race([work.then((data) => ({ data }), (err: unknown) => ({ err })), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+
+      if (outcome === TIMEOUT) {
+        this.gen += 1;
+        const connecting = this.connecting;
+        this.dropClient();
+        const where = connecting ? ` connecting to ${this.endpoint()}` : '';
+        const msg = this.clean(`timed out after ${this.opts.timeoutMs} ms${where}`);
+        if (connecting) this.connectFailed(msg);
+        else this.lastError = msg;
+        return fail(msg);
+      }
+      if ('err' in outcome) {
+        const err = outcome.err;
+        if (err instanceof ConnectError) {
+          const msg = this.describe(err.inner);
+          this.connectFailed(msg);
+          return fail(msg);
+        }
+        const msg = this.describe(err);
+        this.lastError = msg;
+        return fail(msg);
+      }
+      this.failures = 0;
+      this.nextRetryAt = null;
+      this.lastError = null;
+      return { ok: true, data: outcome.data, at, ms: Date.now() - at };
+    } catch (err) {
+      // Defensive: nothing above should throw, but probe() must never reject.
+      return fail(this.describe(err));
+    }
+  }
+
+  private connectFailed(msg: string): void {
+    this.failures += 1;
+    const delay = Math.min(BACKOFF_START_MS * 2 ** (this.failures - 1), BACKOFF_MAX_MS);
+    this.nextRetryAt = Date.now() + delay;
+    this.lastError = msg;
+  }
+
+  /** Connects if needed and runs the round's batch. Connection failures are wrapped in ConnectError. */
+  private async collect(gen: number): Promise<PgData> {
+    const reused = this.alive && this.client !== null;
+    if (!reused) await this.connect(gen);
+    try {
+      return await this.runBatch();
+    } catch (err) {
+      // A reused connection that turns out dead (server restarted, backend terminated just before
+      // this round) gets one fresh attempt within the same round.
+      if (gen !== this.gen) throw err;
+      if (reused && (!this.alive || isConnectionLoss(err)) && !this.closed) {
+        this.dropClient();
+        await this.connect(gen);
+        return await this.runBatch();
+      }
+      if (isConnectionLoss(err)) this.dropClient();
+      throw err;
+    }
+  }
+
+  private async connect(gen: number): Promise<void> {
+    if (gen !== this.gen || this.closed) throw new Error('probe round abandoned');
+    this.dropClient();
+    const timeoutMs = this.opts.timeoutMs;
+    const client = new pg.Client({
+      ...this.opts.connection,
+      application_name: APPLICATION_NAME,
+      connectionTimeoutMillis: timeoutMs,
+      statement_timeout: timeoutMs,
+      lock_timeout: timeoutMs,
+    });
+    this.client = client;
+    this.meta = null;
+    this.connecting = true;
+    const markDead = () => {
+      if (this.client === client) this.alive = false;
+    };
+    // An idle connection that drops must never crash the process.
+    client.on('error', markDead);
+    client.on('end', markDead);
+    try {
+      await client.connect();
+      if (this.closed || this.client !== client) throw new Error('probe closed');
+      const res = await client.query(DETECT_SQL);
+      this.meta = detectMeta(res.rows[0] ?? {});
+    } catch (err) {
+      if (this.client === client) this.dropClient();
+      else destroyClient(client);
+      throw new ConnectError(err);
+    } finally {
+      if (this.client === client) this.connecting = false;
+    }
+    this.alive = true;
+  }
+
+  private dropClient(): void {
+    const client = this.client;
+    this.client = null;
+    this.alive = false;
+    this.connecting = false;
+    this.meta = null;
+    if (client) destroyClient(client);
+  }
+
+  private async runBatch(): Promise<PgData> {
+    const client = this.client;
+    const meta = this.meta;
+    if (!client || !meta) throw new Error('not connected');
+    const now = Date.now();
+    const wantSizes = !this.sizes;
+    // Should this round fail or time out (pg_database_size can be slow on a huge cluster), later
+    // rounds must not repeat the sizes: the background refresh retries them a few seconds on.
+    if (wantSizes) this.sizes = { at: now - DB_SIZES_TTL_MS + DB_SIZES_RETRY_MS, rows: [] };
+    let statements = meta.statements;
+    const build = () => buildBatch(meta.versionNum, statements, wantSizes);
+    let batch = build();
+    let results: pg.QueryResult[];
+    try {
+      results = asResults(await client.query(batch.sql));
+    } catch (err) {
+      if (!statements.available || isConnectionLoss(err) || !this.alive) throw err;
+      // Most likely pg_stat_statements itself (e.g. not in shared_preload_libraries): degrade once
+      // for this connection and run the batch without it.
+      const original = statements;
+      statements = { available: false, reason: `pg_stat_statements query failed: ${this.describe(err)}` };
+      batch = build();
+      try {
+        results = asResults(await client.query(batch.sql));
+      } catch (err2) {
+        statements = original; // it was not pg_stat_statements after all
+        throw err2;
+      }
+      meta.statements = statements;
+    }
+    const rows = (name: BatchPart): Row[] => {
+      const i = batch.parts.indexOf(name);
+      return i >= 0 && results[i] ? (results[i].rows as Row[]) : [];
+    };
+    if (wantSizes) this.sizes = { at: now, rows: toSizes(rows('sizes')) };
+    const data = assemble(rows, statements, this.sizes?.rows ?? []);
+    if (this.sizes && now - this.sizes.at >= DB_SIZES_TTL_MS) this.refreshSizes(client);
+    return data;
+  }
+
+  /** Refreshes database sizes after a round, off the round's clock; failures keep the old list. */
+  private refreshSizes(client: pg.Client): void {
+    if (this.sizesRefreshing) return;
+    this.sizesRefreshing = true;
+    client
+      .query(`${MARK} ${SIZES_SQL}`)
+      .then((res) => {
+        if (this.client === client) this.sizes = { at: Date.now(), rows: toSizes(res.rows as Row[]) };
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.sizesRefreshing = false;
+      });
+  }
+
+  // ---------------------------------------------------------------- errors
+  private endpoint(): string {
+    const c = this.opts.connection;
+    let host = c.host;
+    let port: number | string | undefined = c.port;
+    if ((!host || !port) && c.connectionString) {
+      try {
+        const u = new URL(c.connectionString);
+        host ||= decodeURIComponent(u.hostname) || undefined;
+        port ||= u.port || undefined;
+      } catch {
+        /* ignore */
+      }
+    }
+    host ||= process.env.PGHOST || 'localhost';
+    port ||= process.env.PGPORT || 5432;
+    return host.startsWith('/') ? `${host}/.s.PGSQL.${port}` : `${host}:${port}`;
+  }
+
+  private describe(err: unknown): string {
+    return this.clean(describeError(err, this.opts.timeoutMs, this.endpoint()));
+  }
+
+  private clean(text: string): string {
+    let out = text.replace(/\s+/g, ' ').trim();
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out || 'unknown error';
+  }
+}
+
+// ---------------------------------------------------------------- SQL
+
+const DETECT_SQL = `${MARK} SELECT current_setting('server_version_num')::int AS version_num,
+  e.nspname AS pgss_schema,
+  (SELECT string_agg(a.attname, ',') FROM pg_attribute a
+    WHERE a.attrelid = to_regclass(quote_ident(e.nspname) || '.pg_stat_statements')
+      AND a.attname IN ('mean_exec_time', 'mean_time') AND NOT a.attisdropped) AS pgss_cols,
+  current_database() AS database
+FROM (SELECT 1) one
+LEFT JOIN (SELECT n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+           WHERE x.extname = 'pg_stat_statements') e ON true`;
+
+function detectMeta(r: Row): ConnMeta {
+  const versionNum = num(r.version_num);
+  let statements: StatementsState;
+  if (r.pgss_schema == null) {
+    statements = { available: false, reason: `pg_stat_statements is not installed in ${str(r.database)}` };
+  } else {
+    const cols = String(r.pgss_cols ?? '').split(',');
+    const relation = `${quoteIdent(str(r.pgss_schema))}.pg_stat_statements`;
+    if (cols.includes('mean_exec_time')) {
+      statements = { available: true, relation, meanCol: 'mean_exec_time', totalCol: 'total_exec_time' };
+    } else if (cols.includes('mean_time')) {
+      statements = { available: true, relation, meanCol: 'mean_time', totalCol: 'total_time' };
+    } else {
+      statements = { available: false, reason: 'pg_stat_statements has no mean_exec_time/mean_time column' };
+    }
+  }
+  return { versionNum, statements };
+}
+
+type BatchPart = 'set' | 'meta' | 'conn' | 'sessions' | 'blocked' | 'tables' | 'unused' | 'xid' | 'repl' | 'sizes' | 'statements';
+
+const SYSTEM_NS_OIDS = `SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema') OR nspname ~ '^pg_toast'`;
+
+const SESSION_COLS = `a.pid, a.usename AS user, a.datname AS database,
+  coalesce(host(a.client_addr), 'local') AS client, a.application_name AS application, a.state,
+  a.wait_event_type, a.wait_event, left(a.query, 2000) AS query`;
+
+// pg_database_size() stats every file of every database (about 150 ms with 10,000 tables), so it
+// runs in the first round only and is then refreshed in the background every DB_SIZES_TTL_MS.
+const SIZES_SQL = `SELECT d.datname AS name, pg_database_size(d.oid)::float8 AS size FROM pg_database d
+WHERE d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') ORDER BY 2 DESC NULLS LAST, 1`;
+
+function buildBatch(versionNum: number, statements: StatementsState, withSizes: boolean): { sql: string; parts: BatchPart[] } {
+  const waitStart =
+    versionNum >= 140000
+      ? `coalesce((SELECT min(l.waitstart) FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.query_start, a.state_change)`
+      : `coalesce(a.query_start, a.state_change)`;
+
+  const parts: [BatchPart, string][] = [];
+  // PG15+: one stats snapshot per round; much cheaper than per-call lookups on big catalogs.
+  if (versionNum >= 150000) parts.push(['set', `SET stats_fetch_consistency = snapshot`]);
+  parts.push(
+    [
+      'meta',
+      `SELECT current_setting('server_version') AS version,
+  current_setting('server_version_num')::int AS version_num,
+  extract(epoch FROM now() - pg_postmaster_start_time())::float8 AS uptime,
+  current_database() AS database,
+  pg_is_in_recovery() AS in_recovery,
+  current_setting('max_connections')::int AS max_conn,
+  current_setting('superuser_reserved_connections')::int AS reserved,
+  pg_stat_get_db_blocks_hit(d.oid)::float8 AS blks_hit,
+  (pg_stat_get_db_blocks_fetched(d.oid) - pg_stat_get_db_blocks_hit(d.oid))::float8 AS blks_read,
+  ix.hit::float8 AS idx_hit, ix.read::float8 AS idx_read,
+  CASE WHEN pg_is_in_recovery()
+    THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS standby_lag
+FROM pg_database d,
+  (SELECT sum(pg_stat_get_blocks_hit(c.oid)) AS hit,
+          sum(pg_stat_get_blocks_fetched(c.oid) - pg_stat_get_blocks_hit(c.oid)) AS read
+   FROM pg_class c WHERE c.relkind = 'i' AND c.relnamespace NOT IN (${SYSTEM_NS_OIDS})) ix
+WHERE d.datname = current_database()`,
+    ],
+    [
+      'conn',
+      `SELECT coalesce(a.state, 'unknown') AS state, count(*)::int AS n
+FROM pg_stat_activity a WHERE a.backend_type = 'client backend' GROUP BY 1`,
+    ],
+    [
+      'sessions',
+      `(SELECT 'active' AS kind, ${SESSION_COLS},
+   extract(epoch FROM now() - a.query_start)::float8 AS duration
+ FROM pg_stat_activity a
+ WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() AND a.state = 'active'
+   AND a.application_name IS DISTINCT FROM '${APPLICATION_NAME}'
+ ORDER BY a.query_start LIMIT 5)
+UNION ALL
+(SELECT 'idle_tx' AS kind, ${SESSION_COLS},
+   extract(epoch FROM now() - coalesce(a.xact_start, a.state_change))::float8 AS duration
+ FROM pg_stat_activity a
+ WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+   AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
+ ORDER BY coalesce(a.xact_start, a.state_change) LIMIT 5)`,
+    ],
+    [
+      'blocked',
+      `SELECT * FROM (
+  SELECT ${SESSION_COLS},
+    extract(epoch FROM now() - a.query_start)::float8 AS duration,
+    pg_blocking_pids(a.pid) AS blocked_by,
+    extract(epoch FROM now() - ${waitStart})::float8 AS wait_sec
+  FROM pg_stat_activity a
+  WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() AND a.wait_event_type = 'Lock'
+) b WHERE cardinality(b.blocked_by) > 0 ORDER BY b.wait_sec DESC NULLS LAST`,
+    ],
+    [
+      'tables',
+      `SELECT t.schema, t.name, t.live, t.dead,
+  pg_stat_get_last_vacuum_time(t.oid) AS last_vacuum,
+  pg_stat_get_last_autovacuum_time(t.oid) AS last_autovacuum,
+  pg_stat_get_last_analyze_time(t.oid) AS last_analyze,
+  pg_stat_get_last_autoanalyze_time(t.oid) AS last_autoanalyze
+FROM (SELECT c.oid, n.nspname AS schema, c.relname AS name,
+        pg_stat_get_live_tuples(c.oid)::float8 AS live, d.dead
+      FROM (SELECT c.oid, pg_stat_get_dead_tuples(c.oid)::float8 AS dead FROM pg_class c
+            WHERE c.relkind IN ('r', 'm') AND c.relnamespace NOT IN (${SYSTEM_NS_OIDS})
+            ORDER BY 2 DESC LIMIT 10) d
+      JOIN pg_class c ON c.oid = d.oid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE d.dead > 0 OFFSET 0) t
+ORDER BY t.dead DESC, t.schema, t.name`,
+    ],
+    [
+      'unused',
+      // Walk user indexes largest first and stop at the tenth never-scanned one, so the stats
+      // lookup runs for a handful of indexes, not all of them. Size is relpages (kept current by
+      // CREATE INDEX, VACUUM, ANALYZE) rather than pg_relation_size(): no per-index file stat, and
+      // no lock a concurrent ALTER/REINDEX could block the probe on. Unique, primary-key and
+      // exclusion-constraint indexes are left out by their pg_index flags.
+      `SELECT n.nspname AS schema, t.relname AS table, c.relname AS name,
+  c.relpages::float8 * current_setting('block_size')::float8 AS size
+FROM (SELECT i.oid, i.relname, i.relpages, i.relnamespace, x.indrelid
+      FROM (SELECT oid, relname, relpages, relnamespace FROM pg_class
+            WHERE relkind = 'i' AND relnamespace NOT IN (${SYSTEM_NS_OIDS})
+            ORDER BY relpages DESC, oid OFFSET 0) i
+      JOIN pg_index x ON x.indexrelid = i.oid
+      WHERE NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
+        AND pg_stat_get_numscans(i.oid) = 0
+      LIMIT 10) c
+JOIN pg_class t ON t.oid = c.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+ORDER BY c.relpages DESC, c.relname`,
+    ],
+    [
+      'xid',
+      `SELECT datname AS name, age(datfrozenxid)::float8 AS age FROM pg_database WHERE datallowconn ORDER BY 2 DESC`,
+    ],
+    [
+      'repl',
+      `SELECT coalesce(application_name, '') AS name, coalesce(host(client_addr), 'local') AS client,
+  coalesce(state, 'unknown') AS state, extract(epoch FROM replay_lag)::float8 AS lag
+FROM pg_stat_replication ORDER BY 1`,
+    ],
+  );
+  if (withSizes) parts.push(['sizes', SIZES_SQL]);
+  if (statements.available) {
+    parts.push([
+      'statements',
+      `SELECT s.query, s.calls::float8 AS calls, s.${statements.meanCol}::float8 AS mean,
+  s.${statements.totalCol}::float8 AS total
+FROM ${statements.relation} s
+WHERE s.query NOT LIKE '${MARK}%'
+ORDER BY s.${statements.meanCol} DESC LIMIT 5`,
+    ]);
+  }
+  // Each statement carries the marker so pg_stat_statements' top list can skip them.
+  return { sql: parts.map(([, q]) => `${MARK} ${q}`).join(';\n'), parts: parts.map(([p]) => p) };
+}
+
+function assemble(rows: (name: BatchPart) => Row[], statements: StatementsState, sizes: PgData['databases']): PgData {
+  const m = rows('meta')[0] ?? {};
+  const byState: Record<string, number> = {};
+  let total = 0;
+  for (const r of rows('conn')) {
+    const n = num(r.n);
+    byState[str(r.state)] = n;
+    total += n;
+  }
+  const sessionRows = rows('sessions');
+  const longQueries = sessionRows.filter((r) => r.kind === 'active').map(toSession);
+  const idleInTransaction = sessionRows.filter((r) => r.kind === 'idle_tx').map(toSession);
+  const blocked: PgBlockedSession[] = rows('blocked').map((r) => ({
+    ...toSession(r),
+    blockedBy: Array.isArray(r.blocked_by) ? r.blocked_by.map(num) : [],
+    waitSec: Math.max(0, num(r.wait_sec)),
+  }));
+  const tables: PgTable[] = rows('tables').map((r) => {
+    const live = num(r.live);
+    const dead = num(r.dead);
+    return {
+      schema: str(r.schema),
+      name: str(r.name),
+      liveTuples: live,
+      deadTuples: dead,
+      deadPct: live + dead > 0 ? (dead / (live + dead)) * 100 : 0,
+      lastVacuum: iso(r.last_vacuum),
+      lastAutovacuum: iso(r.last_autovacuum),
+      lastAnalyze: iso(r.last_analyze),
+      lastAutoanalyze: iso(r.last_autoanalyze),
+    };
+  });
+  const unusedIndexes: PgIndex[] = rows('unused').map((r) => ({
+    schema: str(r.schema),
+    table: str(r.table),
+    name: str(r.name),
+    sizeBytes: num(r.size),
+  }));
+  const replicas: PgReplica[] = rows('repl').map((r) => ({
+    name: str(r.name),
+    client: str(r.client),
+    state: str(r.state),
+    lagSec: numOrNull(r.lag),
+  }));
+  const inRecovery = m.in_recovery === true;
+  let stmts: PgData['statements'];
+  if (statements.available) {
+    const top: PgStatement[] = rows('statements').map((r) => ({
+      query: foldQuery(r.query),
+      calls: num(r.calls),
+      meanMs: num(r.mean),
+      totalMs: num(r.total),
+    }));
+    stmts = { available: true, top };
+  } else {
+    stmts = { available: false, reason: statements.reason };
+  }
+  return {
+    version: str(m.version),
+    versionNum: num(m.version_num),
+    uptimeSec: Math.max(0, num(m.uptime)),
+    database: str(m.database),
+    inRecovery,
+    connections: {
+      total,
+      max: num(m.max_conn),
+      reservedForSuperuser: num(m.reserved),
+      byState,
+    },
+    longestQuery: longQueries[0] ?? null,
+    oldestIdleInTransaction: idleInTransaction[0] ?? null,
+    longQueries,
+    idleInTransaction,
+    blocked,
+    cache: {
+      bufferHitPct: ratio(m.blks_hit, m.blks_read),
+      indexHitPct: ratio(m.idx_hit, m.idx_read),
+    },
+    tables,
+    unusedIndexes,
+    xidAge: rows('xid').map((r) => ({ database: str(r.name), age: num(r.age) })),
+    databases: sizes,
+    replication: {
+      role: inRecovery ? 'standby' : 'primary',
+      replicas,
+      standbyLagSec: inRecovery ? numOrNull(m.standby_lag) : null,
+    },
+    statements: stmts,
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+
+function toSizes(rows: Row[]): { name: string; sizeBytes: number }[] {
+  return rows.map((r) => ({ name: str(r.name), sizeBytes: num(r.size) }));
+}
+
+function toSession(r: Row): PgSession {
+  return {
+    pid: num(r.pid),
+    user: strOrNull(r.user),
+    database: strOrNull(r.database),
+    client: str(r.client) || 'local',
+    application: strOrNull(r.application),
+    state: strOrNull(r.state),
+    durationSec: Math.max(0, num(r.duration)),
+    query: foldQuery(r.query),
+    waitEventType: strOrNull(r.wait_event_type),
+    waitEvent: strOrNull(r.wait_event),
+  };
+}
+
+/** Whitespace folded, truncated to about 200 characters. */
+export function foldQuery(q: unknown): string {
+  const s = String(q ?? '').replace(/\s+/g, ' ').trim();
+  return s.length > QUERY_TEXT_MAX ? `${s.slice(0, QUERY_TEXT_MAX - 1)}…` : s;
+}
+
+function ratio(hit: unknown, read: unknown): number | null {
+  const h = num(hit);
+  const r = num(read);
+  return h + r > 0 ? (h / (h + r)) * 100 : null;
+}
+
+function num(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : 0;
+  }
+  return 0;
+}
+
+function numOrNull(v: unknown): number | null {
+  return v == null ? null : num(v);
+}
+
+function str(v: unknown): string {
+  return v == null ? '' : String(v);
+}
+
+function strOrNull(v: unknown): string | null {
+  return v == null ? null : String(v);
+}
+
+function iso(v: unknown): string | null {
+  if (v == null) return null;
+  const d = v instanceof Date ? v : new Date(String(v));
+  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+function asResults(r: pg.QueryResult | pg.QueryResult[]): pg.QueryResult[] {
+  return Array.isArray(r) ? r : [r];
+}
+
+function collectSecrets(opts: PgProbeOptions): string[] {
+  const out = new Set<string>();
+  const add = (s: unknown) => {
+    if (typeof s !== 'string' || s === '') return;
+    out.add(s);
+    const enc = encodeURIComponent(s);
+    if (enc !== s) out.add(enc);
+  };
+  for (const s of opts.secrets ?? []) add(s);
+  add(opts.connection.password);
+  if (opts.connection.connectionString) {
+    try {
+      const u = new URL(opts.connection.connectionString);
+      if (u.password) {
+        add(u.password);
+        add(decodeURIComponent(u.password));
+      }
+    } catch {
+      /* ignore */
+    }
+  }
+  // Longest first, so a secret containing another is replaced whole.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+interface NodeishError {
+  code?: string;
+  message?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  errors?: unknown[];
+  severity?: string;
+}
+
+const CONNECTION_LOSS = /Connection terminated|ECONNRESET|EPIPE|not queryable|Client was closed|terminating connection/i;
+
+function isConnectionLoss(err: unknown): boolean {
+  const e = err as NodeishError | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code === '57P01' || e.code === '57P02' || e.code === '57P03' || e.code?.startsWith('08')) return true;
+  if (e.code === 'ECONNRESET' || e.code === 'EPIPE') return true;
+  return CONNECTION_LOSS.test(String(e.message ?? ''));
+}
+
+function describeError(err: unknown, timeoutMs: number, endpoint: string): string {
+  let e = err as NodeishError | null;
+  if (e instanceof ConnectError) e = e.inner as NodeishError;
+  if (e == null || typeof e !== 'object') return String(err ?? 'unknown error');
+  // Node's happy-eyeballs (localhost -> ::1 and 127.0.0.1) reports an AggregateError with no message.
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    const parts = [...new Set(e.errors.map((x) => describeError(x, timeoutMs, endpoint)))];
+    return parts.join('; ');
+  }
+  const at = e.address ? (e.port ? `${e.address}:${e.port}` : e.address) : endpoint;
+  const msg = String(e.message ?? '');
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `connection refused at ${at}`;
+    case 'ENOENT':
+      return `no server socket at ${at}`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host not found: ${e.hostname ?? endpoint}`;
+    case 'ETIMEDOUT':
+      return `timed out connecting to ${at}`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `host unreachable: ${at}`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `connection reset by ${at}`;
+    case '57014':
+      return `timed out after ${timeoutMs} ms (${msg})`;
+    default:
+      break;
+  }
+  if (/timeout expired|connection timeout/i.test(msg)) return `timed out after ${timeoutMs} ms connecting to ${endpoint}`;
+  if (/Connection terminated unexpectedly/i.test(msg)) return `connection to ${endpoint} closed unexpectedly`;
+  if (/^Connection terminated$/i.test(msg)) return `connection to ${endpoint} closed`;
+  return msg || e.code || 'unknown error';
+}
+
+function destroyClient(client: pg.Client): void {
+  try {
+    client.connection.stream.destroy();
+  } catch {
+    /* ignore */
+  }
+  client.end().catch(() => {});
+}
+
+async function endClient(client: pg.Client, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.end().catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    destroyClient(client);
+  }
+}
