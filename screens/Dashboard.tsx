@@ -1,0 +1,318 @@
+// The dashboard: a header verdict, six panels and a key-hint footer, sized to the terminal.
+// Re-renders only when the monitor publishes or a key changes focus/scroll/help: no timers here.
+import { Box, Text, useInput, useStdout, type Key } from 'ink';
+import { memo, useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import type { MonitorLike, MonitorState } from '../src/types';
+import { clean, hhmmss, rowMark, STATUS_COLOR, suffix } from './format';
+import { useMonitor } from './hooks/useMonitor';
+import { clampOffset, planLayout, type Layout } from './layout';
+import { buildPanels, PANEL_ORDER, PANEL_TITLES, type Line, type PanelId, type PanelModel } from './panels';
+
+export interface DashboardProps {
+  monitor: MonitorLike;
+  onQuit: () => void;
+  /** forced size (tests); otherwise the terminal's, following resize events */
+  columns?: number;
+  rows?: number;
+  /** false for NO_COLOR / --no-color: no colour escapes at all, the textual markers remain */
+  color?: boolean;
+}
+
+// ---------------------------------------------------------------- UI state (focus, scroll, help)
+export interface UiState {
+  focus: PanelId;
+  offsets: Record<PanelId, number>;
+  help: boolean;
+}
+
+/** What the reducer needs to clamp scrolling against the layout the next frame will have. */
+export interface UiEnv {
+  columns: number;
+  rows: number;
+  counts: Record<PanelId, number>;
+}
+
+export type UiAction =
+  | { type: 'focus'; delta: 1 | -1 }
+  | { type: 'scroll'; delta: number | 'home' | 'end' | 'page-up' | 'page-down'; env: UiEnv }
+  | { type: 'help'; open: boolean };
+
+export const INITIAL_UI: UiState = {
+  focus: 'host',
+  offsets: { host: 0, disks: 0, postgres: 0, sessions: 0, tables: 0, endpoints: 0 },
+  help: false,
+};
+
+export function uiReducer(state: UiState, action: UiAction): UiState {
+  switch (action.type) {
+    case 'help':
+      return state.help === action.open ? state : { ...state, help: action.open };
+    case 'focus': {
+      const i = PANEL_ORDER.indexOf(state.focus);
+      const n = PANEL_ORDER.length;
+      return { ...state, focus: PANEL_ORDER[(i + action.delta + n) % n] };
+    }
+    case 'scroll': {
+      const { env } = action;
+      const id = state.focus;
+      const lines = planLayout({ ...env, focus: id }).slots[id].lines;
+      const count = env.counts[id];
+      if (lines <= 0 || count <= lines) return state;
+      const cur = clampOffset(state.offsets[id], count, lines);
+      const d = action.delta;
+      const target =
+        d === 'home' ? 0 : d === 'end' ? count : d === 'page-up' ? cur - lines : d === 'page-down' ? cur + lines : cur + d;
+      const next = clampOffset(target, count, lines);
+      return next === state.offsets[id] ? state : { ...state, offsets: { ...state.offsets, [id]: next } };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- keys
+type KeyName =
+  | 'ctrl-c'
+  | 'tab'
+  | 'backtab'
+  | 'up'
+  | 'down'
+  | 'page-up'
+  | 'page-down'
+  | 'home'
+  | 'end'
+  | 'esc'
+  | 'other'
+  | { ch: string };
+
+function charKey(ch: string): KeyName {
+  if (ch === '\t') return 'tab';
+  if (ch === '\u0003') return 'ctrl-c';
+  if (ch === '\u001b') return 'esc';
+  if (ch < ' ' || ch === '\u007f') return 'other';
+  return { ch };
+}
+
+/** Ink hands a chunk of plain characters ("\t\tj", a paste) to useInput as one string: split it. */
+export function keysOf(input: string, key: Key): KeyName[] {
+  if (input === '\u0003' || (key.ctrl && input === 'c')) return ['ctrl-c'];
+  if (key.tab) return [key.shift ? 'backtab' : 'tab'];
+  if (key.upArrow) return ['up'];
+  if (key.downArrow) return ['down'];
+  if (key.pageUp) return ['page-up'];
+  if (key.pageDown) return ['page-down'];
+  if (key.home) return ['home'];
+  if (key.end) return ['end'];
+  if (key.escape) return ['esc'];
+  if (key.ctrl || (key.meta && input.length <= 1) || input.length === 0) return ['other'];
+  return [...input].map(charKey);
+}
+
+// ---------------------------------------------------------------- rendering
+function useTerminalSize(columns?: number, rows?: number): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
+  const forced = columns !== undefined && rows !== undefined;
+  useEffect(() => {
+    if (forced) return;
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [stdout, forced]);
+  return { columns: columns ?? size.columns, rows: rows ?? size.rows };
+}
+
+const LineView = memo(function LineView({ line, color }: { line: Line; color: boolean }) {
+  return (
+    <Text wrap="truncate">
+      {line.map((seg, i) => {
+        const fg = !color ? undefined : seg.status ? STATUS_COLOR[seg.status] : seg.accent ? 'cyan' : undefined;
+        return fg || seg.bold ? (
+          <Text key={i} color={fg} bold={seg.bold}>
+            {seg.text}
+          </Text>
+        ) : (
+          seg.text
+        );
+      })}
+    </Text>
+  );
+});
+
+function titleLine(p: PanelModel, focused: boolean, count: number, lines: number, offset: number): Line {
+  const out: Line = [{ text: focused ? '▶ ' : '  ' }, { text: PANEL_TITLES[p.id], bold: true, accent: focused }];
+  const mark = suffix(p.status);
+  if (mark) out.push({ text: ` ${mark}`, status: p.status ?? undefined });
+  if (count > lines) out.push({ text: lines > 0 ? ` [${offset + 1}-${offset + lines}/${count}]` : ` (${count})` });
+  out.push({ text: ' · ' }, ...p.summary);
+  return out;
+}
+
+function headerLine(state: MonitorState): Line {
+  const out: Line = [];
+  if (state.badge) out.push({ text: `[${clean(state.badge)}]`, bold: true, status: 'WARNING' }, { text: ' ' });
+  out.push({ text: `ops ${clean(state.hostname)}`, bold: true }, { text: ' · ' });
+  const r = state.report;
+  if (r && state.snapshot) {
+    const m = rowMark(r.status).trim();
+    out.push({ text: `${m ? `${m} ` : ''}${r.status}`, status: r.status, bold: true }, { text: ` score ${r.score}%` });
+  } else out.push({ text: 'collecting…' });
+  if (state.paused) out.push({ text: ' · ' }, { text: 'PAUSED', bold: true, status: 'WARNING' });
+  if (state.snapshot) out.push({ text: ` · ${hhmmss(state.snapshot.at)}` });
+  if (state.target) out.push({ text: ` · ${clean(state.target.name)} ${clean(state.target.display)}` });
+  return out;
+}
+
+function footerLine(state: MonitorState): Line {
+  return [{ text: `q quit · space ${state.paused ? 'resume' : 'pause'} · r refresh · Tab panel · ↑↓ scroll · ? help` }];
+}
+
+export const HELP_LINES: readonly string[] = [
+  'Help · any key closes',
+  '  q, Ctrl-C    quit',
+  '  space        pause / resume refreshing',
+  '  r            refresh now',
+  '  Tab          focus the next panel (Shift-Tab: previous)',
+  '  ↑ ↓ / j k    scroll the focused panel (PgUp PgDn: a page, g G: top, bottom)',
+  '  ?  Esc       show / hide this help',
+  'Markers: !! critical  ! warning  ? unknown   ▶ focused panel',
+  'Colours: red critical, yellow warning, grey unknown, green OK (off with --no-color / NO_COLOR)',
+  'Small terminal: panels shrink to a title with a one-line summary; Tab to one to enlarge it.',
+];
+
+function countsOf(panels: Record<PanelId, PanelModel>): Record<PanelId, number> {
+  const c = {} as Record<PanelId, number>;
+  for (const id of PANEL_ORDER) c[id] = panels[id].rows.length;
+  return c;
+}
+
+function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layout: Layout, ui: UiState, color: boolean) {
+  const out: ReactNode[] = [];
+  for (const id of ids) {
+    const slot = layout.slots[id];
+    if (!slot.shown) continue;
+    const p = panels[id];
+    const offset = clampOffset(ui.offsets[id], p.rows.length, slot.lines);
+    out.push(<LineView key={`${id}:t`} line={titleLine(p, ui.focus === id, p.rows.length, slot.lines, offset)} color={color} />);
+    for (let i = 0; i < slot.lines; i++) {
+      out.push(<LineView key={`${id}:${i}`} line={p.rows[offset + i]} color={color} />);
+    }
+  }
+  return out;
+}
+
+export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true }: DashboardProps) {
+  const state = useMonitor(monitor);
+  const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
+  const [ui, dispatch] = useReducer(uiReducer, INITIAL_UI);
+
+  const colWidth = columns >= 120 ? Math.floor((columns - 1) / 2) : columns;
+  const panels = useMemo(() => buildPanels(state, colWidth, Date.now()), [state, colWidth]);
+  const counts = useMemo(() => countsOf(panels), [panels]);
+  const layout = useMemo(() => planLayout({ columns, rows, counts, focus: ui.focus }), [columns, rows, counts, ui.focus]);
+
+  // The input handler reads everything through refs: it is bound once (one raw-mode user) and
+  // never sees stale state when several keys arrive in one chunk.
+  const uiRef = useRef(ui);
+  const envRef = useRef<UiEnv>({ columns, rows, counts });
+  envRef.current = { columns, rows, counts };
+  const monitorRef = useRef(monitor);
+  monitorRef.current = monitor;
+  const onQuitRef = useRef(onQuit);
+  onQuitRef.current = onQuit;
+
+  const handleInput = useCallback((input: string, key: Key) => {
+    const apply = (a: UiAction) => {
+      uiRef.current = uiReducer(uiRef.current, a);
+      dispatch(a);
+    };
+    const scroll = (delta: Extract<UiAction, { type: 'scroll' }>['delta']) => apply({ type: 'scroll', delta, env: envRef.current });
+    for (const k of keysOf(input, key)) {
+      if (k === 'ctrl-c') {
+        onQuitRef.current();
+        return;
+      }
+      if (uiRef.current.help) {
+        apply({ type: 'help', open: false });
+        continue;
+      }
+      if (typeof k === 'object') {
+        switch (k.ch) {
+          case 'q':
+            onQuitRef.current();
+            return;
+          case ' ':
+            monitorRef.current.togglePause();
+            break;
+          case 'r':
+            monitorRef.current.refreshNow();
+            break;
+          case '?':
+            apply({ type: 'help', open: true });
+            break;
+          case 'j':
+            scroll(1);
+            break;
+          case 'k':
+            scroll(-1);
+            break;
+          case 'g':
+            scroll('home');
+            break;
+          case 'G':
+            scroll('end');
+            break;
+        }
+        continue;
+      }
+      switch (k) {
+        case 'tab':
+          apply({ type: 'focus', delta: 1 });
+          break;
+        case 'backtab':
+          apply({ type: 'focus', delta: -1 });
+          break;
+        case 'up':
+          scroll(-1);
+          break;
+        case 'down':
+          scroll(1);
+          break;
+        case 'page-up':
+        case 'page-down':
+        case 'home':
+        case 'end':
+          scroll(k);
+          break;
+      }
+    }
+  }, []);
+  useInput(handleInput);
+
+  const width = Math.max(1, columns);
+  return (
+    <Box flexDirection="column" width={width}>
+      {layout.header && <LineView line={headerLine(state)} color={color} />}
+      {ui.help ? (
+        <Box flexDirection="column" width={width}>
+          {HELP_LINES.slice(0, layout.bodyHeight).map((l, i) => (
+            <LineView key={i} line={[{ text: l, bold: i === 0 }]} color={color} />
+          ))}
+        </Box>
+      ) : (
+        <Box flexDirection="row" width={width}>
+          {layout.columns.map((c, i) => (
+            <Box key={i} flexDirection="column" width={c.width} marginLeft={i > 0 ? 1 : 0}>
+              {renderColumn(c.panels, panels, layout, ui, color)}
+            </Box>
+          ))}
+        </Box>
+      )}
+      {layout.footer && <LineView line={footerLine(state)} color={color} />}
+    </Box>
+  );
+}
+
+export default Dashboard;

@@ -1,0 +1,74 @@
+// Display helpers for the screens: status markers, colours, sanitising and short figures.
+import type { Check, Status } from '../src/types';
+
+export { formatBytes, formatCount, formatDuration, formatPct } from '../src/util/format';
+
+const SEVERITY: Record<Status, number> = { OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3 };
+
+export function worstOf(statuses: Iterable<Status>): Status | null {
+  let w: Status | null = null;
+  for (const s of statuses) if (w === null || SEVERITY[s] > SEVERITY[w]) w = s;
+  return w;
+}
+
+export function severity(s: Status | null | undefined): number {
+  return s ? SEVERITY[s] : -1;
+}
+
+/** Readable without colour: suffix for a judged figure. */
+export function suffix(s: Status | null | undefined): string {
+  switch (s) {
+    case 'WARNING':
+      return '!';
+    case 'CRITICAL':
+      return '!!';
+    case 'UNKNOWN':
+      return '?';
+    default:
+      return '';
+  }
+}
+
+/** A two-character leading column for a judged row. */
+export function rowMark(s: Status | null | undefined): string {
+  return suffix(s).padEnd(2, ' ');
+}
+
+export const STATUS_COLOR: Record<Status, string> = {
+  OK: 'green',
+  WARNING: 'yellow',
+  CRITICAL: 'red',
+  UNKNOWN: 'gray',
+};
+
+/** Judges a value against a check's own thresholds (for rows other than the check's subject). */
+export function judgeBy(check: Check | undefined, value: number | null | undefined): Status | undefined {
+  if (!check) return undefined;
+  const t = check.thresholds;
+  if (!t || value == null || !Number.isFinite(value)) return check.status;
+  if (t.direction === 'above') return value >= t.critical ? 'CRITICAL' : value >= t.warning ? 'WARNING' : 'OK';
+  return value < t.critical ? 'CRITICAL' : value < t.warning ? 'WARNING' : 'OK';
+}
+
+/** Replaces control characters (including ESC and newlines) so data cannot move the cursor or add lines. */
+export function clean(s: string | null | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  return (s ?? '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+}
+
+export function pct0(n: number | null | undefined, digits = 0): string {
+  return n == null || !Number.isFinite(n) ? 'n/a' : `${n.toFixed(digits)}%`;
+}
+
+export function hhmmss(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Pads or cuts to exactly n characters (cuts with an ellipsis). */
+export function fit(s: string, n: number): string {
+  if (n <= 0) return '';
+  if (s.length > n) return n === 1 ? '…' : `${s.slice(0, n - 1)}…`;
+  return s.padEnd(n, ' ');
+}

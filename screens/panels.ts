@@ -1,0 +1,462 @@
+// Turns a MonitorState into the dashboard's panels: plain lines of styled segments.
+// Pure (no React, no I/O), so it is cheap to run once per published state and easy to test.
+import type { Check, CheckGroup, MonitorState, PgData, PgSession, Status } from '../src/types';
+import { sparkline } from './components/Sparkline';
+import {
+  clean,
+  fit,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  judgeBy,
+  pct0,
+  rowMark,
+  severity,
+  suffix,
+  worstOf,
+} from './format';
+
+export type PanelId = 'host' | 'disks' | 'postgres' | 'sessions' | 'tables' | 'endpoints';
+
+/** Focus (Tab) order; also the single-column stacking order. */
+export const PANEL_ORDER: readonly PanelId[] = ['host', 'disks', 'postgres', 'sessions', 'tables', 'endpoints'];
+
+export const PANEL_TITLES: Record<PanelId, string> = {
+  host: 'Host',
+  disks: 'Disks',
+  postgres: 'PostgreSQL',
+  sessions: 'Sessions',
+  tables: 'Tables',
+  endpoints: 'Endpoints',
+};
+
+const PANEL_GROUPS: Record<PanelId, readonly CheckGroup[]> = {
+  host: ['host'],
+  disks: ['disk'],
+  postgres: ['postgres'],
+  sessions: ['sessions'],
+  tables: ['tables'],
+  endpoints: ['http', 'tls', 'backup', 'redis'],
+};
+
+export interface Seg {
+  text: string;
+  /** coloured by status (when colour is on) */
+  status?: Status;
+  /** a neutral accent colour (sparklines) */
+  accent?: boolean;
+  bold?: boolean;
+}
+export type Line = Seg[];
+
+export interface PanelModel {
+  id: PanelId;
+  /** worst status among the panel's checks; null when it has none */
+  status: Status | null;
+  /** shown on the title line, so a collapsed panel still says what matters */
+  summary: Line;
+  /** the panel's body rows (scrollable) */
+  rows: Line[];
+}
+
+/** Tables below this many dead tuples are not judged (the core's default deadTuplesMin). */
+const DEAD_TUPLES_MIN = 1000;
+
+const s = (text: string, status?: Status, extra?: Partial<Seg>): Seg => ({ text, status, ...extra });
+const sep: Seg = { text: ' · ' };
+
+function joinParts(parts: Line[]): Line {
+  const out: Line = [];
+  parts.forEach((p, i) => {
+    if (i > 0) out.push(sep);
+    out.push(...p);
+  });
+  return out;
+}
+
+/** A figure with its check's status: colour plus a textual marker. */
+function fig(text: string, status: Status | undefined): Seg {
+  return s(text + suffix(status), status);
+}
+
+function sparkWidth(width: number): number {
+  return Math.max(6, Math.min(30, width - 50));
+}
+
+function ageSince(iso: string | null | undefined, nowMs: number): string | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return null;
+  return `${formatDuration(Math.max(0, (nowMs - t) / 1000))} ago`;
+}
+
+function latestIso(a: string | null, b: string | null): string | null {
+  const xs = [a, b].filter((x): x is string => !!x && Number.isFinite(Date.parse(x)));
+  if (xs.length === 0) return null;
+  return xs.sort((x, y) => Date.parse(x) - Date.parse(y))[xs.length - 1];
+}
+
+function who(x: PgSession): string {
+  return `${clean(x.user ?? '?')}@${clean(x.client)}`;
+}
+
+function shortVersion(pg: PgData): string {
+  const n = pg.versionNum;
+  if (n >= 100000) return `${Math.floor(n / 10000)}.${n % 10000}`;
+  const m = /(\d+(?:\.\d+)+)/.exec(pg.version);
+  return m ? m[1] : clean(pg.version).split(' ')[0];
+}
+
+interface Ctx {
+  state: MonitorState;
+  checks: Map<string, Check>;
+  width: number;
+  now: number;
+}
+
+type Body = { summary: Line; rows: Line[] };
+
+const collecting: Body = { summary: [s('collecting…')], rows: [] };
+
+// ---------------------------------------------------------------- host
+function hostPanel({ state, checks, width }: Ctx): Body {
+  const snap = state.snapshot;
+  if (!snap) return collecting;
+  if (!snap.host.ok) return { summary: [s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
+  const h = snap.host.data;
+  const cpu = checks.get('host.cpu')?.status;
+  const mem = checks.get('host.memory')?.status;
+  const sw = sparkWidth(width);
+  const load = h.load.map((l) => l.toFixed(2)).join(' ');
+  const cpuTxt = h.cpuPct === null ? 'n/a' : pct0(h.cpuPct, 1);
+  return {
+    summary: [s('cpu '), fig(cpuTxt, cpu), s(' · mem '), fig(pct0(h.memUsedPct, 1), mem), s(` · load ${h.load[0].toFixed(2)}`)],
+    rows: [
+      [s('cpu  '), s(fit(cpuTxt + suffix(cpu), 8), cpu), s(' '), s(sparkline(state.history.cpu, sw, 0, 100), undefined, { accent: true }), s(`  load ${load}`)],
+      [
+        s('mem  '),
+        s(fit(pct0(h.memUsedPct, 1) + suffix(mem), 8), mem),
+        s(' '),
+        s(sparkline(state.history.mem, sw, 0, 100), undefined, { accent: true }),
+        s(h.swapTotalBytes > 0 ? `  swap ${formatBytes(h.swapUsedBytes)} of ${formatBytes(h.swapTotalBytes)}` : '  no swap'),
+      ],
+      [s(`${h.cores} cores · ${formatBytes(h.memTotalBytes)} RAM · up ${formatDuration(h.uptimeSec)}`)],
+    ],
+  };
+}
+
+// ---------------------------------------------------------------- disks
+function disksPanel({ state, checks }: Ctx): Body {
+  const snap = state.snapshot;
+  if (!snap) return collecting;
+  if (!snap.host.ok) return { summary: [s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
+  const judged = snap.host.data.filesystems.map((fs) => ({ fs, status: checks.get(`disk:${fs.mount}`)?.status }));
+  if (judged.length === 0) {
+    const c = checks.get('disk');
+    return { summary: [s(c ? clean(c.summary) : 'no filesystem reported', c?.status)], rows: [] };
+  }
+  judged.sort((a, b) => severity(b.status) - severity(a.status) || b.fs.usedPct - a.fs.usedPct);
+  const mw = Math.min(24, Math.max(...judged.map((j) => j.fs.mount.length)));
+  const rows: Line[] = judged.map(({ fs, status }) => [
+    s(rowMark(status), status),
+    s(` ${fit(clean(fs.mount), mw)} `),
+    s(pct0(fs.usedPct).padStart(4), status),
+    s(`  ${formatBytes(fs.usedBytes)} of ${formatBytes(fs.sizeBytes)}, ${formatBytes(fs.availBytes)} free  ${clean(fs.fstype)}`),
+  ]);
+  const top = judged[0];
+  return {
+    summary: [
+      s(`${judged.length} filesystem${judged.length === 1 ? '' : 's'} · fullest ${clean(top.fs.mount)} `),
+      fig(pct0(top.fs.usedPct), top.status),
+    ],
+    rows,
+  };
+}
+
+// ---------------------------------------------------------------- postgres
+type PgView = { kind: 'none' } | { kind: 'down'; reason: string; status: Status } | { kind: 'up'; pg: PgData };
+
+function pgView({ state, checks }: Ctx): PgView {
+  const snap = state.snapshot;
+  const up = checks.get('pg.up');
+  const probe = snap?.postgres;
+  if (probe && !probe.ok) return { kind: 'down', reason: clean(probe.error), status: up?.status ?? 'CRITICAL' };
+  if (up && up.status !== 'OK') {
+    return { kind: 'down', reason: clean(up.summary.replace(/^PostgreSQL unavailable:\s*/, '')), status: up.status };
+  }
+  if (probe && probe.ok) return { kind: 'up', pg: probe.data };
+  return { kind: 'none' };
+}
+
+function retryText(state: MonitorState, now: number): string | null {
+  if (state.pgRetryAt == null) return null;
+  return `retrying in ${Math.max(0, Math.ceil((state.pgRetryAt - now) / 1000))}s`;
+}
+
+/** "unavailable: <reason>" (the panel's title already carries the status marker). */
+function unavailable(v: Extract<PgView, { kind: 'down' }>, status: Status): Line {
+  return [s(`unavailable: ${v.reason}`, status)];
+}
+
+function notConfigured(state: MonitorState): Body {
+  return { summary: [s(state.target ? 'no data yet' : 'not configured (no PostgreSQL target)')], rows: [] };
+}
+
+/** Word-wraps plain text to lines of at most `width` characters (long words are cut). */
+export function wrapWords(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    for (let w = word; w.length > 0; ) {
+      const room = line ? width - line.length - 1 : width;
+      if (w.length <= room) {
+        line = line ? `${line} ${w}` : w;
+        w = '';
+      } else if (line) {
+        out.push(line);
+        line = '';
+      } else {
+        out.push(w.slice(0, width));
+        w = w.slice(width);
+      }
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+function postgresPanel(ctx: Ctx): Body {
+  const { state, checks, width, now } = ctx;
+  if (!state.snapshot) return collecting;
+  const v = pgView(ctx);
+  if (v.kind === 'none') return notConfigured(state);
+  if (v.kind === 'down') {
+    const retry = retryText(state, now);
+    const target = state.target ? `target ${clean(state.target.name)} ${clean(state.target.display)}` : '';
+    const row = [retry, target].filter(Boolean).join(' · ');
+    // the title line truncates; the rows give the whole reason, wrapped to the panel
+    const reason: Line[] = wrapWords(v.reason, Math.max(20, width)).map((l) => [s(l, v.status)]);
+    return { summary: unavailable(v, v.status), rows: [...reason, ...(row ? [[s(row)]] : [])] };
+  }
+  const pg = v.pg;
+  const sw = sparkWidth(width);
+  const c = pg.connections;
+  const connSt = checks.get('pg.connections')?.status;
+  const connPct = c.max > 0 ? (100 * c.total) / c.max : null;
+  const byState = Object.entries(c.byState)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${clean(k)} ${n}`)
+    .join(' · ');
+  const buf = checks.get('pg.cache.buffer')?.status;
+  const idx = checks.get('pg.cache.index')?.status;
+  const xidCheck = checks.get('pg.xid_age');
+  const oldest = pg.xidAge[0];
+  const xidVal = xidCheck?.value ?? oldest?.age ?? null;
+  const xidDb = xidCheck?.subject ?? oldest?.database ?? '';
+  const repl = checks.get('pg.replication');
+  const r = pg.replication;
+  let replText = 'no replicas';
+  if (r.role === 'standby') replText = `standby, lag ${r.standbyLagSec === null ? 'n/a' : formatDuration(r.standbyLagSec)}`;
+  else if (r.replicas.length > 0) {
+    const maxLag = Math.max(...r.replicas.map((x) => x.lagSec ?? 0));
+    replText = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}, lag ${formatDuration(maxLag)}`;
+  }
+  const ver = shortVersion(pg);
+  return {
+    summary: [
+      s(`${ver} · conns `),
+      fig(`${c.total}/${c.max}`, connSt),
+      s(' · cache '),
+      fig(pct0(pg.cache.bufferHitPct, 1), buf),
+      s(' · xid '),
+      fig(xidVal === null ? 'n/a' : formatCount(xidVal), xidCheck?.status),
+    ],
+    rows: [
+      [s(`PostgreSQL ${ver} · ${clean(pg.database)} · ${pg.inRecovery ? 'standby' : 'primary'} · up ${formatDuration(pg.uptimeSec)}`)],
+      [
+        s('conns '),
+        fig(`${c.total}/${c.max} ${pct0(connPct)}`, connSt),
+        s(' '),
+        s(sparkline(state.history.connections, sw, 0, c.max > 0 ? c.max : undefined), undefined, { accent: true }),
+        s(byState ? ` ${byState}` : ''),
+      ],
+      [
+        s('cache buffer '),
+        fig(pct0(pg.cache.bufferHitPct, 1), buf),
+        s(' index '),
+        fig(pct0(pg.cache.indexHitPct, 1), idx),
+        s(' '),
+        s(sparkline(state.history.cacheHit, sw, 80, 100), undefined, { accent: true }),
+      ],
+      [
+        s('xid age '),
+        fig(xidVal === null ? 'n/a' : formatCount(xidVal), xidCheck?.status),
+        s(xidDb ? ` (${clean(xidDb)})` : ''),
+        s(' · replication '),
+        fig(replText, repl?.status),
+      ],
+    ],
+  };
+}
+
+// ---------------------------------------------------------------- sessions
+function sessionsPanel(ctx: Ctx): Body {
+  const { state, checks } = ctx;
+  if (!state.snapshot) return collecting;
+  const v = pgView(ctx);
+  if (v.kind === 'none') return notConfigured(state);
+  if (v.kind === 'down') return { summary: unavailable(v, 'UNKNOWN'), rows: [] };
+  const pg = v.pg;
+  const bc = checks.get('sessions.blocked');
+  const lc = checks.get('sessions.long_query');
+  const ic = checks.get('sessions.idle_in_transaction');
+  const needs = (c: Check | undefined, sec: number) => {
+    const st = judgeBy(c, sec);
+    return c ? st !== 'OK' : sec >= 60;
+  };
+  const long = pg.longQueries.filter((q) => needs(lc, q.durationSec));
+  const idle = pg.idleInTransaction.filter((q) => needs(ic, q.durationSec));
+  const rows: Line[] = [];
+  for (const b of pg.blocked) {
+    const st = judgeBy(bc, b.waitSec);
+    rows.push([
+      s(rowMark(st), st),
+      s(` pid ${b.pid} `),
+      s(`blocked by ${b.blockedBy.length ? b.blockedBy.join(', ') : '?'} for ${formatDuration(b.waitSec)}`, st),
+      s(` · ${who(b)} · ${clean(b.query)}`),
+    ]);
+  }
+  for (const q of long) {
+    const st = judgeBy(lc, q.durationSec);
+    rows.push([s(rowMark(st), st), s(` pid ${q.pid} `), s(`running ${formatDuration(q.durationSec)}`, st), s(` · ${who(q)} · ${clean(q.query)}`)]);
+  }
+  for (const q of idle) {
+    const st = judgeBy(ic, q.durationSec);
+    rows.push([
+      s(rowMark(st), st),
+      s(` pid ${q.pid} `),
+      s(`idle in transaction ${formatDuration(q.durationSec)}`, st),
+      s(` · ${who(q)} · ${clean(q.query)}`),
+    ]);
+  }
+  const parts: Line[] = [];
+  if (pg.blocked.length) parts.push([fig(`${pg.blocked.length} blocked`, bc?.status)]);
+  if (long.length) parts.push([fig(`${long.length} long quer${long.length === 1 ? 'y' : 'ies'}`, lc?.status)]);
+  if (idle.length) parts.push([fig(`${idle.length} idle in transaction`, ic?.status)]);
+  return { summary: parts.length ? joinParts(parts) : [s('none need attention', 'OK')], rows };
+}
+
+// ---------------------------------------------------------------- tables
+function tablesPanel(ctx: Ctx): Body {
+  const { state, checks } = ctx;
+  const snap = state.snapshot;
+  if (!snap) return collecting;
+  const v = pgView(ctx);
+  if (v.kind === 'none') return notConfigured(state);
+  if (v.kind === 'down') return { summary: unavailable(v, 'UNKNOWN'), rows: [] };
+  const pg = v.pg;
+  const dc = checks.get('tables.dead_tuples');
+  const uc = checks.get('tables.unused_indexes');
+  const tables = pg.tables.map((t) => ({ t, st: t.deadTuples >= DEAD_TUPLES_MIN ? judgeBy(dc, t.deadPct) : dc ? ('OK' as Status) : undefined }));
+  tables.sort((a, b) => severity(b.st) - severity(a.st) || b.t.deadPct - a.t.deadPct);
+  const tw = Math.min(28, Math.max(8, ...tables.map(({ t }) => t.schema.length + t.name.length + 1)));
+  const rows: Line[] = tables.map(({ t, st }) => {
+    const vac = ageSince(latestIso(t.lastVacuum, t.lastAutovacuum), snap.at);
+    return [
+      s(rowMark(st), st),
+      s(` ${fit(clean(`${t.schema}.${t.name}`), tw)} `),
+      s(`dead ${pct0(t.deadPct, 1)}`, st),
+      s(` ${formatCount(t.deadTuples)} of ${formatCount(t.liveTuples + t.deadTuples)} · vacuum ${vac ?? 'never'}`),
+    ];
+  });
+  for (const i of pg.unusedIndexes) {
+    const st = uc?.status;
+    rows.push([s(rowMark(st), st), s(` unused index ${clean(`${i.schema}.${i.name}`)} on ${clean(i.table)} `), s(formatBytes(i.sizeBytes), st)]);
+  }
+  const parts: Line[] = [];
+  const top = tables[0];
+  if (top && top.st && top.st !== 'OK') parts.push([s(`${clean(`${top.t.schema}.${top.t.name}`)} `), fig(`dead ${pct0(top.t.deadPct, 1)}`, top.st)]);
+  if (pg.unusedIndexes.length) parts.push([fig(`${pg.unusedIndexes.length} unused index${pg.unusedIndexes.length === 1 ? '' : 'es'}`, uc?.status)]);
+  return { summary: parts.length ? joinParts(parts) : [s('none need attention', 'OK')], rows };
+}
+
+// ---------------------------------------------------------------- endpoints
+function endpointsPanel({ state, checks }: Ctx): Body {
+  const snap = state.snapshot;
+  if (!snap) return collecting;
+  const rows: Line[] = [];
+  const statuses: (Status | undefined)[] = [];
+  const row = (st: Status | undefined, label: string, figure: string, rest = '') => {
+    statuses.push(st);
+    rows.push([s(rowMark(st), st), s(` ${label} `), s(figure, st), s(rest)]);
+  };
+  for (const e of snap.http) {
+    const st = checks.get(`http:${e.name}`)?.status;
+    if (e.result.ok) row(st, `http ${clean(e.name)}`, `${e.result.data.status} ${Math.round(e.result.data.latencyMs)} ms`, ` ${clean(e.url)}`);
+    else row(st, `http ${clean(e.name)}`, `unreachable: ${clean(e.result.error)}`);
+  }
+  for (const t of snap.tls) {
+    const st = checks.get(`tls:${t.name}`)?.status;
+    if (t.result.ok) {
+      const d = Math.floor(t.result.data.daysLeft);
+      row(st, `tls ${clean(t.name)}`, d < 0 ? `expired ${-d} days ago` : `${d} days left`, ` ${clean(t.host)}:${t.port}`);
+    } else row(st, `tls ${clean(t.name)}`, `error: ${clean(t.result.error)}`);
+  }
+  if (snap.backup) {
+    const st = checks.get('backup.age')?.status;
+    const b = snap.backup;
+    if (!b.ok) row(st, 'backup', `error: ${clean(b.error)}`);
+    else if (!b.data.newest) row(st, 'backup', 'none found', ` in ${clean(b.data.dir)}`);
+    else row(st, 'backup', `newest ${formatDuration(b.data.newest.ageSec)} old`, ` ${clean(b.data.newest.file)} ${formatBytes(b.data.newest.sizeBytes)}`);
+  }
+  if (snap.redis) {
+    const r = snap.redis;
+    const mem = checks.get('redis.memory')?.status;
+    const lat = checks.get('redis.latency')?.status;
+    if (!r.ok) row(lat, 'redis', `unavailable: ${clean(r.error)}`);
+    else {
+      const d = r.data;
+      statuses.push(mem, lat);
+      const memTxt = d.maxMemoryBytes > 0 ? pct0((100 * d.usedMemoryBytes) / d.maxMemoryBytes) : formatBytes(d.usedMemoryBytes);
+      const st = worstOf([mem, lat].filter((x): x is Status => !!x)) ?? undefined;
+      rows.push([
+        s(rowMark(st), st),
+        s(' redis mem '),
+        fig(memTxt, mem),
+        s(' ping '),
+        fig(`${d.latencyMs.toFixed(1)} ms`, lat),
+        s(` · hit ${pct0(d.hitPct)} · ${d.connectedClients} clients`),
+      ]);
+    }
+  }
+  if (rows.length === 0) return { summary: [s('none configured')], rows };
+  const known = statuses.filter((x): x is Status => !!x);
+  const bad = known.filter((x) => x !== 'OK').length;
+  return {
+    summary: [s(`${rows.length} endpoint${rows.length === 1 ? '' : 's'} · `), bad ? fig(`${bad} need attention`, worstOf(known) ?? undefined) : s('all OK', known.length ? 'OK' : undefined)],
+    rows,
+  };
+}
+
+const BUILDERS: Record<PanelId, (ctx: Ctx) => Body> = {
+  host: hostPanel,
+  disks: disksPanel,
+  postgres: postgresPanel,
+  sessions: sessionsPanel,
+  tables: tablesPanel,
+  endpoints: endpointsPanel,
+};
+
+/** Builds every panel for a column of `width` characters. `now` only feeds "retrying in Ns". */
+export function buildPanels(state: MonitorState, width: number, now: number): Record<PanelId, PanelModel> {
+  const checks = new Map<string, Check>();
+  for (const c of state.report?.checks ?? []) checks.set(c.id, c);
+  const ctx: Ctx = { state, checks, width, now };
+  const out = {} as Record<PanelId, PanelModel>;
+  for (const id of PANEL_ORDER) {
+    const groups = PANEL_GROUPS[id];
+    const status = state.snapshot ? worstOf((state.report?.checks ?? []).filter((c) => groups.includes(c.group)).map((c) => c.status)) : null;
+    out[id] = { id, status, ...BUILDERS[id](ctx) };
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+// runConsole: refuses without a terminal, uses the alternate screen, and restores it on every exit path.
+import { EventEmitter } from 'node:events';
+import { act } from 'react';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { NOT_A_TTY_MESSAGE, runConsole } from '../../screens/console';
+import { fixedMonitor, healthyState } from '../support/fixtures';
+
+const ENTER = '\x1b[?1049h';
+const LEAVE = '\x1b[?1049l';
+const SHOW_CURSOR = '\x1b[?25h';
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  rawModes: boolean[] = [];
+  setRawMode(on: boolean) {
+    this.rawModes.push(on);
+    return this;
+  }
+  setEncoding() {}
+  ref() {}
+  unref() {}
+  resume() {}
+  pause() {}
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  type(chunk: string) {
+    this.data = chunk;
+    this.emit('readable');
+  }
+}
+
+class FakeStdout extends EventEmitter {
+  isTTY = true;
+  columns = 80;
+  rows = 24;
+  chunks: string[] = [];
+  write(s: string | Uint8Array) {
+    this.chunks.push(String(s));
+    return true;
+  }
+  get text() {
+    return this.chunks.join('');
+  }
+}
+
+const WATCHED = ['SIGTERM', 'SIGHUP', 'SIGINT', 'exit', 'uncaughtExceptionMonitor'] as const;
+const listenerCounts = () => Object.fromEntries(WATCHED.map((e) => [e, process.listenerCount(e as 'exit')]));
+
+function newListener(event: (typeof WATCHED)[number], before: Function[]): (...args: unknown[]) => void {
+  const added = process.listeners(event as 'exit').filter((l) => !before.includes(l));
+  expect(added).toHaveLength(1);
+  return added[0] as (...args: unknown[]) => void;
+}
+
+async function start(color = false) {
+  const stdin = new FakeStdin();
+  const stdout = new FakeStdout();
+  const monitor = fixedMonitor(healthyState());
+  let done!: Promise<void>;
+  await act(async () => {
+    done = runConsole(monitor, {
+      color,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      stdout: stdout as unknown as NodeJS.WriteStream,
+    });
+  });
+  return { stdin, stdout, monitor, done };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('runConsole', () => {
+  test('refuses a non-interactive stdin before drawing anything', async () => {
+    const stdout = new FakeStdout();
+    const before = listenerCounts();
+    await expect(
+      runConsole(fixedMonitor(healthyState()), {
+        color: false,
+        stdin: { isTTY: false } as unknown as NodeJS.ReadStream,
+        stdout: stdout as unknown as NodeJS.WriteStream,
+      }),
+    ).rejects.toThrow(NOT_A_TTY_MESSAGE);
+    expect(NOT_A_TTY_MESSAGE).toBe('ops: the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")');
+    expect(stdout.chunks).toEqual([]);
+    expect(listenerCounts()).toEqual(before);
+  });
+
+  test('q: alternate screen on, monitor started, then stopped, screen restored, listeners removed', async () => {
+    // Ink's own dependencies (signal-exit via restore-cursor) install process-wide handlers once:
+    // run the console once first so only the console's own listeners are counted.
+    const warm = await start();
+    await act(async () => {
+      warm.stdin.type('q');
+      await warm.done;
+    });
+    const before = listenerCounts();
+    const { stdin, stdout, monitor, done } = await start();
+    expect(process.listenerCount('SIGTERM')).toBe(before.SIGTERM + 1);
+    expect(stdout.text.startsWith(ENTER)).toBe(true);
+    expect(stdout.text).toContain('db-maint-01');
+    expect(monitor.calls.start).toBe(1);
+    expect(stdin.rawModes).toContain(true);
+    await act(async () => {
+      stdin.type('q');
+      await done;
+    });
+    expect(monitor.calls.stop).toBe(1);
+    const text = stdout.text;
+    expect(text.lastIndexOf(LEAVE)).toBeGreaterThan(text.lastIndexOf('db-maint-01'));
+    expect(text.lastIndexOf(SHOW_CURSOR)).toBeGreaterThan(text.lastIndexOf(ENTER));
+    expect(text.split(LEAVE)).toHaveLength(2); // restored exactly once
+    expect(stdin.rawModes.at(-1)).toBe(false);
+    expect(listenerCounts()).toEqual(before);
+  });
+
+  test('Ctrl-C quits like q', async () => {
+    const { stdin, stdout, monitor, done } = await start();
+    await act(async () => {
+      stdin.type('\u0003');
+      await done;
+    });
+    expect(monitor.calls.stop).toBe(1);
+    expect(stdout.text).toContain(LEAVE);
+  });
+
+  test('SIGTERM: screen restored, monitor stopped, exit 143', async () => {
+    const before = process.listeners('SIGTERM');
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const { stdout, monitor, done } = await start();
+    const onTerm = newListener('SIGTERM', before);
+    await act(async () => {
+      onTerm('SIGTERM');
+      await done;
+    });
+    expect(stdout.text).toContain(LEAVE);
+    expect(stdout.text).toContain(SHOW_CURSOR);
+    expect(monitor.calls.stop).toBe(1);
+    expect(exit).toHaveBeenCalledWith(143);
+  });
+
+  test('a crash restores the screen before Node prints the error; restoring is idempotent', async () => {
+    const before = process.listeners('uncaughtExceptionMonitor');
+    const beforeExit = process.listeners('exit');
+    const { stdin, stdout, done } = await start();
+    const onCrash = newListener('uncaughtExceptionMonitor', before);
+    const onExit = newListener('exit', beforeExit);
+    onCrash(new Error('boom'), 'uncaughtException');
+    expect(stdout.text.endsWith(LEAVE + SHOW_CURSOR)).toBe(true);
+    onExit(1);
+    await act(async () => {
+      stdin.type('q');
+      await done;
+    });
+    expect(stdout.text.split(LEAVE)).toHaveLength(2);
+  });
+
+  test('colour follows opts.color', async () => {
+    vi.stubEnv('FORCE_COLOR', '1');
+    const { stdin, stdout, done } = await start(false);
+    await act(async () => {
+      stdin.type('q');
+      await done;
+    });
+    // eslint-disable-next-line no-control-regex
+    expect(stdout.text).not.toMatch(/\x1b\[(?:3[0-9]|9[0-7])m/);
+  });
+});
