@@ -42,6 +42,13 @@ describe('the console in a real terminal', () => {
     expect(screen).toContain('Disks');
     // the live region stays below the terminal height: the top line is the header, not scrolled away
     expect(session.screen()[0]).toMatch(/^ops /);
+    // after further refreshes the frame is redrawn in place: one header, at the top, nothing stale
+    const time = /score \d+% · (\d\d:\d\d:\d\d)/.exec(screen)![1];
+    const later = await waitForScreen(session, (t) => /score \d+% · (\d\d:\d\d:\d\d)/.exec(t)?.[1] !== time);
+    expect(later.match(/score \d+%/g)).toHaveLength(1);
+    expect(later.match(/q quit/g)).toHaveLength(1);
+    expect(later).not.toContain('collecting');
+    expect(session.screen()[0]).toMatch(/^ops .*score \d+%/);
 
     session.send('?');
     await waitForScreen(session, (t) => /help/i.test(t) && /quit/.test(t) && /pause/.test(t));
@@ -83,9 +90,13 @@ describe('the console in a real terminal', () => {
   it('follows a terminal resize without overflowing', async () => {
     session = new TmuxSession(opsCommand({ DATABASE_URL: db.url, OPS_CONFIG_DIR: conf.dir }), { cols: 120, rows: 35 });
     await waitForScreen(session, (t) => /score \d+%/.test(t));
-    session.resize(80, 24);
-    await waitForScreen(session, (t) => /^ops /.test(t) && t.split('\n').every((l) => l.length <= 80));
-    expect(session.screen()[0]).toMatch(/^ops /);
+    for (const [cols, rows] of [[80, 24], [100, 40], [90, 20]]) {
+      session.resize(cols, rows);
+      const t = await waitForScreen(session, (x) => x.split('\n').length === rows && /^ops .*score \d+%/.test(x) && /q quit/.test(x));
+      // redrawn whole after the resize: one header at the top, no line from the old size left over
+      expect(t.match(/score \d+%/g)).toHaveLength(1);
+      expect(session.screen()[0]).toMatch(/^ops .*score \d+%/);
+    }
     session.send('q');
     expect(await waitForScreen(session, (t) => t.includes('EXITED:'))).toContain('EXITED:0');
   });

@@ -4,6 +4,7 @@ import { statSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findPgBin, startCluster, type Cluster } from '../support/cluster';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
 
@@ -134,7 +135,7 @@ describe('bad input: one line, non-zero, no stack trace', () => {
     try {
       const r = await runOps(['check'], { env: cleanEnv({ OPS_CONFIG_DIR: conf.dir }) });
       expect(r.code).toBe(3);
-      expect(r.stderr).toBe(`ops: ${conf.file}:6:1: not valid JSON: expected "," or "}" after the value of "thresholds", found end of file\n`);
+      expect(r.stderr).toBe(`ops: ${conf.file}:7:1: not valid JSON: expected "," or "}" after the value of "thresholds", found end of file\n`);
       const v = await runOps(['config', 'validate'], { env: cleanEnv({ OPS_CONFIG_DIR: conf.dir }) });
       expect(v.code).toBe(1);
       expect(oneLine(v.stderr)).toBe(true);
@@ -202,5 +203,33 @@ describe('ops config', () => {
     } finally {
       conf.cleanup();
     }
+  });
+});
+
+describe('a wrong password', () => {
+  let cluster: Cluster | null = null;
+  beforeAll(async () => {
+    if (!findPgBin()) return;
+    cluster = await startCluster({ hostAuth: 'scram-sha-256', superuserPassword: 'Right-Pass-42' });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('is CRITICAL with the server\'s reason, and the password is redacted everywhere', async (ctx) => {
+    if (!cluster) ctx.skip(); // no PostgreSQL binaries to start a password-checking server
+    const url = `postgres://postgres:Wrong-Pass-77@127.0.0.1:${cluster!.port}/postgres`;
+    const r = await runOps(['check', '--only', 'postgres', '--database', url]);
+    expect(r.code).toBe(2);
+    expect(r.stdout.split('\n')[0]).toMatch(/^OPS CRITICAL - PostgreSQL unavailable: password authentication failed for user "postgres"/);
+    expect(r.stdout + r.stderr).not.toContain('Wrong-Pass-77');
+    const viaEnv = await runOps(['check', '--only', 'postgres', '--json'], {
+      env: cleanEnv({ PGHOST: '127.0.0.1', PGPORT: String(cluster!.port), PGUSER: 'postgres', PGDATABASE: 'postgres', PGPASSWORD: 'Wrong-Pass-77' }),
+    });
+    expect(viaEnv.code).toBe(2);
+    expect(JSON.parse(viaEnv.stdout).checks[0].summary).toContain('password authentication failed');
+    expect(viaEnv.stdout + viaEnv.stderr).not.toContain('Wrong-Pass-77');
+    const right = await runOps(['check', '--only', 'postgres', '--database', url.replace('Wrong-Pass-77', 'Right-Pass-42')]);
+    expect(right.stdout.split('\n')[0]).not.toContain('unavailable');
   });
 });

@@ -28,7 +28,7 @@ async function closedPort(): Promise<number> {
 
 describe('host probe', () => {
   it('reads CPU, memory, load and the real filesystems from /proc, starting no process', async () => {
-    const spawnSpy = vi.spyOn(cp.ChildProcess.prototype, 'spawn');
+    const spawnSpy = vi.spyOn(cp.ChildProcess.prototype as unknown as { spawn: () => void }, 'spawn');
     const probe = new HostProbe({ timeoutMs: 2000 });
     await probe.prime();
     const r = await probe.probe();
