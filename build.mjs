@@ -49,7 +49,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  minify: true,
+  minify: process.env.OPS_NO_MINIFY ? false : true,
   sourcemap: 'linked',
   legalComments: 'none',
   external: ['pg-native', 'react-devtools-core'],

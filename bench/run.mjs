@@ -94,7 +94,7 @@ async function firstFrame() {
   const firstData = [];
   const bare = [];
   for (let i = 0; i < RUNS; i++) {
-    const child = inPty(`${shq(process.execPath)} ${shq(opsBin)}`, 120, 35);
+    const child = inPty(shq(opsBin), 120, 35);
     // first frame: the header line; first data frame: the verdict with its score
     const p1 = waitFor(child, (b) => b.includes('ops '), 10000);
     const p2 = waitFor(child, (b) => /score \d+%/.test(b), 15000);
@@ -111,9 +111,9 @@ async function firstFrame() {
   return { firstAny, firstData, bare };
 }
 
-async function idle() {
-  const child = inPty(`${shq(process.execPath)} ${shq(opsBin)} --refresh 2`, 120, 35);
-  await waitFor(child, (b) => /score \d+%/.test(b), 15000);
+async function idle(command = `${shq(opsBin)} --refresh 2`, ready = (b) => /score \d+%/.test(b)) {
+  const child = inPty(command, 120, 35);
+  await waitFor(child, ready, 15000);
   // let the first rounds settle (the first CPU sample, the connection), then measure
   await new Promise((r) => setTimeout(r, 4000));
   const pid = ptyChildPid(child.pid);
@@ -153,6 +153,11 @@ if (!flag('skip-idle')) {
   rows.push(['idle dashboard RSS (end / max)', `${fmt(r.rssMB)} / ${fmt(r.maxRssMB)} MB`, '<= 80 MB']);
   rows.push(['bytes to the terminal, 120x35', `${fmt(r.bytesPerSec / 1024, 2)} KB/s`, '<= 1.6 KB/s']);
   rows.push(['child processes seen during the idle run', String(r.maxKids), '0']);
+  if (flag('baseline')) {
+    const script = "process.stdin.setRawMode(true);process.stdin.on('data',d=>{if(String(d)==='q')process.exit(0)});setInterval(()=>{},2000);process.stdout.write('ready')";
+    const b = await idle(`${shq(process.execPath)} -e ${shq(script)}`, (x) => x.includes('ready'));
+    rows.push(['reference: bare node with a 2 s timer, same harness', `${fmt(b.cpuPct, 2)} % CPU, ${fmt(b.rssMB)} MB RSS`, '']);
+  }
 }
 if (!flag('skip-probe')) {
   const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/probe-round.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

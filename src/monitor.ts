@@ -170,7 +170,8 @@ export class Monitor implements MonitorLike {
 
   private async tick(): Promise<void> {
     if (!this.running) return;
-    this.publish({ busy: true });
+    // no re-render just for "busy": each render costs the console more than the round itself
+    this.state = { ...this.state, busy: true };
     let snapshot: Snapshot;
     try {
       snapshot = await this.collector.round();

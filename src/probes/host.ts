@@ -1,7 +1,10 @@
 // Host probe: CPU, memory, swap, load, uptime and filesystem use.
 // The refresh path reads /proc and calls statfs; it starts no child processes
-// (systeminformation's fsSize() would start four per call).
-import { readFile, statfs } from 'node:fs/promises';
+// (systeminformation's fsSize() would start four per call). /proc files are read synchronously:
+// they are generated in memory, never wait on a disk, and a sync read costs a fraction of the
+// promise machinery around an async one.
+import { readFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import type { Filesystem, HostData, ProbeResult } from '../types';
 import { withTimeout } from '../util/timeout';
@@ -88,7 +91,7 @@ export class HostProbe {
   /** Takes a CPU sample so that the next probe() can report CPU use over the interval. */
   async prime(): Promise<void> {
     try {
-      this.prevCpu = parseCpu(await readFile(`${this.proc}/stat`, 'utf8'));
+      this.prevCpu = parseCpu(readFileSync(`${this.proc}/stat`, 'utf8'));
       this.prevCpuAt = Date.now();
     } catch {
       /* probe() will report it */
@@ -109,13 +112,8 @@ export class HostProbe {
     // CPU use is a difference of two samples: make sure they are far enough apart to mean something.
     const since = Date.now() - this.prevCpuAt;
     if (this.prevCpu && since < MIN_CPU_INTERVAL_MS) await sleep(MIN_CPU_INTERVAL_MS - since);
-    const [stat, meminfo, loadavg, uptime, mounts] = await Promise.all([
-      readFile(`${this.proc}/stat`, 'utf8'),
-      readFile(`${this.proc}/meminfo`, 'utf8'),
-      readFile(`${this.proc}/loadavg`, 'utf8'),
-      readFile(`${this.proc}/uptime`, 'utf8'),
-      readFile(`${this.proc}/mounts`, 'utf8'),
-    ]);
+    const read = (name: string) => readFileSync(`${this.proc}/${name}`, 'utf8');
+    const [stat, meminfo, loadavg, uptime, mounts] = ['stat', 'meminfo', 'loadavg', 'uptime', 'mounts'].map(read);
     const cpu = parseCpu(stat);
     let cpuPct: number | null = null;
     if (this.prevCpu && cpu.total > this.prevCpu.total) {
