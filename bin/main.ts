@@ -23,6 +23,22 @@ function fail(err: unknown, fallbackCode: number): never {
   process.exit(fallbackCode);
 }
 
+/**
+ * ink decides once, when it is loaded, whether it runs in CI (a CI or CONTINUOUS_INTEGRATION
+ * variable), and then draws only the last frame. The console runs only on a real terminal, so
+ * it loads ink with those variables hidden, and puts them back for everything else.
+ */
+async function importConsoleOutsideCi(): Promise<typeof import('../screens/console')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  try {
+    return await import('../screens/console');
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  }
+}
+
 async function main(): Promise<void> {
   // a closed pipe (ops check | head) is not an error worth a stack trace
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -84,7 +100,7 @@ async function main(): Promise<void> {
           refreshMs: settings.refreshMs,
           badge: process.env.OPS_BADGE || null,
         });
-        const { runConsole } = await import('../screens/console');
+        const { runConsole } = await importConsoleOutsideCi();
         await runConsole(monitor, { color: settings.color });
       } catch (err) {
         fail(err, 1);
