@@ -326,8 +326,23 @@ export function pluginLine(report: HealthReport): string {
   const bad = report.checks.filter((c) => c.status !== 'OK');
   const order = (s: Status) => -SEVERITY[s];
   bad.sort((a, b) => order(a.status) - order(b.status));
-  const summary = bad.length
-    ? bad.slice(0, 3).map((c) => `${c.status === 'UNKNOWN' ? 'UNKNOWN: ' : ''}${c.summary}`).join('; ') + (bad.length > 3 ? `; +${bad.length - 3} more` : '')
+  // checks that fail for one shared reason ("database unavailable") are told once, counted
+  const parts: string[] = [];
+  const seen = new Map<string, number>();
+  for (const c of bad) {
+    const key = `${c.status}\u0000${c.summary}`;
+    const at = seen.get(key);
+    if (at === undefined) {
+      seen.set(key, parts.length);
+      parts.push(`${c.status === 'UNKNOWN' ? 'UNKNOWN: ' : ''}${c.summary}`);
+    } else if (/^\d+ checks /.test(parts[at])) {
+      parts[at] = parts[at].replace(/^(\d+)/, (n) => String(Number(n) + 1));
+    } else {
+      parts[at] = `2 checks ${c.status}: ${c.summary}`;
+    }
+  }
+  const summary = parts.length
+    ? parts.slice(0, 3).join('; ') + (parts.length > 3 ? `; +${parts.length - 3} more` : '')
     : `${report.checks.length} checks OK`;
   const pd = perfdata(report);
   return `OPS ${report.status} - ${summary.replace(/\|/g, '/')}${pd ? ` | ${pd}` : ''}`;

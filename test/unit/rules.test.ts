@@ -185,3 +185,10 @@ describe('plugin output', () => {
     expect(pluginLine(evaluate(snap(), DEFAULT_THRESHOLDS))).toMatch(/^OPS OK - \d+ checks OK \| /);
   });
 });
+
+describe('plugin summary with a database down', () => {
+  it('tells the shared reason once, with a count', () => {
+    const r = evaluate(snap({ postgres: { ok: false, error: 'connection refused at 127.0.0.1:5432', at: 1, ms: 1 } }), DEFAULT_THRESHOLDS);
+    expect(pluginLine(r)).toMatch(/^OPS CRITICAL - PostgreSQL unavailable: connection refused at 127\.0\.0\.1:5432; 9 checks UNKNOWN: database unavailable \| /);
+  });
+});
