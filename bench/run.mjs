@@ -21,6 +21,8 @@ const opt = (name, def) => {
 const flag = (name) => args.includes(`--${name}`);
 const RUNS = Number(opt('runs', 15));
 const IDLE_S = Number(opt('idle-seconds', 30));
+// OPS_BENCH_CMD replaces the command under test (e.g. to compare node flags); default: bin/ops
+const OPS_CMD = process.env.OPS_BENCH_CMD ?? null;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
 if (!existsSync(join(root, 'dist/main.js'))) {
@@ -94,7 +96,7 @@ async function firstFrame() {
   const firstData = [];
   const bare = [];
   for (let i = 0; i < RUNS; i++) {
-    const child = inPty(shq(opsBin), 120, 35);
+    const child = inPty(OPS_CMD ?? shq(opsBin), 120, 35);
     // first frame: the header line; first data frame: the verdict with its score
     const p1 = waitFor(child, (b) => b.includes('ops '), 10000);
     const p2 = waitFor(child, (b) => /score \d+%/.test(b), 15000);
@@ -111,7 +113,7 @@ async function firstFrame() {
   return { firstAny, firstData, bare };
 }
 
-async function idle(command = `${shq(opsBin)} --refresh 2`, ready = (b) => /score \d+%/.test(b)) {
+async function idle(command = `${OPS_CMD ?? shq(opsBin)} --refresh 2`, ready = (b) => /score \d+%/.test(b)) {
   const child = inPty(command, 120, 35);
   await waitFor(child, ready, 15000);
   // let the first rounds settle (the first CPU sample, the connection), then measure

@@ -39,6 +39,20 @@ async function importConsoleOutsideCi(): Promise<typeof import('../screens/conso
   }
 }
 
+/** Switches to the alternate screen and writes the header line; returns the exit-time restore. */
+function drawEarlyHeader(host: string, targetName: string, targetDisplay: string): () => void {
+  const cols = process.stdout.columns || 80;
+  // eslint-disable-next-line no-control-regex
+  const text = `ops ${host} · starting… · ${targetName} ${targetDisplay}`.replace(/[\x00-\x1f\x7f]/g, '');
+  const line = text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
+  process.stdout.write(`\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H${line}`);
+  const leave = () => {
+    process.stdout.write('\x1b[?1049l\x1b[?25h');
+  };
+  process.once('exit', leave);
+  return leave;
+}
+
 async function main(): Promise<void> {
   // a closed pipe (ops check | head) is not an error worth a stack trace
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -100,8 +114,12 @@ async function main(): Promise<void> {
           refreshMs: settings.refreshMs,
           badge: process.env.OPS_BADGE || null,
         });
+        // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
+        const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
+        monitor.start(); // the first probe round runs while the UI loads (runConsole's start() is then a no-op)
         const { runConsole } = await importConsoleOutsideCi();
-        await runConsole(monitor, { color: settings.color });
+        process.off('exit', leaveEarly); // the console restores the terminal from here on
+        await runConsole(monitor, { color: settings.color, altScreenEntered: true });
       } catch (err) {
         fail(err, 1);
       }

@@ -15,6 +15,8 @@ const STOP_GRACE_MS = 2000;
 
 export interface ConsoleOptions {
   color: boolean;
+  /** the caller already switched to the alternate screen (and drew a first header line) */
+  altScreenEntered?: boolean;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }
@@ -92,7 +94,9 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
   process.once('exit', restore); // last resort
 
   try {
-    stdout.write(ENTER_ALT_SCREEN);
+    // entering twice would save the cursor again, at the top of the alternate screen, and the
+    // shell prompt would come back there on exit; clear the early header in the same write burst
+    stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
     instance = render(<Dashboard monitor={monitor} onQuit={() => void finish()} color={opts.color} />, {
       stdin,
       stdout,

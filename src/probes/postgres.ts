@@ -4,7 +4,15 @@
 // the next attempt is due answers at once with the last error. A dropped connection (server
 // restart, pg_terminate_backend) is noticed through the client's 'error'/'end' events and the next
 // round reconnects. Every round is bounded by timeoutMs overall; on timeout the socket is destroyed.
-import pg from 'pg';
+import type pg from 'pg';
+
+/**
+ * node-postgres is loaded on first connect, not at start-up: loading it touches a global that
+ * makes Node load its fetch implementation (about 35 ms), which the console's first frame and
+ * `ops check --only host` should not wait for.
+ */
+let pgModule: Promise<typeof pg> | null = null;
+const loadPg = () => (pgModule ??= import('pg').then((m) => (m.default ?? m) as typeof pg));
 import type { PgBlockedSession, PgData, PgIndex, PgReplica, PgSession, PgStatement, PgTable, ProbeResult } from '../types';
 
 export interface PgProbeOptions {
@@ -176,7 +184,9 @@ export class PostgresProbe {
     if (gen !== this.gen || this.closed) throw new Error('probe round abandoned');
     this.dropClient();
     const timeoutMs = this.opts.timeoutMs;
-    const client = new pg.Client({
+    const { Client } = await loadPg();
+    if (gen !== this.gen || this.closed) throw new Error('probe round abandoned');
+    const client = new Client({
       ...this.opts.connection,
       application_name: APPLICATION_NAME,
       connectionTimeoutMillis: timeoutMs,
