@@ -295,8 +295,24 @@ function postgresPanel(ctx: Ctx): Body {
         s(' · replication '),
         fig(replText, repl?.status),
       ],
+      ...statementRows(pg),
     ],
   };
+}
+
+/** The slowest statements by mean time, when pg_stat_statements is installed; else why not. */
+function statementRows(pg: PgData): Line[] {
+  const st = pg.statements;
+  if (!st.available) return [[s(`slowest statements: ${clean(st.reason)}`)]];
+  if (st.top.length === 0) return [[s('slowest statements: none recorded yet')]];
+  return [
+    [s('slowest statements (mean · calls)')],
+    ...st.top.map((q): Line => [s(`${formatMs(q.meanMs)} · ${formatCount(q.calls)} · ${clean(q.query)}`)]),
+  ];
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms >= 10 ? 0 : 1)} ms`;
 }
 
 // ---------------------------------------------------------------- sessions

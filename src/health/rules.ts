@@ -343,7 +343,9 @@ export function pluginLine(report: HealthReport): string {
   }
   const summary = parts.length
     ? parts.slice(0, 3).join('; ') + (parts.length > 3 ? `; +${parts.length - 3} more` : '')
-    : `${report.checks.length} checks OK`;
+    : report.checks.length
+      ? `${report.checks.length} checks OK`
+      : 'nothing to check: the selected groups have nothing configured';
   const pd = perfdata(report);
   return `OPS ${report.status} - ${summary.replace(/\|/g, '/')}${pd ? ` | ${pd}` : ''}`;
 }

@@ -163,7 +163,7 @@ describe('keys', () => {
     await oneChunk.press(`${KEY.tab}${KEY.tab}${KEY.down}`);
     const title = focusedTitle(oneChunk.lines());
     expect(title).toMatch(/^▶ PostgreSQL /);
-    expect(title).toContain('[2-4/4]');
+    expect(title).toContain('[2-4/5]');
     // the same as three separate key presses
     const separate = await renderDashboard(unhealthyState({ many: true }), size);
     await separate.press(KEY.tab);

@@ -110,3 +110,28 @@ describe('panels', () => {
     expect(text).not.toMatch(/[\x00-\x1f]/);
   });
 });
+
+describe('slowest statements', () => {
+  const rowsText = (p: ReturnType<typeof buildPanels>) => p.postgres.rows.map((r) => r.map((x) => x.text).join(''));
+
+  test('listed with mean time and calls when pg_stat_statements is installed', () => {
+    const state = unhealthyState();
+    const pg = state.snapshot!.postgres!;
+    if (!pg.ok) throw new Error('fixture');
+    pg.data.statements = {
+      available: true,
+      top: [
+        { query: 'SELECT * FROM orders WHERE note LIKE $1', calls: 1200, meanMs: 812.4, totalMs: 974880 },
+        { query: 'UPDATE stock SET n = n - $1', calls: 15000, meanMs: 2.5, totalMs: 37500 },
+      ],
+    };
+    const text = rowsText(buildPanels(state, 80, Date.now()));
+    expect(text).toContain('812 ms · 15k · SELECT * FROM orders WHERE note LIKE $1'.replace('15k', '1200'));
+    expect(text).toContain('2.5 ms · 15k · UPDATE stock SET n = n - $1');
+  });
+
+  test('says why when it is not installed', () => {
+    const text = rowsText(buildPanels(unhealthyState(), 80, Date.now()));
+    expect(text).toContain('slowest statements: pg_stat_statements is not installed');
+  });
+});

@@ -192,3 +192,11 @@ describe('plugin summary with a database down', () => {
     expect(pluginLine(r)).toMatch(/^OPS CRITICAL - PostgreSQL unavailable: connection refused at 127\.0\.0\.1:5432; 9 checks UNKNOWN: database unavailable \| /);
   });
 });
+
+describe('nothing to check', () => {
+  it('is UNKNOWN and says why, never OK', () => {
+    const r = evaluate(snap(), DEFAULT_THRESHOLDS, { only: new Set(['backup']) });
+    expect(r.status).toBe('UNKNOWN');
+    expect(pluginLine(r)).toBe('OPS UNKNOWN - nothing to check: the selected groups have nothing configured');
+  });
+});
