@@ -116,7 +116,8 @@ async function main(): Promise<void> {
         });
         // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
         const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
-        monitor.start(); // the first probe round runs while the UI loads (runConsole's start() is then a no-op)
+        // the monitor starts once the UI is up: its first CPU sample would otherwise measure
+        // the console's own start-up as host load
         const { runConsole } = await importConsoleOutsideCi();
         process.off('exit', leaveEarly); // the console restores the terminal from here on
         await runConsole(monitor, { color: settings.color, altScreenEntered: true });

@@ -80,6 +80,8 @@ export interface HostProbeOptions {
 export class HostProbe {
   private prevCpu: CpuSample | null = null;
   private prevCpuAt = 0;
+  /** the console's own CPU use when the first sample was taken (see collect) */
+  private ownAtPrime: NodeJS.CpuUsage | null = null;
   private readonly host = hostname();
   private readonly cores = Math.max(1, cpus().length);
   private readonly proc: string;
@@ -93,6 +95,7 @@ export class HostProbe {
     try {
       this.prevCpu = parseCpu(readFileSync(`${this.proc}/stat`, 'utf8'));
       this.prevCpuAt = Date.now();
+      this.ownAtPrime = process.cpuUsage();
     } catch {
       /* probe() will report it */
     }
@@ -119,7 +122,16 @@ export class HostProbe {
     if (this.prevCpu && cpu.total > this.prevCpu.total) {
       const dt = cpu.total - this.prevCpu.total;
       const di = cpu.idle - this.prevCpu.idle;
-      cpuPct = Math.min(100, Math.max(0, (100 * (dt - di)) / dt));
+      let busy = (dt - di) / dt;
+      if (this.ownAtPrime) {
+        // The first interval is short and overlaps the console's own start-up (its first render,
+        // its first connection): leave that out, or every start would show a CPU spike.
+        const own = process.cpuUsage(this.ownAtPrime);
+        const wallSec = Math.max(0.001, (Date.now() - this.prevCpuAt) / 1000);
+        busy -= (own.user + own.system) / 1e6 / (wallSec * this.cores);
+        this.ownAtPrime = null;
+      }
+      cpuPct = Math.min(100, Math.max(0, 100 * busy));
     }
     this.prevCpu = cpu;
     this.prevCpuAt = Date.now();

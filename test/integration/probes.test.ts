@@ -62,6 +62,32 @@ describe('host probe', () => {
     expect(parseMounts(text, ['/mnt']).map((m) => m.mount)).toEqual(['/', '/srv/my data']);
   });
 
+  it("leaves the console's own start-up out of the first CPU sample, and only the first", async () => {
+    const proc = mkdtempSync(join(tmpdir(), 'ops-proc-'));
+    try {
+      const stat = (busy: number, idle: number) => writeFileSync(join(proc, 'stat'), `cpu  ${busy} 0 0 ${idle} 0 0 0 0 0 0\n`);
+      writeFileSync(join(proc, 'meminfo'), 'MemTotal: 1000 kB\nMemAvailable: 500 kB\n');
+      writeFileSync(join(proc, 'loadavg'), '0.10 0.20 0.30 1/100 1\n');
+      writeFileSync(join(proc, 'uptime'), '100.0 50.0\n');
+      writeFileSync(join(proc, 'mounts'), '');
+      const probe = new HostProbe({ timeoutMs: 2000, procRoot: proc });
+      stat(1000, 1000);
+      await probe.prime();
+      const until = Date.now() + 60; // the console busy starting up
+      while (Date.now() < until);
+      stat(1100, 1100); // the host was 50 % busy over the interval, the console included
+      const first = await probe.probe();
+      if (!first.ok) throw new Error(first.error);
+      expect(first.data.cpuPct!).toBeLessThan(50);
+      expect(first.data.cpuPct!).toBeGreaterThanOrEqual(0);
+      stat(1200, 1200);
+      const second = await probe.probe();
+      expect(second.ok && second.data.cpuPct).toBe(50);
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
+
   it('reports a failure instead of throwing when /proc cannot be read', async () => {
     const r = await new HostProbe({ timeoutMs: 1000, procRoot: '/nonexistent-proc' }).probe();
     expect(r.ok).toBe(false);
