@@ -1,6 +1,6 @@
 // End-to-end: the built `ops` in a real pseudo-terminal (tmux), against real PostgreSQL.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../support/cluster';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { OPS_BIN, assertBuilt, tempConfigDir } from '../support/ops';
 import { haveTmux, TmuxSession, waitForScreen } from '../support/tmux';
@@ -76,9 +76,7 @@ describe('the console in a real terminal', () => {
   });
 
   it('with the database down, the PostgreSQL panel says why and the rest stays live', async () => {
-    const s = createServer();
-    const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
-    await new Promise((r) => s.close(r));
+    const port = await freePort(); // nothing listens there
     session = new TmuxSession(opsCommand({ DATABASE_URL: `postgres://ops:NotShown99@127.0.0.1:${port}/gone`, OPS_CONFIG_DIR: conf.dir }), { cols: 120, rows: 35 });
     const screen = await waitForScreen(session, (t) => /unavailable/i.test(t) && /CRITICAL/.test(t));
     expect(screen).toMatch(new RegExp(`refused.*127\\.0\\.0\\.1:${port}|127\\.0\\.0\\.1:${port}.*refused`));

@@ -1,19 +1,11 @@
 // The built `ops` as a real child process: exit codes, plugin output, JSON, configuration
 // commands and every kind of bad input.
 import { statSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findPgBin, startCluster, type Cluster } from '../support/cluster';
+import { findPgBin, freePort as closedPort, startCluster, type Cluster } from '../support/cluster';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
 

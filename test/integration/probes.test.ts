@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,17 +14,10 @@ import { HostProbe, parseMounts } from '../../src/probes/host';
 import { probeHttp } from '../../src/probes/http';
 import { probeRedis } from '../../src/probes/redis';
 import { probeTls } from '../../src/probes/tls';
+import { freePort as closedPort } from '../support/cluster';
 
 const listen = (server: Server) =>
   new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-
-/** a port with nothing listening on it */
-async function closedPort(): Promise<number> {
-  const s = createNetServer();
-  const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('host probe', () => {
   it('reads CPU, memory, load and the real filesystems from /proc, starting no process', async () => {
