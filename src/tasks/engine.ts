@@ -1,0 +1,555 @@
+// The task engine: runs a task's steps in order with streamed output, cancels on request
+// (the child's process group gets SIGINT, then SIGTERM, then SIGKILL), and after a failure or
+// a cancel offers the completed steps' rollbacks in reverse order. Every step start and finish
+// is journaled before and after it runs, so a crash leaves a record of exactly what ran.
+// UI-free: the CLI and the console drive the same runner.
+import { readdirSync, readFileSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import type pg from 'pg';
+import { UserError } from '../config/load';
+import { redact } from '../util/redact';
+import { LineRing, LineSplitter } from '../util/ring';
+import { describeAction, type Action, type RunContext, type StepDef, type StepResult, type TaskDef } from './model';
+
+export type StepStatus = 'pending' | 'running' | 'ok' | 'failed' | 'cancelled' | 'timeout';
+export type RollbackStatus = 'none' | 'running' | 'done' | 'failed';
+export type Outcome = 'succeeded' | 'failed' | 'cancelled' | 'rolled back' | 'interrupted';
+
+export interface StepState {
+  id: string;
+  title: string;
+  status: StepStatus;
+  startedAt: number | null;
+  endedAt: number | null;
+  exitCode: number | null;
+  error: string | null;
+  /** what the step ran (argv or SQL), once it started */
+  detail: string | null;
+  irreversible: boolean;
+  hasRollback: boolean;
+  rollback: RollbackStatus;
+}
+
+export interface RunState {
+  runId: string;
+  task: string;
+  title: string;
+  risk: TaskDef['risk'];
+  steps: StepState[];
+  /** index of the running step (or rollback), else null */
+  current: number | null;
+  phase: 'ready' | 'running' | 'stopped' | 'rolling back' | 'done';
+  outcome: Outcome | null;
+  /** the recent output lines, for the screen */
+  output: LineRing;
+}
+
+/** Where events go: src/journal.ts's Journal (appends and fsyncs each one). */
+export interface JournalSink {
+  append(event: { v: 1; ts: string; seq: number; run: string; type: string; [k: string]: unknown }): void;
+}
+
+/** Where every output line goes: the run's log file. */
+export interface LogSink {
+  write(line: string, stream: 'out' | 'err' | 'notice' | 'info'): void;
+  flush(): void;
+  close(): void;
+}
+
+export interface RollbackItem {
+  step: string;
+  index: number;
+  title: string;
+  /** what the rollback will run */
+  detail: string;
+}
+
+export interface RunnerOptions {
+  task: TaskDef;
+  /** raw parameters; validated against task.params */
+  params: unknown;
+  runId: string;
+  target: RunContext['target'];
+  config: RunContext['config'];
+  journal: JournalSink;
+  log: LogSink;
+  /** who runs it, journaled with run.start */
+  operator?: Record<string, unknown>;
+  /** opens the task's own PostgreSQL connection (the console's second, at most) */
+  connect?: () => Promise<pg.Client>;
+  /** between SIGINT, SIGTERM and SIGKILL on cancel; default 3 s */
+  graceMs?: number;
+  /** lines kept in memory for the screen; default 2000 */
+  ringLines?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+const TAIL_LINES = 50;
+
+class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly status: 'failed' | 'cancelled' | 'timeout',
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** Validates parameters; a problem names the parameter, in one line. */
+export function parseParams(task: TaskDef, raw: unknown): Record<string, unknown> {
+  const r = task.params.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const parts = r.error.issues.map((i) => `${i.path.length ? `--param ${i.path.join('.')}` : 'parameters'}: ${i.message}`);
+  throw new UserError(`${task.id}: ${parts.join('; ')}`);
+}
+
+export class TaskRunner {
+  readonly state: RunState;
+  private readonly listeners = new Set<() => void>();
+  private readonly ctx: RunContext;
+  private readonly secrets: string[];
+  private seq = 0;
+  private abort = new AbortController();
+  private child: ResultPromise | null = null;
+  private client: pg.Client | null = null;
+  private clientPid: number | null = null;
+  private cancelling = false;
+  private readonly stepValues: Record<string, unknown>[] = [];
+  private endWritten = false;
+
+  constructor(private readonly opts: RunnerOptions) {
+    const params = parseParams(opts.task, opts.params);
+    this.ctx = { params, values: {}, target: opts.target, config: opts.config };
+    this.secrets = [...opts.target.secrets, ...(opts.task.secretParams ?? []).map((k) => String(params[k] ?? ''))].filter(Boolean);
+    this.state = {
+      runId: opts.runId,
+      task: opts.task.id,
+      title: opts.task.title,
+      risk: opts.task.risk,
+      steps: opts.task.steps.map((s) => ({
+        id: s.id,
+        title: s.title,
+        status: 'pending',
+        startedAt: null,
+        endedAt: null,
+        exitCode: null,
+        error: null,
+        detail: null,
+        irreversible: !!s.irreversible,
+        hasRollback: !!s.rollback,
+        rollback: 'none',
+      })),
+      current: null,
+      phase: 'ready',
+      outcome: null,
+      output: new LineRing(opts.ringLines ?? 2000),
+    };
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private event(type: string, body: Record<string, unknown>): void {
+    this.opts.journal.append({ v: 1, ts: new Date().toISOString(), seq: ++this.seq, run: this.opts.runId, type, ...body });
+  }
+
+  private clean(s: string): string {
+    return redact(s, this.secrets);
+  }
+
+  private out(line: string, stream: 'out' | 'err' | 'notice' | 'info'): void {
+    this.opts.log.write(line, stream);
+    this.state.output.push(stream === 'out' ? line : `${stream === 'err' ? '!' : '·'} ${line}`);
+  }
+
+  /** The plan: each step with what it will run, as far as it is known before the run. */
+  plan(): { id: string; title: string; detail: string; rollback: string | null; irreversible: boolean }[] {
+    return this.opts.task.steps.map((s) => ({
+      id: s.id,
+      title: s.title,
+      detail: this.tryDescribe(() => s.action(this.ctx)),
+      rollback: s.rollback ? this.tryDescribe(() => s.rollback!(this.ctx)) : null,
+      irreversible: !!s.irreversible,
+    }));
+  }
+
+  private tryDescribe(f: () => Action): string {
+    try {
+      return this.clean(describeAction(f()));
+    } catch {
+      return '(decided when the step runs, from the steps before it)';
+    }
+  }
+
+  /** Runs the steps in order; stops at the first failure or on cancel. Journals run.start first. */
+  async run(): Promise<RunState> {
+    const { task } = this.opts;
+    this.event('run.start', {
+      task: task.id,
+      title: task.title,
+      risk: task.risk,
+      params: JSON.parse(this.clean(JSON.stringify(this.ctx.params))),
+      target: this.opts.target.display,
+      operator: this.opts.operator ?? null,
+      steps: this.plan().map((p) => ({ id: p.id, title: p.title, rollback: p.rollback, irreversible: p.irreversible })),
+      dryRun: false,
+    });
+    this.state.phase = 'running';
+    this.changed();
+    for (let i = 0; i < task.steps.length; i++) {
+      if (this.cancelling) {
+        this.state.outcome = 'cancelled';
+        break;
+      }
+      const ok = await this.runStep(i);
+      if (!ok) {
+        this.state.outcome = this.state.steps[i].status === 'cancelled' ? 'cancelled' : 'failed';
+        break;
+      }
+    }
+    this.state.current = null;
+    if (!this.state.outcome) {
+      this.state.outcome = 'succeeded';
+      this.state.phase = 'done';
+      this.end();
+    } else {
+      this.state.phase = 'stopped';
+    }
+    this.changed();
+    return this.state;
+  }
+
+  private async runStep(i: number): Promise<boolean> {
+    const def = this.opts.task.steps[i];
+    const st = this.state.steps[i];
+    let action: Action;
+    try {
+      action = def.action(this.ctx);
+    } catch (err) {
+      st.status = 'failed';
+      st.error = this.clean((err as Error).message);
+      this.event('step.finish', { step: def.id, index: i, outcome: 'failed', exitCode: null, durationMs: 0, error: st.error });
+      this.out(`step ${def.id} could not be prepared: ${st.error}`, 'err');
+      return false;
+    }
+    st.detail = this.clean(describeAction(action));
+    st.status = 'running';
+    st.startedAt = Date.now();
+    this.state.current = i;
+    this.event('step.start', { step: def.id, index: i, attempt: 1, detail: st.detail });
+    this.out(`▶ ${def.title}: ${st.detail}`, 'info');
+    this.changed();
+    try {
+      const result = await this.execute(action, def.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const values = def.capture ? def.capture(result) : result.returned;
+      this.stepValues[i] = values ?? {};
+      Object.assign(this.ctx.values, values);
+      st.status = 'ok';
+      st.exitCode = result.exitCode;
+      st.endedAt = Date.now();
+      this.event('step.finish', {
+        step: def.id,
+        index: i,
+        outcome: 'ok',
+        exitCode: result.exitCode,
+        durationMs: st.endedAt - st.startedAt,
+        values: JSON.parse(this.clean(JSON.stringify(values ?? {}))),
+      });
+      this.out(`✓ ${def.title} (${st.endedAt - st.startedAt} ms)`, 'info');
+      return true;
+    } catch (err) {
+      const f = err instanceof StepFailure ? err : new StepFailure((err as Error).message, 'failed', null);
+      st.status = f.status;
+      st.exitCode = f.exitCode;
+      st.error = this.clean(f.message);
+      st.endedAt = Date.now();
+      this.event('step.finish', {
+        step: def.id,
+        index: i,
+        outcome: f.status,
+        exitCode: f.exitCode,
+        durationMs: st.endedAt - (st.startedAt ?? st.endedAt),
+        error: st.error,
+      });
+      this.out(`✗ ${def.title}: ${st.error}`, 'err');
+      return false;
+    } finally {
+      this.opts.log.flush();
+      this.changed();
+    }
+  }
+
+  /** The completed steps' rollbacks, newest first: what the rollback prompt offers. */
+  rollbackPlan(): RollbackItem[] {
+    const items: RollbackItem[] = [];
+    for (let i = this.state.steps.length - 1; i >= 0; i--) {
+      const st = this.state.steps[i];
+      const def = this.opts.task.steps[i];
+      if (st.status !== 'ok' || !def.rollback || st.rollback === 'done') continue;
+      items.push({ step: def.id, index: i, title: def.title, detail: this.tryDescribe(() => def.rollback!(this.rollbackCtx(i))) });
+    }
+    return items;
+  }
+
+  /** the context a rollback sees: everything passed forward up to and including its own step */
+  private rollbackCtx(i: number): RunContext {
+    const values: Record<string, unknown> = {};
+    for (let k = 0; k <= i; k++) Object.assign(values, this.stepValues[k]);
+    return { ...this.ctx, values };
+  }
+
+  /** Runs the chosen rollbacks, newest step first, whatever order they are given in. */
+  async rollback(stepIds: readonly string[]): Promise<{ step: string; ok: boolean; error?: string }[]> {
+    const chosen = this.rollbackPlan().filter((r) => stepIds.includes(r.step));
+    const results: { step: string; ok: boolean; error?: string }[] = [];
+    this.cancelling = false;
+    this.abort = new AbortController();
+    this.state.phase = 'rolling back';
+    this.changed();
+    for (const item of chosen) {
+      const def = this.opts.task.steps[item.index];
+      const st = this.state.steps[item.index];
+      const action = def.rollback!(this.rollbackCtx(item.index));
+      const detail = this.clean(describeAction(action));
+      const started = Date.now();
+      st.rollback = 'running';
+      this.state.current = item.index;
+      this.event('rollback.start', { step: def.id, index: item.index, detail });
+      this.out(`↶ undo ${def.title}: ${detail}`, 'info');
+      this.changed();
+      try {
+        const r = await this.execute(action, def.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+        st.rollback = 'done';
+        this.event('rollback.finish', { step: def.id, index: item.index, outcome: 'ok', exitCode: r.exitCode, durationMs: Date.now() - started });
+        this.out(`✓ undone: ${def.title}`, 'info');
+        results.push({ step: def.id, ok: true });
+      } catch (err) {
+        const f = err instanceof StepFailure ? err : new StepFailure((err as Error).message, 'failed', null);
+        st.rollback = 'failed';
+        const error = this.clean(f.message);
+        this.event('rollback.finish', { step: def.id, index: item.index, outcome: f.status, exitCode: f.exitCode, durationMs: Date.now() - started, error });
+        this.out(`✗ undo failed: ${def.title}: ${error}`, 'err');
+        results.push({ step: def.id, ok: false, error });
+        if (f.status === 'cancelled') break;
+      } finally {
+        this.opts.log.flush();
+        this.changed();
+      }
+    }
+    this.state.current = null;
+    this.state.phase = 'stopped';
+    this.changed();
+    return results;
+  }
+
+  /** Writes run.end and releases the task's connection. Outcome: rolled back when every
+   *  completed step with a rollback was undone, else the outcome the run stopped with. */
+  end(outcome?: Outcome): void {
+    if (this.endWritten) return;
+    const undone = this.state.steps.some((s) => s.rollback === 'done');
+    const pending = this.rollbackPlan().length;
+    const final = outcome ?? (undone && pending === 0 ? 'rolled back' : (this.state.outcome ?? 'failed'));
+    this.state.outcome = final;
+    this.state.phase = 'done';
+    this.endWritten = true;
+    const failed = this.state.steps.find((s) => s.status !== 'ok' && s.status !== 'pending');
+    this.event('run.end', { outcome: final, ...(failed?.error ? { error: failed.error } : {}) });
+    this.opts.log.flush();
+    this.opts.log.close();
+    const c = this.client;
+    this.client = null;
+    void c?.end().catch(() => undefined);
+    this.changed();
+  }
+
+  /** Cancels the running step: SIGINT to its process group, then SIGTERM, then SIGKILL. */
+  cancel(): void {
+    if (this.cancelling) return;
+    this.cancelling = true;
+    this.abort.abort();
+    this.out('cancel requested', 'info');
+    const child = this.child;
+    if (child?.pid) void killGroup(child.pid, this.opts.graceMs ?? 3000);
+    if (this.clientPid !== null) void this.cancelSql(this.clientPid);
+    this.changed();
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  private async execute(action: Action, timeoutMs: number): Promise<StepResult> {
+    if (this.cancelling) throw new StepFailure('cancelled before it started', 'cancelled', null);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.out(`timed out after ${Math.round(timeoutMs / 1000)} s`, 'err');
+      if (this.child?.pid) void killGroup(this.child.pid, this.opts.graceMs ?? 3000);
+      if (this.clientPid !== null) void this.cancelSql(this.clientPid);
+      this.abort.abort();
+    }, timeoutMs);
+    try {
+      switch (action.kind) {
+        case 'command':
+          return await this.runCommand(action);
+        case 'sql':
+          return await this.runSql(action.text, action.values);
+        case 'fn': {
+          const returned =
+            (await action.run({
+              log: (line, stream = 'out') => this.out(line, stream),
+              signal: this.abort.signal,
+              sql: (text, values) => this.runSql(text, values),
+            })) ?? {};
+          if (this.abort.signal.aborted) throw new Error('aborted');
+          return { exitCode: null, stdoutTail: [], rows: [], returned };
+        }
+      }
+    } catch (err) {
+      if (timedOut) throw new StepFailure(`timed out after ${Math.round(timeoutMs / 1000)} s`, 'timeout', null);
+      if (this.cancelling) throw new StepFailure('cancelled', 'cancelled', err instanceof StepFailure ? err.exitCode : null);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async runCommand(action: Extract<Action, { kind: 'command' }>): Promise<StepResult> {
+    const [file, ...args] = action.shell ? ['/bin/sh', '-c', action.argv[0], ...action.argv.slice(1)] : action.argv;
+    if (!file) throw new StepFailure('empty command', 'failed', null);
+    const tail: string[] = [];
+    const outSplit = new LineSplitter((l) => {
+      this.out(l, 'out');
+      tail.push(l);
+      if (tail.length > TAIL_LINES) tail.shift();
+    });
+    const errSplit = new LineSplitter((l) => this.out(l, 'err'));
+    const child = execa(file, args, {
+      // its own process group: a cancel reaches everything it started, and a terminal hang-up
+      // (SIGHUP to the console's group) does not kill a step mid-flight
+      detached: true,
+      cleanup: false,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      encoding: 'utf8',
+      env: action.env,
+      cwd: action.cwd,
+    });
+    this.child = child;
+    child.stdout?.on('data', (d: Buffer | string) => outSplit.push(String(d)));
+    child.stderr?.on('data', (d: Buffer | string) => errSplit.push(String(d)));
+    let result;
+    try {
+      result = await child;
+    } finally {
+      this.child = null;
+    }
+    outSplit.end();
+    errSplit.end();
+    if (result.failed || result.exitCode !== 0) {
+      const why =
+        result.exitCode !== undefined && result.exitCode !== null && result.exitCode !== 0
+          ? `exit code ${result.exitCode}`
+          : result.signal
+            ? `killed by ${result.signal}`
+            : (result as { originalMessage?: string }).originalMessage ?? 'failed';
+      throw new StepFailure(`${describeAction(action).slice(0, 80)}: ${why}`, 'failed', result.exitCode ?? null);
+    }
+    return { exitCode: result.exitCode ?? 0, stdoutTail: tail, rows: [], returned: {} };
+  }
+
+  private async sqlClient(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    if (!this.opts.connect) throw new StepFailure('this task needs a database connection, and none is configured', 'failed', null);
+    const c = await this.opts.connect();
+    c.on('notice', (n: { severity?: string; message?: string }) => this.out(`${n.severity ?? 'NOTICE'}: ${n.message ?? ''}`, 'notice'));
+    c.on('error', () => undefined); // reported by the next query
+    this.client = c;
+    const r = await c.query('SELECT pg_backend_pid() AS pid');
+    this.clientPid = Number(r.rows[0].pid);
+    return c;
+  }
+
+  private async runSql(text: string, values?: unknown[]): Promise<StepResult> {
+    const c = await this.sqlClient();
+    try {
+      const r = await c.query({ text, values: values as unknown[] | undefined });
+      const last = Array.isArray(r) ? r[r.length - 1] : r;
+      const rows = (last?.rows ?? []) as Record<string, unknown>[];
+      if (last?.command) this.out(`${last.command}${last.rowCount !== null && last.rowCount !== undefined ? ` ${last.rowCount}` : ''}`, 'info');
+      return { exitCode: null, stdoutTail: [], rows, returned: {} };
+    } catch (err) {
+      throw new StepFailure(this.clean((err as Error).message), 'failed', null);
+    }
+  }
+
+  /** A cancel request is a short-lived connection of its own, as in libpq's PQcancel. */
+  private async cancelSql(pid: number): Promise<void> {
+    if (!this.opts.connect) return;
+    try {
+      const c = await this.opts.connect();
+      try {
+        await c.query('SELECT pg_cancel_backend($1)', [pid]);
+      } finally {
+        await c.end();
+      }
+    } catch {
+      /* the query ends anyway when its connection does */
+    }
+  }
+}
+
+/** SIGINT to the whole process group, then SIGTERM, then SIGKILL, `graceMs` apart. */
+export async function killGroup(pid: number, graceMs: number): Promise<void> {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    if (!groupAlive(pid)) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      return; // the group is gone
+    }
+    if (sig === 'SIGKILL') return;
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (!groupAlive(pid)) return;
+    }
+  }
+}
+
+/**
+ * Whether any process of the group still runs. Zombies do not count: an orphaned grandchild
+ * that was killed stays a zombie until whoever adopted it reaps it, which can take a while.
+ */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return true; // no /proc: the signal test above is all we have
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields after the name: state, ppid, pgrp
+      if (Number(f[2]) === pgid && f[0] !== 'Z') return true;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return false;
+}
+
+export type { StepDef };

@@ -1,0 +1,117 @@
+// The task model: what a maintenance task is, independent of how it is shown or run.
+// A task has typed parameters, a risk level and ordered steps; each step is a command (argv,
+// no shell unless it says so), SQL, or a small function of the core (file work), and has a
+// rollback or is marked irreversible. Steps pass values forward through `values`.
+import type * as z from 'zod';
+import type { Config } from '../config/schema';
+import type { ResolvedTarget } from '../config/load';
+
+export type Risk = 'low' | 'medium' | 'high' | 'critical';
+export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
+
+export interface RunContext {
+  /** the validated parameters */
+  params: Record<string, unknown>;
+  /** values passed forward by earlier steps (and, in a rollback, by the step itself) */
+  values: Record<string, unknown>;
+  target: ResolvedTarget;
+  config: Config;
+}
+
+/** What a step's function gets: output lines go to the run log and the screen. */
+export interface StepIO {
+  log(line: string, stream?: 'out' | 'err' | 'info'): void;
+  /** aborted when the operator cancels */
+  signal: AbortSignal;
+  /** runs SQL on the task's connection (parameters bound, never interpolated) */
+  sql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+export type Action =
+  | {
+      kind: 'command';
+      argv: string[];
+      /** run through /bin/sh -c (argv[0] is then the script); only when the step says so */
+      shell?: boolean;
+      env?: Record<string, string>;
+      cwd?: string;
+    }
+  | {
+      kind: 'sql';
+      text: string;
+      /** bound parameters ($1, $2...); identifiers must be quoted with quoteIdent */
+      values?: unknown[];
+    }
+  | {
+      kind: 'fn';
+      /** one line shown in the plan and journaled, e.g. "gzip 12 files in /var/log/app" */
+      describe: string;
+      run: (io: StepIO) => Promise<Record<string, unknown> | void>;
+    };
+
+export interface StepDef {
+  id: string;
+  title: string;
+  action: (ctx: RunContext) => Action;
+  /** undoes the step; ctx.values then includes what this step passed forward */
+  rollback?: (ctx: RunContext) => Action;
+  /** cannot be undone; always asks before it runs */
+  irreversible?: boolean;
+  /** default 10 minutes */
+  timeoutMs?: number;
+  /** turns the step's result into values passed forward */
+  capture?: (result: StepResult) => Record<string, unknown>;
+}
+
+export interface StepResult {
+  exitCode: number | null;
+  /** the last lines of standard output (commands) */
+  stdoutTail: string[];
+  /** rows of the last statement (SQL) */
+  rows: Record<string, unknown>[];
+  /** what a function step returned */
+  returned: Record<string, unknown>;
+}
+
+export interface TaskDef {
+  id: string;
+  title: string;
+  description: string;
+  risk: Risk;
+  params: z.ZodType<Record<string, unknown>>;
+  /** names of parameters whose values are secrets (redacted in plans and the journal) */
+  secretParams?: string[];
+  steps: StepDef[];
+}
+
+/** Quotes an SQL identifier ("my table" -> "\"my table\""). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Quotes schema.name as two identifiers. */
+export function quoteQualified(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/** One line describing an action, for the plan, the journal and the rollback prompt. */
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case 'command':
+      return a.shell ? `sh -c ${JSON.stringify(a.argv[0])}` : a.argv.map(shellQuote).join(' ');
+    case 'sql':
+      return a.values?.length ? `${a.text}  -- with ${a.values.map((v) => JSON.stringify(v)).join(', ')}` : a.text;
+    case 'fn':
+      return a.describe;
+  }
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Quotes an SQL string literal the way libpq's PQescapeLiteral does (E'' when it has a backslash). */
+export function quoteLiteral(value: string): string {
+  const body = value.replace(/'/g, "''");
+  return value.includes('\\') ? `E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
+}
