@@ -1,0 +1,115 @@
+// `ops history` and `ops show RUN`: the journal of task runs, read back.
+import { formatOperator, readLog, type Journal, type RunSummary, type StepSummary } from '../journal';
+import { redact } from '../util/redact';
+import { truncate } from '../util/format';
+
+/** `2026-11-23 18:45:00` in local time; '-' for a missing or bad timestamp. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '-';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** `340ms`, `2.1s`, `4m05s`. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms)) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function outcomeText(s: RunSummary): string {
+  return s.dryRun ? `${s.outcome} (dry run)` : s.outcome;
+}
+
+/** The journal's runs, newest first, as a table; `json` gives RunSummary[] as JSON. */
+export function historyCommand(journal: Journal, opts: { json?: boolean; limit?: number } = {}): string {
+  const runs = journal.runs({ limit: opts.limit });
+  if (opts.json) return JSON.stringify(runs, null, 2);
+  if (runs.length === 0) return `No task runs yet (journal: ${journal.file}).`;
+  const rows = runs.map((s) => [
+    s.run,
+    formatTime(s.startedAt),
+    s.task,
+    truncate(redact(s.target), 40),
+    formatOperator(s.operator),
+    outcomeText(s),
+    String(s.pendingRollbacks),
+  ]);
+  return table(['RUN', 'STARTED', 'TASK', 'TARGET', 'OPERATOR', 'OUTCOME', 'PENDING ROLLBACKS'], rows);
+}
+
+function stepLine(st: StepSummary, i: number): string[] {
+  const notes: string[] = [];
+  if (st.attempts > 1) notes.push(`${st.attempts} attempts`);
+  if (st.status === 'started') notes.push('started, no finish recorded: outcome unknown');
+  if (st.exitCode !== null && st.status !== 'ok') notes.push(`exit ${st.exitCode}`);
+  if (st.error) notes.push(truncate(st.error.split('\n')[0], 120));
+  if (st.rolledBack) notes.push('rolled back');
+  else if (st.rollbackStatus !== 'none') notes.push(`rollback ${st.rollbackStatus}`);
+  else if (st.status === 'ok' && st.rollback) notes.push(`rollback pending: ${truncate(st.rollback, 60)}`);
+  if (st.irreversible) notes.push('irreversible');
+  return [`${i + 1}.`, st.id, truncate(st.title, 40), st.status, formatMs(st.durationMs), notes.join('; ')];
+}
+
+/** One run: its header, each step with status and duration, its notes, then its full log. */
+export function showCommand(journal: Journal, runIdPrefix: string): string {
+  const run = journal.findRun(runIdPrefix);
+  const s = journal.summary(run);
+  if (!s) return `Run ${run}: no events.`;
+  const op = s.operator;
+  const out: string[] = [];
+  out.push(`Run ${s.run} · ${s.task} · ${s.title}`);
+  out.push(`  outcome   ${outcomeText(s)}${s.error ? `: ${s.error.split('\n')[0]}` : ''}`);
+  out.push(`  risk      ${s.risk}`);
+  out.push(`  target    ${redact(s.target)}`);
+  if (op) {
+    const where = [op.host && `on ${op.host}`, op.tty && `tty ${op.tty}`, `pid ${op.pid}`].filter(Boolean).join(', ');
+    out.push(`  operator  ${formatOperator(op)} (${where})`);
+  }
+  const took = s.endedAt ? ` (${formatMs(Date.parse(s.endedAt) - Date.parse(s.startedAt))})` : '';
+  out.push(`  started   ${formatTime(s.startedAt)}   ended ${s.endedAt ? formatTime(s.endedAt) : '- (no end recorded)'}${took}`);
+  if (s.resumeOf) out.push(`  resumes   ${s.resumeOf}`);
+  if (s.pendingRollbacks > 0) {
+    const ids = s.steps.filter((x) => x.status === 'ok' && x.rollback && !x.rolledBack).map((x) => x.id);
+    out.push(`  pending rollbacks: ${s.pendingRollbacks} (${ids.join(', ')})`);
+  }
+  out.push('');
+  out.push('Steps');
+  if (s.steps.length === 0) out.push('  (none)');
+  else
+    out.push(
+      table(['#', 'STEP', 'TITLE', 'STATUS', 'TIME', ''], s.steps.map(stepLine))
+        .split('\n')
+        .map((l) => `  ${l}`.trimEnd())
+        .join('\n'),
+    );
+  if (s.notes.length) {
+    out.push('');
+    out.push('Notes');
+    for (const n of s.notes) out.push(`  ${formatTime(n.ts)}  ${n.text}`);
+  }
+  out.push('');
+  const path = journal.logPath(run);
+  const log = readLog(path);
+  if (log === null) out.push(`Log: none (${path})`);
+  else {
+    out.push(`Log ${path}`);
+    out.push(log.endsWith('\n') ? log.slice(0, -1) : log);
+  }
+  return out.join('\n');
+}
