@@ -2,7 +2,7 @@
 // A task has typed parameters, a risk level and ordered steps; each step is a command (argv,
 // no shell unless it says so), SQL, or a small function of the core (file work), and has a
 // rollback or is marked irreversible. Steps pass values forward through `values`.
-import type * as z from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/schema';
 import type { ResolvedTarget } from '../config/load';
 
@@ -114,4 +114,9 @@ function shellQuote(s: string): string {
 export function quoteLiteral(value: string): string {
   const body = value.replace(/'/g, "''");
   return value.includes('\\') ? `E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
+}
+
+/** A list parameter: `--param tables=a --param tables=b`, or one `--param tables=a` for a list of one. */
+export function listParam<T extends z.ZodType>(item: T) {
+  return z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item));
 }

@@ -1,0 +1,13 @@
+// The built-in tasks, in the order they are listed to the operator.
+import type { TaskDef } from '../src/tasks/model';
+import { analyze, vacuumAnalyze } from './analyze';
+import { backup } from './backup';
+import { setSetting } from './set-setting';
+import { verifyBackup } from './verify-backup';
+
+export const BUILTIN_TASKS: TaskDef[] = [backup, verifyBackup, analyze, vacuumAnalyze, setSetting];
+
+/** The built-in task with this id, if any. */
+export function findTask(id: string): TaskDef | undefined {
+  return BUILTIN_TASKS.find((t) => t.id === id);
+}
