@@ -4,6 +4,9 @@ import pkg from '../package.json';
 import { parseCommandLine, USAGE } from '../src/cli/args';
 import { parseOnly, runCheck } from '../src/cli/check';
 import { configCommand } from '../src/cli/config-cmd';
+import { historyCommand, showCommand } from '../src/cli/history';
+import { listTasks, runCommand } from '../src/cli/run';
+import { Journal } from '../src/journal';
 import { resolveSettings, UserError } from '../src/config/load';
 import { Monitor } from '../src/monitor';
 import { redact } from '../src/util/redact';
@@ -53,6 +56,8 @@ function drawEarlyHeader(host: string, targetName: string, targetDisplay: string
   return leave;
 }
 
+const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`);
+
 async function main(): Promise<void> {
   // a closed pipe (ops check | head) is not an error worth a stack trace
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -93,6 +98,36 @@ async function main(): Promise<void> {
     case 'config': {
       try {
         process.stdout.write(await configCommand(args.positionals[0], args.positionals.slice(1)));
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
+    case 'run': {
+      try {
+        if (!args.positionals[0]) {
+          process.stdout.write(listTasks());
+          return;
+        }
+        if (args.positionals.length > 1) throw new UserError(`run: unexpected argument "${args.positionals[1]}" (parameters go as --param KEY=VALUE)`, 2);
+        const settings = resolveSettings(args.flags);
+        process.exitCode = await runCommand(settings, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
+    case 'history':
+    case 'show': {
+      try {
+        const journal = new Journal();
+        if (args.command === 'history') {
+          if (args.positionals.length) throw new UserError(`history: unexpected argument "${args.positionals[0]}"`, 2);
+          process.stdout.write(withNewline(historyCommand(journal, { json: args.json, limit: args.limit })));
+        } else {
+          if (args.positionals.length !== 1) throw new UserError('show: name one run id (or a unique prefix of it); "ops history" lists them', 2);
+          process.stdout.write(withNewline(showCommand(journal, args.positionals[0])));
+        }
       } catch (err) {
         fail(err, 1);
       }

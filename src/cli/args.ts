@@ -11,9 +11,14 @@ const OPTIONS = {
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
-  // ops check
+  // ops check, ops history
   json: { type: 'boolean' },
   only: { type: 'string' },
+  // ops run
+  param: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  limit: { type: 'string' },
 } as const;
 
 export interface ParsedArgs {
@@ -24,6 +29,10 @@ export interface ParsedArgs {
   version: boolean;
   json: boolean;
   only: string | undefined;
+  params: string[];
+  dryRun: boolean;
+  yes: boolean;
+  limit: number | undefined;
 }
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
@@ -62,7 +71,18 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     version: !!v.version,
     json: !!v.json,
     only: v.only,
+    params: v.param ?? [],
+    dryRun: !!v['dry-run'],
+    yes: !!v.yes,
+    limit: parseLimit(v.limit),
   };
+}
+
+function parseLimit(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit: expected a whole number of runs, got "${raw}"`, 2);
+  return n;
 }
 
 export const USAGE = `ops: a console for maintenance hosts
@@ -71,6 +91,11 @@ Usage:
   ops                         the interactive console (live health dashboard)
   ops check [--json] [--only GROUP,...]
                               one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+  ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes]
+                              run a maintenance task (ops run, alone, lists them)
+  ops history [--json] [--limit N]
+                              the journal of task runs, newest first
+  ops show RUN_ID             one run: its steps and its full output log
   ops config path|show|validate [FILE]|get KEY|set KEY VALUE
                               the configuration file (show redacts secrets)
 

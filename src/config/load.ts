@@ -83,6 +83,8 @@ export interface ResolvedTarget {
   connection: ClientConfig;
   /** postgres://user@host:port/db with any password shown as *** */
   display: string;
+  /** the database name (what a critical task makes the operator type) */
+  database: string;
   /** strings to scrub from any message */
   secrets: string[];
 }
@@ -110,6 +112,7 @@ function targetFromUrl(name: string, source: ResolvedTarget['source'], url: stri
     source,
     connection: { connectionString: url },
     display: `postgres://${user}${password ? ':***' : ''}@${host ?? 'localhost'}:${port}/${database}`,
+    database,
     secrets,
   };
 }
@@ -132,6 +135,7 @@ function targetFromLibpqEnv(env: NodeJS.ProcessEnv): ResolvedTarget {
     source: 'default',
     connection,
     display: `postgres://${user}@${shownHost}:${port}/${database}`,
+    database,
     secrets: env.PGPASSWORD ? [env.PGPASSWORD] : [],
   };
 }

@@ -25,7 +25,7 @@ function sinks() {
   return { events, lines, journal, log };
 }
 
-const localTarget: ResolvedTarget = { name: 'none', source: 'default', connection: {}, display: 'none', secrets: [] };
+const localTarget: ResolvedTarget = { name: 'none', source: 'default', connection: {}, display: 'none', database: 'none', secrets: [] };
 
 function runner(task: TaskDef, params: unknown = {}, extra: Partial<ConstructorParameters<typeof TaskRunner>[0]> = {}) {
   const s = sinks();
@@ -181,7 +181,7 @@ describe('steps with PostgreSQL', () => {
     clients.push(c);
     return c;
   };
-  const target = (): ResolvedTarget => ({ name: 'test', source: 'flag', connection: db.connection, display: db.url, secrets: [] });
+  const target = (): ResolvedTarget => ({ name: 'test', source: 'flag', connection: db.connection, display: db.url, database: db.name, secrets: [] });
 
   it('passes values forward, binds parameters and streams notices (VACUUM VERBOSE)', async () => {
     const c = await db.client();

@@ -1,0 +1,191 @@
+// `ops run TASK [--param k=v ...] [--dry-run] [--yes]`: one task, headless or at a plain
+// terminal prompt. The console's task screens drive the same TaskRunner.
+import { createInterface } from 'node:readline/promises';
+import pg from 'pg';
+import { UserError, type Settings } from '../config/load';
+import { Journal, operatorIdentity } from '../journal';
+import { parseParams, TaskRunner, type LogSink } from '../tasks/engine';
+import { acquireRunLock } from '../tasks/lock';
+import type { Risk, TaskDef } from '../tasks/model';
+import { redact } from '../util/redact';
+import { BUILTIN_TASKS, findTask } from '../../tasks/index';
+
+/**
+ * `--param k=v` pairs to an object. Values stay strings (tasks coerce numbers); a value in JSON
+ * list or object syntax is parsed; a repeated key makes a list.
+ */
+export function parseParamFlags(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UserError(`--param: expected KEY=VALUE, got "${redact(p)}"`, 2);
+    const key = p.slice(0, eq);
+    const raw = p.slice(eq + 1);
+    let value: unknown = raw;
+    if (/^\s*[[{]/.test(raw)) {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new UserError(`--param ${key}: not valid JSON: ${redact(raw)}`, 2);
+      }
+    }
+    if (key in out) out[key] = ([] as unknown[]).concat(out[key], value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+export function taskOrFail(id: string | undefined): TaskDef {
+  const ids = BUILTIN_TASKS.map((t) => t.id).join(', ');
+  if (!id) throw new UserError(`run: name a task (${ids})`, 2);
+  const t = findTask(id);
+  if (!t) throw new UserError(`run: unknown task "${id}" (tasks: ${ids})`, 2);
+  return t;
+}
+
+export function listTasks(): string {
+  const w = Math.max(...BUILTIN_TASKS.map((t) => t.id.length));
+  return `${BUILTIN_TASKS.map((t) => `${t.id.padEnd(w)}  ${t.risk.padEnd(8)}  ${t.title}`).join('\n')}\n`;
+}
+
+function planText(runner: TaskRunner, task: TaskDef, params: Record<string, unknown>, target: string): string {
+  const lines = [`${task.id} (${task.risk} risk) on ${target}`, `  ${task.description}`];
+  const shown = JSON.stringify(params);
+  if (shown !== '{}') lines.push(`  parameters: ${shown}`);
+  runner.plan().forEach((s, i) => {
+    lines.push(`  ${i + 1}. ${s.title}${s.irreversible ? '  [IRREVERSIBLE]' : ''}`);
+    lines.push(`       runs: ${s.detail}`);
+    lines.push(`       undo: ${s.rollback ?? (s.irreversible ? 'none: cannot be undone' : 'nothing to undo')}`);
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** Asks as the risk requires: medium y/N, high y/N after the plan, critical: type the database name. */
+async function confirm(risk: Risk, irreversible: boolean, dbName: string, ask: (q: string) => Promise<string>): Promise<boolean> {
+  if (risk === 'critical') {
+    const a = await ask(`This is a critical task. Type the database name (${dbName}) to go on: `);
+    return a.trim() === dbName;
+  }
+  if (risk === 'low' && !irreversible) return true;
+  const a = await ask(`${irreversible ? 'This task has an irreversible step. ' : ''}Run it? [y/N] `);
+  return /^y(es)?$/i.test(a.trim());
+}
+
+export interface RunFlags {
+  params: string[];
+  dryRun: boolean;
+  yes: boolean;
+}
+
+export async function runCommand(settings: Settings, taskId: string | undefined, flags: RunFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const task = taskOrFail(taskId);
+  const params = parseParams(task, parseParamFlags(flags.params));
+  const target = settings.target;
+  const secrets = target.secrets;
+  const print = (s: string) => out.write(redact(s, secrets));
+  const dbName = target.database;
+
+  const journal = new Journal(undefined, { secrets });
+  const planOnly = new TaskRunner({
+    task, params, runId: 'plan', target, config: settings.config,
+    journal: { append: () => undefined }, log: { write: () => undefined, flush: () => undefined, close: () => undefined },
+  });
+  if (flags.dryRun) {
+    print(planText(planOnly, task, params, target.display));
+    print('dry run: nothing was changed\n');
+    return 0;
+  }
+  const irreversible = task.steps.some((s) => s.irreversible);
+  const needsAnswer = task.risk !== 'low' || irreversible;
+  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  if (needsAnswer && !flags.yes) {
+    if (!interactive) {
+      throw new UserError(`run ${task.id}: a ${task.risk}-risk task asks for confirmation; run it at a terminal, or pass --yes (see the plan with --dry-run)`, 2);
+    }
+    print(planText(planOnly, task, params, target.display));
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      if (!(await confirm(task.risk, irreversible, dbName, (q) => rl.question(q)))) {
+        print('not confirmed: nothing was run\n');
+        return 1;
+      }
+    } finally {
+      rl.close();
+    }
+  }
+
+  const runId = journal.newRunId(task.id);
+  const operator = operatorIdentity();
+  const file = journal.openLog(runId, secrets);
+  const log: LogSink = {
+    write: (line, stream) => {
+      file.write(line, stream);
+      out.write(`${stream === 'err' ? '! ' : stream === 'out' ? '' : '· '}${redact(line, secrets)}\n`);
+    },
+    flush: () => file.flush(),
+    close: () => file.close(),
+  };
+  let client: pg.Client | null = null;
+  const connect = async () => {
+    const c = new pg.Client({ ...target.connection, application_name: `ops-console: ${task.id} ${runId}`.slice(0, 63) });
+    await c.connect();
+    return c;
+  };
+  client = await connect().catch((err: Error) => {
+    throw new UserError(`run ${task.id}: cannot connect to ${target.display}: ${redact(err.message, secrets)}`, 1);
+  });
+  const lock = await acquireRunLock({
+    client,
+    lockDir: `${journal.dir}/locks`,
+    targetKey: target.display,
+    holder: { user: operator.user, sshClient: operator.sshClient, host: operator.host, pid: process.pid, task: task.id, runId, since: new Date().toISOString() },
+  }).catch(async (err) => {
+    await client?.end().catch(() => undefined);
+    throw err;
+  });
+
+  const runner = new TaskRunner({
+    task, params, runId, target, config: settings.config, journal, log, operator: { ...operator },
+    connect: async () => {
+      // the first connection is the one that holds the lock; cancel requests get their own
+      if (client) {
+        const c = client;
+        client = null;
+        return c;
+      }
+      return connect();
+    },
+  });
+  const onSigint = () => runner.cancel();
+  process.on('SIGINT', onSigint);
+  try {
+    print(`run ${runId}: ${task.title} on ${target.display}\n`);
+    const state = await runner.run();
+    if (state.outcome === 'succeeded') {
+      print(`run ${runId} succeeded\n`);
+      return 0;
+    }
+    const plan = runner.rollbackPlan();
+    if (plan.length && interactive && !flags.yes) {
+      print(`\nThe run stopped (${state.outcome}). Steps done, with their rollbacks, newest first:\n`);
+      plan.forEach((p, i) => print(`  ${i + 1}. ${p.title}: ${p.detail}\n`));
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        const a = (await rl.question('Roll back [a]ll, [n]one, or list the numbers (e.g. 1,2): ')).trim().toLowerCase();
+        const ids = a === 'a' || a === 'all' ? plan.map((p) => p.step) : a === '' || a === 'n' || a === 'none' ? [] : a.split(/[ ,]+/).map((n) => plan[Number(n) - 1]?.step).filter(Boolean);
+        if (ids.length) await runner.rollback(ids as string[]);
+      } finally {
+        rl.close();
+      }
+    } else if (plan.length) {
+      print(`run ${runId} ${state.outcome}; steps with rollbacks not applied: ${plan.map((p) => p.step).join(', ')} (see "ops show ${runId}")\n`);
+    }
+    runner.end();
+    print(`run ${runId} ${runner.state.outcome}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (runner.state.phase !== 'done') runner.end();
+    await lock.release();
+  }
+}

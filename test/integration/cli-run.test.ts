@@ -1,0 +1,117 @@
+// `ops run`, `ops history` and `ops show` as a user runs them: the built `ops`, a real
+// database, a private state directory for the journal.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireRunLock } from '../../src/tasks/lock';
+import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
+import { createTestDatabase, type TestDatabase } from '../support/pg';
+
+describe('ops run', () => {
+  let db: TestDatabase;
+  let state: string;
+  let backups: string;
+  let conf: ReturnType<typeof tempConfigDir>;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('run');
+    const c = await db.client();
+    await c.query('CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g');
+    state = mkdtempSync(join(tmpdir(), 'ops-state-'));
+    backups = mkdtempSync(join(tmpdir(), 'ops-backups-'));
+    conf = tempConfigDir({ backup: { dir: backups, glob: '*.dump' } });
+    env = cleanEnv({ OPS_STATE_DIR: state, OPS_CONFIG_DIR: conf.dir, DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(state, { recursive: true, force: true });
+    rmSync(backups, { recursive: true, force: true });
+    conf?.cleanup();
+  });
+
+  const history = async () => JSON.parse((await runOps(['history', '--json'], { env })).stdout) as { run: string; task: string; outcome: string }[];
+
+  it('lists the tasks, and names the known ones for an unknown task', async () => {
+    const list = await runOps(['run'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^backup\s+medium\s+/m);
+    expect(list.stdout).toMatch(/^set-setting\s+high\s+/m);
+    const r = await runOps(['run', 'nope'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('ops: run: unknown task "nope" (tasks: backup, verify-backup, analyze, vacuum-analyze, set-setting)\n');
+  });
+
+  it('without a terminal and without --yes, a task that asks is refused and nothing runs', async () => {
+    const r = await runOps(['run', 'set-setting', '--param', 'name=work_mem', '--param', 'value=8MB'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ops: run set-setting: a high-risk task asks for confirmation; run it at a terminal, or pass --yes/);
+    expect(await history()).toEqual([]);
+  });
+
+  it('--dry-run prints the plan, with the exact SQL, and changes nothing', async () => {
+    const r = await runOps(['run', 'set-setting', '--dry-run', '--param', 'name=work_mem', '--param', "value=8MB'; DROP TABLE orders; --"], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`ALTER SYSTEM SET "work_mem" = '8MB''; DROP TABLE orders; --'`);
+    expect(r.stdout).toContain('dry run: nothing was changed');
+    expect(await history()).toEqual([]);
+  });
+
+  it('bad parameters name the parameter', async () => {
+    const r = await runOps(['run', 'set-setting', '--yes', '--param', 'name=Bad Name', '--param', 'value=1'], { env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^ops: set-setting: --param name: a setting name/);
+    expect((await runOps(['run', 'analyze', '--param', 'oops'], { env })).stderr).toBe('ops: --param: expected KEY=VALUE, got "oops"\n');
+  });
+
+  it('runs headless with --yes, streams VACUUM VERBOSE, and journals it for history and show', async () => {
+    const r = await runOps(['run', 'vacuum-analyze', '--yes', '--param', 'tables=public.orders'], { env, timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/INFO: (vacuuming|finished vacuuming) .*orders/);
+    const runs = await history();
+    expect(runs[0]).toMatchObject({ task: 'vacuum-analyze', outcome: 'succeeded' });
+    const show = await runOps(['show', runs[0].run.slice(0, 24)], { env });
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain('vacuum-analyze');
+    expect(show.stdout).toMatch(/\[notice\] INFO: .*orders/);
+  });
+
+  it('backup, then verify-backup, from the command line', async () => {
+    const b = await runOps(['run', 'backup', '--yes'], { env, timeoutMs: 120_000 });
+    expect(b.code).toBe(0);
+    const files = readdirSync(backups).sort();
+    expect(files.filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    expect(files.filter((f) => f.endsWith('.dump.sha256'))).toHaveLength(1);
+    const v = await runOps(['run', 'verify-backup'], { env, timeoutMs: 120_000 });
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('public.orders 500 = 500');
+  });
+
+  it('a failing run exits 1 and is journaled as failed', async () => {
+    const r = await runOps(['run', 'set-setting', '--yes', '--param', 'name=no_such_setting_abc', '--param', 'value=1'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('no such setting: no_such_setting_abc');
+    expect((await history())[0]).toMatchObject({ task: 'set-setting', outcome: 'failed' });
+  });
+
+  it('a second run on the same target is refused and names the holder', async () => {
+    const holderClient = await db.client();
+    const lock = await acquireRunLock({
+      client: holderClient,
+      lockDir: join(state, 'locks'),
+      targetKey: db.url,
+      holder: { user: 'alice', sshClient: '10.0.0.7', host: 'db-maint-01', pid: process.pid, task: 'backup', runId: '20261123-000000-backup-abcd', since: new Date().toISOString() },
+    });
+    try {
+      const r = await runOps(['run', 'analyze', '--yes'], { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^ops: target is busy: .*backup.*20261123-000000-backup-abcd/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await lock.release();
+    }
+  });
+});
