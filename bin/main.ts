@@ -5,6 +5,7 @@ import { parseCommandLine, USAGE } from '../src/cli/args';
 import { parseOnly, runCheck } from '../src/cli/check';
 import { configCommand } from '../src/cli/config-cmd';
 import { historyCommand, showCommand } from '../src/cli/history';
+import { rollbackCommand } from '../src/cli/rollback';
 import { listTasks, runCommand } from '../src/cli/run';
 import { Journal } from '../src/journal';
 import { resolveSettings, UserError } from '../src/config/load';
@@ -112,6 +113,16 @@ async function main(): Promise<void> {
         if (args.positionals.length > 1) throw new UserError(`run: unexpected argument "${args.positionals[1]}" (parameters go as --param KEY=VALUE)`, 2);
         const settings = resolveSettings(args.flags);
         process.exitCode = await runCommand(settings, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
+    case 'rollback': {
+      try {
+        if (args.positionals.length > 1) throw new UserError(`rollback: unexpected argument "${args.positionals[1]}"`, 2);
+        const settings = resolveSettings(args.flags);
+        process.exitCode = await rollbackCommand(settings, args.positionals[0], { yes: args.yes });
       } catch (err) {
         fail(err, 1);
       }

@@ -93,6 +93,8 @@ Usage:
                               one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
   ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes]
                               run a maintenance task (ops run, alone, lists them)
+  ops rollback [RUN_ID] [--yes]
+                              runs with rollbacks not applied; with RUN_ID, undo that run
   ops history [--json] [--limit N]
                               the journal of task runs, newest first
   ops show RUN_ID             one run: its steps and its full output log

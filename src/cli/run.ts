@@ -115,55 +115,19 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   }
 
   const runId = journal.newRunId(task.id);
-  const operator = operatorIdentity();
-  const file = journal.openLog(runId, secrets);
-  const log: LogSink = {
-    write: (line, stream) => {
-      file.write(line, stream);
-      out.write(`${stream === 'err' ? '! ' : stream === 'out' ? '' : '· '}${redact(line, secrets)}\n`);
-    },
-    flush: () => file.flush(),
-    close: () => file.close(),
-  };
-  let client: pg.Client | null = null;
-  const connect = async () => {
-    const c = new pg.Client({ ...target.connection, application_name: `ops-console: ${task.id} ${runId}`.slice(0, 63) });
-    await c.connect();
-    return c;
-  };
-  client = await connect().catch((err: Error) => {
-    throw new UserError(`run ${task.id}: cannot connect to ${target.display}: ${redact(err.message, secrets)}`, 1);
-  });
-  const lock = await acquireRunLock({
-    client,
-    lockDir: `${journal.dir}/locks`,
-    targetKey: target.display,
-    holder: { user: operator.user, sshClient: operator.sshClient, host: operator.host, pid: process.pid, task: task.id, runId, since: new Date().toISOString() },
-  }).catch(async (err) => {
-    await client?.end().catch(() => undefined);
-    throw err;
-  });
-
-  const runner = new TaskRunner({
-    task, params, runId, target, config: settings.config, journal, log, operator: { ...operator },
-    connect: async () => {
-      // the first connection is the one that holds the lock; cancel requests get their own
-      if (client) {
-        const c = client;
-        client = null;
-        return c;
-      }
-      return connect();
-    },
-  });
-  const onSigint = () => runner.cancel();
-  process.on('SIGINT', onSigint);
+  const session = await openSession(settings, task, runId, journal, out);
+  const runner = new TaskRunner({ task, params, runId, target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  const detach = session.watch(runner);
   try {
     print(`run ${runId}: ${task.title} on ${target.display}\n`);
     const state = await runner.run();
     if (state.outcome === 'succeeded') {
       print(`run ${runId} succeeded\n`);
       return 0;
+    }
+    if (state.outcome === 'interrupted') {
+      runner.end('interrupted');
+      return 1;
     }
     const plan = runner.rollbackPlan();
     if (plan.length && interactive && !flags.yes) {
@@ -178,14 +142,101 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
         rl.close();
       }
     } else if (plan.length) {
-      print(`run ${runId} ${state.outcome}; steps with rollbacks not applied: ${plan.map((p) => p.step).join(', ')} (see "ops show ${runId}")\n`);
+      print(`run ${runId} ${state.outcome}; rollbacks not applied: ${plan.map((p) => p.step).join(', ')} (ops rollback ${runId})\n`);
     }
     runner.end();
     print(`run ${runId} ${runner.state.outcome}\n`);
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    detach();
     if (runner.state.phase !== 'done') runner.end();
-    await lock.release();
+    await session.release();
   }
+}
+
+export interface Session {
+  log: LogSink;
+  operator: ReturnType<typeof operatorIdentity>;
+  connect: () => Promise<pg.Client>;
+  /** Ctrl-C cancels; a hang-up lets the running step finish, then stops the run (interrupted). */
+  watch(runner: TaskRunner): () => void;
+  release(): Promise<void>;
+}
+
+/**
+ * What a run (or a later rollback of it) needs around the runner: the run log (also echoed to
+ * the terminal while there is one), the task's own connection, and the run lock held throughout.
+ */
+export async function openSession(settings: Settings, task: TaskDef, runId: string, journal: Journal, out: NodeJS.WritableStream): Promise<Session> {
+  const target = settings.target;
+  const secrets = target.secrets;
+  const operator = operatorIdentity();
+  const file = journal.openLog(runId, secrets);
+  let echo = true;
+  const safeWrite = (text: string) => {
+    if (!echo) return;
+    try {
+      out.write(text);
+    } catch {
+      echo = false; // the terminal is gone; the log on disk has everything
+    }
+  };
+  (out as NodeJS.WriteStream).on?.('error', () => {
+    echo = false;
+  });
+  const log: LogSink = {
+    write: (line, stream) => {
+      file.write(line, stream);
+      safeWrite(`${stream === 'err' ? '! ' : stream === 'out' ? '' : '· '}${redact(line, secrets)}\n`);
+    },
+    flush: () => file.flush(),
+    close: () => file.close(),
+  };
+  const open = async () => {
+    const c = new pg.Client({ ...target.connection, application_name: `ops-console: ${task.id} ${runId}`.slice(0, 63) });
+    await c.connect();
+    return c;
+  };
+  let first: pg.Client | null = await open().catch((err: Error) => {
+    throw new UserError(`${task.id}: cannot connect to ${target.display}: ${redact(err.message, secrets)}`, 1);
+  });
+  const lock = await acquireRunLock({
+    client: first,
+    lockDir: `${journal.dir}/locks`,
+    targetKey: target.display,
+    holder: { user: operator.user, sshClient: operator.sshClient, host: operator.host, pid: process.pid, task: task.id, runId, since: new Date().toISOString() },
+  }).catch(async (err) => {
+    await first?.end().catch(() => undefined);
+    throw err;
+  });
+  return {
+    log,
+    operator,
+    // the first connection, which holds the lock, is the task's; cancel requests get their own
+    connect: async () => {
+      if (first) {
+        const c = first;
+        first = null;
+        return c;
+      }
+      return open();
+    },
+    watch(runner) {
+      const onInt = () => runner.cancel();
+      const onHup = () => {
+        echo = false;
+        runner.interrupt('terminal hung up (SIGHUP): the running step finishes, then the run stops');
+      };
+      process.on('SIGINT', onInt);
+      process.on('SIGHUP', onHup);
+      return () => {
+        process.off('SIGINT', onInt);
+        process.off('SIGHUP', onHup);
+      };
+    },
+    async release() {
+      await lock.release();
+      await first?.end().catch(() => undefined);
+    },
+  };
 }

@@ -117,6 +117,7 @@ export class TaskRunner {
   private cancelling = false;
   private readonly stepValues: Record<string, unknown>[] = [];
   private endWritten = false;
+  private interrupted = false;
 
   constructor(private readonly opts: RunnerOptions) {
     const params = parseParams(opts.task, opts.params);
@@ -201,11 +202,22 @@ export class TaskRunner {
       steps: this.plan().map((p) => ({ id: p.id, title: p.title, rollback: p.rollback, irreversible: p.irreversible })),
       dryRun: false,
     });
+    return this.runFrom(0);
+  }
+
+  /** Runs the steps from `start` on (a resumed run continues or retries from there). */
+  async runFrom(start: number): Promise<RunState> {
+    const { task } = this.opts;
+    this.state.outcome = null;
     this.state.phase = 'running';
     this.changed();
-    for (let i = 0; i < task.steps.length; i++) {
+    for (let i = start; i < task.steps.length; i++) {
       if (this.cancelling) {
         this.state.outcome = 'cancelled';
+        break;
+      }
+      if (this.interrupted) {
+        this.state.outcome = 'interrupted';
         break;
       }
       const ok = await this.runStep(i);
@@ -367,6 +379,42 @@ export class TaskRunner {
     this.client = null;
     void c?.end().catch(() => undefined);
     this.changed();
+  }
+
+  /**
+   * The terminal went away (SIGHUP). The running step is not killed: it runs to its end and its
+   * outcome is journaled; then the run stops, marked interrupted, for `ops rollback` or a resume.
+   */
+  interrupt(reason: string): void {
+    if (this.interrupted) return;
+    this.interrupted = true;
+    this.event('note', { text: reason });
+  }
+
+  /**
+   * Rebuilds a finished or interrupted run from its journal events, so that its rollbacks can be
+   * offered and run later (the emergency rollback session) or the run resumed. Events of this
+   * run only; later events continue its sequence numbers.
+   */
+  restore(events: readonly { type: string; seq?: number; step?: unknown; index?: unknown; outcome?: unknown; values?: unknown }[]): void {
+    for (const e of events) {
+      this.seq = Math.max(this.seq, Number(e.seq ?? 0));
+      const i = typeof e.index === 'number' ? e.index : this.opts.task.steps.findIndex((d) => d.id === e.step);
+      const st = this.state.steps[i];
+      if (!st) continue;
+      if (e.type === 'step.start') st.status = 'running';
+      if (e.type === 'step.finish') {
+        st.status = (e.outcome as StepStatus) ?? 'failed';
+        if (e.outcome === 'ok' && e.values && typeof e.values === 'object') {
+          this.stepValues[i] = e.values as Record<string, unknown>;
+          Object.assign(this.ctx.values, e.values);
+        }
+      }
+      if (e.type === 'rollback.finish') st.rollback = e.outcome === 'ok' ? 'done' : 'failed';
+      if (e.type === 'run.end') this.state.outcome = (e.outcome as Outcome) ?? null;
+    }
+    this.endWritten = false;
+    this.state.phase = 'stopped';
   }
 
   /** Cancels the running step: SIGINT to its process group, then SIGTERM, then SIGKILL. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireRunLock } from '../../src/tasks/lock';
 import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
-import { createTestDatabase, type TestDatabase } from '../support/pg';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 
 describe('ops run', () => {
   let db: TestDatabase;
@@ -113,5 +113,62 @@ describe('ops run', () => {
     } finally {
       await lock.release();
     }
+  });
+});
+
+describe('ops rollback: the emergency rollback session', () => {
+  let db: TestDatabase;
+  let state: string;
+  let env: NodeJS.ProcessEnv;
+  const setting = 'log_min_duration_statement';
+  beforeAll(async () => {
+    db = await createTestDatabase('rb');
+    state = mkdtempSync(join(tmpdir(), 'ops-state-'));
+    env = cleanEnv({ OPS_STATE_DIR: state, DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(state, { recursive: true, force: true });
+  });
+  const current = async () => {
+    const c = await db.client();
+    return String((await c.query('SELECT setting FROM pg_settings WHERE name = $1', [setting])).rows[0].setting);
+  };
+
+  it('lists what ran and how to undo it, then undoes it, from the journal alone', async () => {
+    const before = await current();
+    const value = before === '7777' ? '7778' : '7777';
+    const run = await runOps(['run', 'set-setting', '--yes', '--param', `name=${setting}`, '--param', `value=${value}`], { env });
+    expect(run.code).toBe(0);
+    const runId = /run (\S+) succeeded/.exec(run.stdout)![1];
+
+    const list = await runOps(['rollback'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`${runId}  set-setting on ${db.url.replace(/^postgres:\/\/([^@]*)@/, 'postgres://$1@')}`.slice(0, 40));
+    expect(list.stdout).toMatch(new RegExp(`undo ALTER SYSTEM and reload: ALTER SYSTEM (RESET "${setting}"|SET "${setting}")`));
+
+    const refused = await runOps(['rollback', runId], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/asks for confirmation; run it at a terminal, or pass --yes/);
+
+    const undo = await runOps(['rollback', runId.slice(0, 22), '--yes'], { env });
+    expect(undo.stderr).toBe('');
+    expect(undo.code).toBe(0);
+    expect(undo.stdout).toContain(`run ${runId} rolled back`);
+    await waitFor(async () => (await current()) === before, { timeoutMs: 5000 });
+
+    const again = await runOps(['rollback', runId, '--yes'], { env });
+    expect(again.stdout).toBe(`run ${runId}: nothing left to roll back\n`);
+    expect((await runOps(['rollback'], { env })).stdout).toContain('nothing to roll back');
+    const runs = JSON.parse((await runOps(['history', '--json'], { env })).stdout);
+    expect(runs[0]).toMatchObject({ run: runId, outcome: 'rolled back', pendingRollbacks: 0 });
+  });
+
+  it('refuses to undo a run on another target', async () => {
+    const run = await runOps(['run', 'analyze', '--yes'], { env });
+    const runId = /run (\S+) succeeded/.exec(run.stdout)![1];
+    const r = await runOps(['rollback', runId, '--yes', '--database', 'postgres://someone@127.0.0.1:1/elsewhere'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ops: rollback: run .* ran on .*, not on postgres:\/\/someone@127\.0\.0\.1:1\/elsewhere; pass --database or --target for it\n$/);
   });
 });

@@ -1,0 +1,91 @@
+// `ops rollback [RUN_ID] [--yes]`: the emergency rollback session. Without a run id it lists the
+// recent runs that still have rollbacks not applied, newest first, with what each would run.
+// With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
+import { createInterface } from 'node:readline/promises';
+import { UserError, type Settings } from '../config/load';
+import { formatOperator, Journal, type RunSummary } from '../journal';
+import { TaskRunner } from '../tasks/engine';
+import { redact } from '../util/redact';
+import { findTask } from '../../tasks/index';
+import { openSession } from './run';
+
+/** Runs that still have something to undo, or that never ended cleanly; newest first. */
+export function runsNeedingAttention(journal: Journal, limit = 50): RunSummary[] {
+  return journal.runs({ limit }).filter((r) => r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished');
+}
+
+export function describeRun(r: RunSummary): string {
+  const lines = [`${r.run}  ${r.task} on ${r.target}  by ${formatOperator(r.operator)}  ${r.outcome}`];
+  for (const s of [...r.steps].reverse()) {
+    if (s.status === 'ok' && s.rollback && !s.rolledBack) lines.push(`    undo ${s.title}: ${s.rollback}`);
+    else if (s.status === 'started') lines.push(`    ${s.title}: started, outcome not recorded (the process died mid-step)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function rollbackCommand(settings: Settings, runPrefix: string | undefined, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const secrets = settings.target.secrets;
+  const print = (s: string) => out.write(redact(s, secrets));
+  const journal = new Journal(undefined, { secrets });
+
+  if (!runPrefix) {
+    const runs = runsNeedingAttention(journal);
+    if (runs.length === 0) {
+      print('nothing to roll back: no recent run has rollbacks left to apply\n');
+      return 0;
+    }
+    print(`Recent runs with rollbacks not applied, newest first (ops rollback RUN_ID to undo one):\n`);
+    for (const r of runs) print(describeRun(r));
+    return 0;
+  }
+
+  const runId = journal.findRun(runPrefix);
+  const summary = journal.summary(runId);
+  if (!summary) throw new UserError(`rollback: run ${runId} has no start in the journal`);
+  const task = findTask(summary.task);
+  if (!task) throw new UserError(`rollback: run ${runId} used task "${summary.task}", which this ops does not know`);
+  if (summary.target !== settings.target.display) {
+    throw new UserError(`rollback: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);
+  }
+  const events = journal.events(runId);
+  const start = events.find((e) => e.type === 'run.start');
+  const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
+
+  const session = await openSession(settings, task, runId, journal, out);
+  const runner = new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  const detach = session.watch(runner);
+  try {
+    runner.restore(events);
+    const plan = runner.rollbackPlan();
+    if (plan.length === 0) {
+      print(`run ${runId}: nothing left to roll back\n`);
+      return 0;
+    }
+    print(`run ${runId}: ${task.title} on ${summary.target}, ${summary.outcome}. Rollbacks, newest first:\n`);
+    plan.forEach((p, i) => print(`  ${i + 1}. undo ${p.title}: ${p.detail}\n`));
+    if (!flags.yes) {
+      if (!process.stdin.isTTY) throw new UserError(`rollback ${runId}: asks for confirmation; run it at a terminal, or pass --yes`, 2);
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        const q = task.risk === 'critical' ? `Type the database name (${settings.target.database}) to roll back: ` : 'Roll back all of these? [y/N] ';
+        const a = (await rl.question(q)).trim();
+        const ok = task.risk === 'critical' ? a === settings.target.database : /^y(es)?$/i.test(a);
+        if (!ok) {
+          print('not confirmed: nothing was rolled back\n');
+          return 1;
+        }
+      } finally {
+        rl.close();
+      }
+    }
+    const results = await runner.rollback(plan.map((p) => p.step));
+    runner.end();
+    const failed = results.filter((r) => !r.ok);
+    print(`run ${runId} ${runner.state.outcome}${failed.length ? `; failed: ${failed.map((f) => `${f.step} (${f.error})`).join(', ')}` : ''}\n`);
+    return failed.length ? 1 : 0;
+  } finally {
+    detach();
+    if (runner.state.phase !== 'done' && runner.state.steps.some((s) => s.rollback !== 'none')) runner.end();
+    await session.release();
+  }
+}
