@@ -5,7 +5,7 @@ import { parseCommandLine, USAGE } from '../src/cli/args';
 import { parseOnly, runCheck } from '../src/cli/check';
 import { configCommand } from '../src/cli/config-cmd';
 import { historyCommand, showCommand } from '../src/cli/history';
-import { rollbackCommand } from '../src/cli/rollback';
+import { rollbackCommand, startupNotice } from '../src/cli/rollback';
 import { listTasks, runCommand } from '../src/cli/run';
 import { Journal } from '../src/journal';
 import { resolveSettings, UserError } from '../src/config/load';
@@ -159,6 +159,7 @@ async function main(): Promise<void> {
           target: settings.target,
           refreshMs: settings.refreshMs,
           badge: process.env.OPS_BADGE || null,
+          notice: startupNotice(new Journal(undefined, { secrets: settings.target.secrets })),
         });
         // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
         const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);

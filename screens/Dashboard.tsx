@@ -166,6 +166,7 @@ function headerLine(state: MonitorState): Line {
 }
 
 function footerLine(state: MonitorState): Line {
+  if (state.notice) return [{ text: `! ${clean(state.notice)}`, bold: true, status: 'WARNING' }, { text: ' · ? help' }];
   return [{ text: `q quit · space ${state.paused ? 'resume' : 'pause'} · r refresh · Tab panel · ↑↓ scroll · ? help` }];
 }
 

@@ -91,6 +91,7 @@ function push(arr: number[], v: number | null | undefined): number[] {
 export interface MonitorOptions extends CollectorOptions {
   refreshMs: number;
   badge?: string | null;
+  notice?: string | null;
 }
 
 /** Repeats collector rounds on the refresh interval; the console subscribes to its state. */
@@ -115,6 +116,7 @@ export class Monitor implements MonitorLike {
       history: { cpu: [], mem: [], connections: [], cacheHit: [] },
       pgRetryAt: null,
       badge: opts.badge ?? null,
+      notice: opts.notice ?? null,
     };
   }
 

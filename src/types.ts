@@ -242,6 +242,8 @@ export interface MonitorState {
   pgRetryAt: number | null;
   /** a label shown in the header, e.g. "DRILL"; null normally */
   badge: string | null;
+  /** something the operator must know at start, e.g. an interrupted run to roll back */
+  notice: string | null;
 }
 
 /** What the screens consume. The real implementation is src/monitor.ts; tests use fixed data. */

@@ -1,6 +1,7 @@
 // `ops rollback [RUN_ID] [--yes]`: the emergency rollback session. Without a run id it lists the
 // recent runs that still have rollbacks not applied, newest first, with what each would run.
 // With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
+import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
@@ -88,4 +89,35 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
     if (runner.state.phase !== 'done' && runner.state.steps.some((s) => s.rollback !== 'none')) runner.end();
     await session.release();
   }
+}
+
+/** Runs that stopped without ending: interrupted (hang-up), or left unfinished by a process that died. */
+export function interruptedRuns(journal: Journal, limit = 50): RunSummary[] {
+  const host = hostname();
+  return journal.runs({ limit }).filter((r) => {
+    if (r.outcome === 'interrupted') return r.pendingRollbacks > 0 || r.steps.some((s) => s.status === 'pending' || s.status === 'started');
+    if (r.outcome !== 'unfinished' || !r.operator) return false;
+    if (r.operator.host !== host) return false; // cannot tell whether it still runs there
+    try {
+      process.kill(r.operator.pid, 0);
+      return false; // still running
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** The line the console (and ops run) shows at start when a run was left interrupted. */
+export function startupNotice(journal: Journal): string | null {
+  let runs: RunSummary[];
+  try {
+    runs = interruptedRuns(journal);
+  } catch {
+    return null; // an unreadable journal must not stop the console
+  }
+  if (runs.length === 0) return null;
+  if (runs.length > 1) return `${runs.length} runs were interrupted; "ops rollback" lists them`;
+  const r = runs[0];
+  const at = r.steps.find((s) => s.status === 'started') ?? r.steps.find((s) => s.status === 'pending');
+  return `run ${r.run} (${r.task}) was interrupted${at ? ` at "${at.title}"` : ''}; "ops rollback ${r.run}" shows what ran and how to undo it`;
 }

@@ -9,6 +9,7 @@ import { acquireRunLock } from '../tasks/lock';
 import type { Risk, TaskDef } from '../tasks/model';
 import { redact } from '../util/redact';
 import { BUILTIN_TASKS, findTask } from '../../tasks/index';
+import { startupNotice } from './rollback';
 
 /**
  * `--param k=v` pairs to an object. Values stay strings (tasks coerce numbers); a value in JSON
@@ -114,6 +115,8 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
     }
   }
 
+  const notice = startupNotice(journal);
+  if (notice) print(`note: ${notice}\n`);
   const runId = journal.newRunId(task.id);
   const session = await openSession(settings, task, runId, journal, out);
   const runner = new TaskRunner({ task, params, runId, target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });

@@ -1,11 +1,12 @@
 // `ops run`, `ops history` and `ops show` as a user runs them: the built `ops`, a real
 // database, a private state directory for the journal.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireRunLock } from '../../src/tasks/lock';
-import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
+import { cleanEnv, OPS_BIN, runOps, tempConfigDir } from '../support/ops';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 
 describe('ops run', () => {
@@ -170,5 +171,61 @@ describe('ops rollback: the emergency rollback session', () => {
     const r = await runOps(['rollback', runId, '--yes', '--database', 'postgres://someone@127.0.0.1:1/elsewhere'], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^ops: rollback: run .* ran on .*, not on postgres:\/\/someone@127\.0\.0\.1:1\/elsewhere; pass --database or --target for it\n$/);
+  });
+});
+
+describe('an SSH drop mid-run (SIGHUP)', () => {
+  let db: TestDatabase;
+  let state: string;
+  let backups: string;
+  let conf: ReturnType<typeof tempConfigDir>;
+  beforeAll(async () => {
+    db = await createTestDatabase('hup');
+    const c = await db.client();
+    await c.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)');
+    state = mkdtempSync(join(tmpdir(), 'ops-state-'));
+    backups = mkdtempSync(join(tmpdir(), 'ops-backups-'));
+    conf = tempConfigDir({ backup: { dir: backups, glob: '*.dump' } });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(state, { recursive: true, force: true });
+    rmSync(backups, { recursive: true, force: true });
+    conf?.cleanup();
+  });
+
+  it('the running step is not killed: it finishes, is recorded, and the run is marked interrupted', async () => {
+    const env = cleanEnv({ OPS_STATE_DIR: state, OPS_CONFIG_DIR: conf.dir, DATABASE_URL: db.url });
+    // hold a lock that pg_dump must wait for, so the dump step is mid-flight when the terminal goes
+    const locker = await db.client();
+    await locker.query('BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
+    const child = spawn(process.execPath, [OPS_BIN, 'run', 'backup', '--yes'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const admin = await db.client();
+    const dumpWaiting = async () =>
+      (await admin.query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ops-console/task' AND wait_event_type = 'Lock'", [db.name])).rows[0]?.pid as number | undefined;
+    const dumpPid = await waitFor(dumpWaiting, { timeoutMs: 15000 });
+    child.kill('SIGHUP');
+    // pg_dump is still there, still waiting: the hang-up did not kill the step
+    expect(await dumpWaiting()).toBe(dumpPid);
+    await locker.query('COMMIT');
+    expect(await exited).toBe(1);
+
+    const runs = JSON.parse((await runOps(['history', '--json'], { env })).stdout);
+    expect(runs[0]).toMatchObject({ task: 'backup', outcome: 'interrupted' });
+    expect(runs[0].steps.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([
+      ['check', 'ok'],
+      ['dump', 'ok'],
+      ['checksum', 'pending'],
+      ['list', 'pending'],
+    ]);
+    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    // the next start says so, and the rollback session offers to undo what ran
+    const next = await runOps(['run', 'analyze', '--yes'], { env });
+    expect(next.stdout).toContain(`note: run ${runs[0].run} (backup) was interrupted at "`);
+    const list = await runOps(['rollback'], { env });
+    expect(list.stdout).toContain(runs[0].run);
   });
 });

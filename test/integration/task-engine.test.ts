@@ -286,3 +286,32 @@ describe('parameters', () => {
   });
 });
 
+
+describe('a hang-up mid-run (interrupt)', () => {
+  it('lets the running step finish, records it, and stops before the next step', async () => {
+    const task: TaskDef = {
+      id: 'two',
+      title: 'Two steps',
+      description: '',
+      risk: 'low',
+      params: noParams,
+      steps: [
+        { id: 'slow', title: 'slow', action: () => ({ kind: 'command', argv: ['sh', '-c', 'echo started; sleep 0.5; echo finished'] }), rollback: () => ({ kind: 'command', argv: ['true'] }) },
+        { id: 'next', title: 'next', action: () => ({ kind: 'command', argv: ['true'] }) },
+      ],
+    };
+    const { r, events, lines } = runner(task);
+    const done = r.run();
+    await waitFor(() => r.state.output.lines().includes('started'), { timeoutMs: 5000 });
+    r.interrupt('terminal hung up (SIGHUP)');
+    const state = await done;
+    expect(state.outcome).toBe('interrupted');
+    expect(state.steps.map((s) => s.status)).toEqual(['ok', 'pending']);
+    expect(lines).toContainEqual({ line: 'finished', stream: 'out' });
+    r.end('interrupted');
+    expect(events.map((e) => e.type)).toEqual(['run.start', 'step.start', 'note', 'step.finish', 'run.end']);
+    expect(events.at(-1)).toMatchObject({ outcome: 'interrupted' });
+    // what ran can still be undone later
+    expect(r.rollbackPlan().map((p) => p.step)).toEqual(['slow']);
+  });
+});

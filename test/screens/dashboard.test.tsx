@@ -293,3 +293,15 @@ describe('updates', () => {
     expect(d.monitor.listenerCount()).toBe(0);
   });
 });
+
+describe('start-up notice', () => {
+  test('an interrupted run is named at the bottom, at 80x24, instead of the key hints', async () => {
+    const notice = 'run 20261123-184500-backup-ab12 (backup) was interrupted at "Dump"; "ops rollback 20261123-184500-backup-ab12" shows what ran';
+    const d = await renderDashboard({ ...unhealthyState(), notice }, { columns: 80, rows: 24 });
+    const lines = d.lines();
+    expect(lines.at(-1)).toMatch(/^! run 20261123-184500-backup-ab12 \(backup\) was interrupted/);
+    expect(lines.length).toBeLessThanOrEqual(23);
+    expect(d.frame()).not.toContain('q quit');
+    d.unmount();
+  });
+});

@@ -259,6 +259,7 @@ function build(k: Knobs): MonitorState {
     history: { cpu: history(k.cpuPct, 10), mem: history(k.memUsedPct, 2), connections: history(23, 5), cacheHit: history(99, 0.5) },
     pgRetryAt: k.pgRetryAt,
     badge: k.badge,
+    notice: null,
   };
 }
 
@@ -329,6 +330,7 @@ export function collectingState(): MonitorState {
     history: { cpu: [], mem: [], connections: [], cacheHit: [] },
     pgRetryAt: null,
     badge: null,
+    notice: null,
   };
 }
 
