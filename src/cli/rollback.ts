@@ -7,8 +7,7 @@ import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { TaskRunner } from '../tasks/engine';
 import { redact } from '../util/redact';
-import { findTask } from '../../tasks/index';
-import { openSession } from './run';
+import { availableTasks, openSession } from './run';
 
 /** Runs that still have something to undo, or that never ended cleanly; newest first. */
 export function runsNeedingAttention(journal: Journal, limit = 50): RunSummary[] {
@@ -43,7 +42,7 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
   const runId = journal.findRun(runPrefix);
   const summary = journal.summary(runId);
   if (!summary) throw new UserError(`rollback: run ${runId} has no start in the journal`);
-  const task = findTask(summary.task);
+  const task = availableTasks().tasks.find((t) => t.id === summary.task);
   if (!task) throw new UserError(`rollback: run ${runId} used task "${summary.task}", which this ops does not know`);
   if (summary.target !== settings.target.display) {
     throw new UserError(`rollback: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);

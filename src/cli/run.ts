@@ -8,7 +8,8 @@ import { parseParams, TaskRunner, type LogSink } from '../tasks/engine';
 import { acquireRunLock } from '../tasks/lock';
 import type { Risk, TaskDef } from '../tasks/model';
 import { redact } from '../util/redact';
-import { BUILTIN_TASKS, findTask } from '../../tasks/index';
+import { BUILTIN_TASKS } from '../../tasks/index';
+import { loadUserTasks, userTaskSource, userTasksDir } from '../tasks/user-tasks';
 import { startupNotice } from './rollback';
 
 /**
@@ -36,17 +37,30 @@ export function parseParamFlags(pairs: readonly string[]): Record<string, unknow
   return out;
 }
 
+/** The built-in tasks plus the operator's own (config dir tasks/*.yaml), and the load problems. */
+export function availableTasks(): { tasks: TaskDef[]; errors: string[] } {
+  const builtinIds = new Set(BUILTIN_TASKS.map((t) => t.id));
+  const user = loadUserTasks(userTasksDir(), builtinIds);
+  return { tasks: [...BUILTIN_TASKS, ...user.tasks], errors: user.errors };
+}
+
 export function taskOrFail(id: string | undefined): TaskDef {
-  const ids = BUILTIN_TASKS.map((t) => t.id).join(', ');
+  const { tasks, errors } = availableTasks();
+  const ids = tasks.map((t) => t.id).join(', ');
   if (!id) throw new UserError(`run: name a task (${ids})`, 2);
-  const t = findTask(id);
-  if (!t) throw new UserError(`run: unknown task "${id}" (tasks: ${ids})`, 2);
+  const t = tasks.find((x) => x.id === id);
+  if (!t) {
+    const hint = errors.length ? `; a task file did not load: ${errors[0]}` : '';
+    throw new UserError(`run: unknown task "${id}" (tasks: ${ids})${hint}`, 2);
+  }
   return t;
 }
 
-export function listTasks(): string {
-  const w = Math.max(...BUILTIN_TASKS.map((t) => t.id.length));
-  return `${BUILTIN_TASKS.map((t) => `${t.id.padEnd(w)}  ${t.risk.padEnd(8)}  ${t.title}`).join('\n')}\n`;
+export function listTasks(warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+  const { tasks, errors } = availableTasks();
+  for (const e of errors) warn(`ops: warning: ${e}`);
+  const w = Math.max(...tasks.map((t) => t.id.length));
+  return `${tasks.map((t) => `${t.id.padEnd(w)}  ${t.risk.padEnd(8)}  ${t.title}${userTaskSource(t) ? `  (${userTaskSource(t)})` : ''}`).join('\n')}\n`;
 }
 
 function planText(runner: TaskRunner, task: TaskDef, params: Record<string, unknown>, target: string): string {

@@ -1,7 +1,7 @@
 // `ops run`, `ops history` and `ops show` as a user runs them: the built `ops`, a real
 // database, a private state directory for the journal.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +41,8 @@ describe('ops run', () => {
     expect(list.stdout).toMatch(/^set-setting\s+high\s+/m);
     const r = await runOps(['run', 'nope'], { env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('ops: run: unknown task "nope" (tasks: backup, verify-backup, analyze, vacuum-analyze, set-setting)\n');
+    expect(r.stderr).toMatch(/^ops: run: unknown task "nope" \(tasks: backup, verify-backup, analyze, vacuum-analyze, set-setting[,)]/);
+    expect(r.stderr.split('\n')).toHaveLength(2);
   });
 
   it('without a terminal and without --yes, a task that asks is refused and nothing runs', async () => {
@@ -227,5 +228,64 @@ describe('an SSH drop mid-run (SIGHUP)', () => {
     expect(next.stdout).toContain(`note: run ${runs[0].run} (backup) was interrupted at "`);
     const list = await runOps(['rollback'], { env });
     expect(list.stdout).toContain(runs[0].run);
+  });
+});
+
+describe("the operator's own tasks", () => {
+  let db: TestDatabase;
+  let state: string;
+  let work: string;
+  let conf: ReturnType<typeof tempConfigDir>;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    db = await createTestDatabase('user');
+    state = mkdtempSync(join(tmpdir(), 'ops-state-'));
+    work = mkdtempSync(join(tmpdir(), 'ops-work-'));
+    conf = tempConfigDir();
+    mkdirSync(join(conf.dir, 'tasks'), { mode: 0o755 });
+    writeFileSync(
+      join(conf.dir, 'tasks', 'marker.yaml'),
+      [
+        'id: make-marker',
+        'title: Make a marker file',
+        'description: Creates a file; its rollback removes it.',
+        'risk: medium',
+        'params:',
+        '  name: { type: string, pattern: "^[a-z ]+$" }',
+        'steps:',
+        '  - id: touch',
+        '    title: Create the marker',
+        `    run: [touch, "${work}/{{name}}"]`,
+        '    rollback:',
+        `      run: [rm, "${work}/{{name}}"]`,
+        '',
+      ].join('\n'),
+      { mode: 0o644 },
+    );
+    writeFileSync(join(conf.dir, 'tasks', 'broken.yaml'), 'id: broken\ntitle: x\nrisk: extreme\nsteps: []\n', { mode: 0o644 });
+    env = cleanEnv({ OPS_STATE_DIR: state, OPS_CONFIG_DIR: conf.dir, DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(state, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+    conf?.cleanup();
+  });
+
+  it('are listed beside the built-ins, run, journaled and rolled back like them; a broken file is reported, not loaded', async () => {
+    const list = await runOps(['run'], { env });
+    expect(list.stdout).toMatch(/^make-marker\s+medium\s+Make a marker file\s+\(.*marker\.yaml\)$/m);
+    expect(list.stdout).not.toContain('broken');
+    expect(list.stderr).toMatch(/^ops: warning: .*broken\.yaml:3: risk: /m);
+
+    const run = await runOps(['run', 'make-marker', '--yes', '--param', 'name=two words'], { env });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(existsSync(join(work, 'two words'))).toBe(true);
+    const runId = /run (\S+) succeeded/.exec(run.stdout)![1];
+
+    const undo = await runOps(['rollback', runId, '--yes'], { env });
+    expect(undo.code).toBe(0);
+    expect(existsSync(join(work, 'two words'))).toBe(false);
   });
 });
