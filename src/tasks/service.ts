@@ -1,0 +1,200 @@
+// What the console's task screens use: one object over the task registry, the engine, the run
+// lock and the journal. The screens never open a connection or start a process themselves.
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import type { Settings } from '../config/load';
+import { UserError } from '../config/load';
+import { availableTasks, openSession, type Session } from '../cli/run';
+import { interruptedRuns, runsNeedingAttention } from '../cli/rollback';
+import { Journal, type RunSummary } from '../journal';
+import { parseParams, TaskRunner } from './engine';
+import type { TaskDef } from './model';
+
+export interface PlanStep {
+  id: string;
+  title: string;
+  detail: string;
+  rollback: string | null;
+  irreversible: boolean;
+}
+
+/** A run in progress (or a past run opened for its rollbacks): the runner plus its session. */
+export interface RunHandle {
+  runId: string;
+  task: TaskDef;
+  runner: TaskRunner;
+  /** ends the run if needed, releases the lock and the connection */
+  close(): Promise<void>;
+}
+
+export class TaskService {
+  private readonly journal: Journal;
+  private readonly active = new Set<RunHandle>();
+
+  constructor(private readonly settings: Settings) {
+    this.journal = new Journal(undefined, { secrets: settings.target.secrets });
+  }
+
+  get targetDisplay(): string {
+    return this.settings.target.display;
+  }
+
+  get databaseName(): string {
+    return this.settings.target.database;
+  }
+
+  tasks(): { tasks: TaskDef[]; errors: string[] } {
+    return availableTasks();
+  }
+
+  task(id: string): TaskDef {
+    const t = this.tasks().tasks.find((x) => x.id === id);
+    if (!t) throw new UserError(`unknown task "${id}"`);
+    return t;
+  }
+
+  /** The plan for these parameters; throws a one-line UserError naming a bad parameter. */
+  plan(taskId: string, params: Record<string, unknown>): PlanStep[] {
+    const task = this.task(taskId);
+    return this.planner(task, parseParams(task, params)).plan();
+  }
+
+  private planner(task: TaskDef, params: Record<string, unknown>): TaskRunner {
+    return new TaskRunner({
+      task,
+      params,
+      runId: 'plan',
+      target: this.settings.target,
+      config: this.settings.config,
+      journal: { append: () => undefined },
+      log: { write: () => undefined, flush: () => undefined, close: () => undefined },
+    });
+  }
+
+  /** Opens the session (connection, run lock) and starts the run; resolves once it started. */
+  async start(taskId: string, params: Record<string, unknown>): Promise<RunHandle> {
+    const task = this.task(taskId);
+    const parsed = parseParams(task, params);
+    const runId = this.journal.newRunId(task.id);
+    const session = await openSession(this.settings, task, runId, this.journal, discard());
+    const runner = new TaskRunner({
+      task,
+      params: parsed,
+      runId,
+      target: this.settings.target,
+      config: this.settings.config,
+      journal: this.journal,
+      log: session.log,
+      operator: { ...session.operator },
+      connect: session.connect,
+    });
+    const handle = this.handle(runId, task, runner, session);
+    void runner.run();
+    return handle;
+  }
+
+  /** Opens a past run for its rollbacks (the emergency rollback session). */
+  async openForRollback(runId: string): Promise<RunHandle> {
+    const summary = this.journal.summary(runId);
+    if (!summary) throw new UserError(`run ${runId} is not in the journal`);
+    const task = this.task(summary.task);
+    if (summary.target !== this.settings.target.display) {
+      throw new UserError(`run ${runId} ran on ${summary.target}, not on ${this.settings.target.display}`);
+    }
+    const events = this.journal.events(runId);
+    const start = events.find((e) => e.type === 'run.start');
+    const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
+    const session = await openSession(this.settings, task, runId, this.journal, discard());
+    const runner = new TaskRunner({
+      task,
+      params,
+      runId,
+      target: this.settings.target,
+      config: this.settings.config,
+      journal: this.journal,
+      log: session.log,
+      operator: { ...session.operator },
+      connect: session.connect,
+    });
+    runner.restore(events);
+    return this.handle(runId, task, runner, session);
+  }
+
+  private handle(runId: string, task: TaskDef, runner: TaskRunner, session: Session): RunHandle {
+    const detach = session.watch(runner);
+    let closed = false;
+    const handle: RunHandle = {
+      runId,
+      task,
+      runner,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.active.delete(handle);
+        detach();
+        const touched = runner.state.steps.some((s) => s.status !== 'pending' || s.rollback !== 'none');
+        if (runner.state.phase !== 'done' && touched) runner.end();
+        await session.release();
+      },
+    };
+    this.active.add(handle);
+    return handle;
+  }
+
+  /** Runs in progress (the console waits for them on a hang-up). */
+  get running(): RunHandle[] {
+    return [...this.active].filter((h) => h.runner.state.phase === 'running' || h.runner.state.phase === 'rolling back');
+  }
+
+  /**
+   * The terminal is gone: let every running step finish (it is not killed), record it, mark the
+   * runs interrupted, then release them. Resolves when all have stopped.
+   */
+  async hangUp(): Promise<void> {
+    await Promise.all(
+      [...this.active].map(async (h) => {
+        h.runner.interrupt('terminal hung up (SIGHUP): the running step finishes, then the run stops');
+        await waitUntil(() => h.runner.state.phase !== 'running' && h.runner.state.phase !== 'rolling back', h.runner);
+        if (h.runner.state.phase !== 'done') h.runner.end(h.runner.state.outcome === 'interrupted' ? 'interrupted' : undefined);
+        await h.close();
+      }),
+    );
+  }
+
+  history(limit = 50): RunSummary[] {
+    return this.journal.runs({ limit });
+  }
+
+  needingAttention(): RunSummary[] {
+    return runsNeedingAttention(this.journal);
+  }
+
+  interrupted(): RunSummary[] {
+    return interruptedRuns(this.journal);
+  }
+
+  log(runId: string): string | null {
+    try {
+      return readFileSync(this.journal.logPath(runId), 'utf8');
+    } catch {
+      return null;
+    }
+  }
+}
+
+function waitUntil(done: () => boolean, runner: TaskRunner): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = runner.subscribe(() => {
+      if (done()) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+/** The console draws output from the runner's ring buffer; nothing is echoed to the terminal. */
+function discard(): NodeJS.WritableStream {
+  return new Writable({ write: (_c, _e, cb) => cb() });
+}
