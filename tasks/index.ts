@@ -2,10 +2,14 @@
 import type { TaskDef } from '../src/tasks/model';
 import { analyze, vacuumAnalyze } from './analyze';
 import { backup } from './backup';
+import { cleanTemp, rotateLogs } from './files';
+import { reindexConcurrently } from './reindex';
+import { restore } from './restore';
+import { cancelQuery, terminateSessions } from './sessions';
 import { setSetting } from './set-setting';
 import { verifyBackup } from './verify-backup';
 
-export const BUILTIN_TASKS: TaskDef[] = [backup, verifyBackup, analyze, vacuumAnalyze, setSetting];
+export const BUILTIN_TASKS: TaskDef[] = [backup, verifyBackup, analyze, vacuumAnalyze, setSetting, reindexConcurrently, restore, cancelQuery, terminateSessions, rotateLogs, cleanTemp];
 
 /** The built-in task with this id, if any. */
 export function findTask(id: string): TaskDef | undefined {
