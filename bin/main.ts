@@ -6,7 +6,7 @@ import { parseOnly, runCheck } from '../src/cli/check';
 import { configCommand } from '../src/cli/config-cmd';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand, startupNotice } from '../src/cli/rollback';
-import { listTasks, runCommand } from '../src/cli/run';
+import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
 import { Journal } from '../src/journal';
 import { resolveSettings, UserError } from '../src/config/load';
 import { Monitor } from '../src/monitor';
@@ -106,6 +106,11 @@ async function main(): Promise<void> {
     }
     case 'run': {
       try {
+        if (args.resume) {
+          if (args.positionals.length) throw new UserError('run --resume: give the run id only (the task and its parameters come from the journal)', 2);
+          process.exitCode = await resumeCommand(resolveSettings(args.flags), args.resume, { yes: args.yes });
+          return;
+        }
         if (!args.positionals[0]) {
           process.stdout.write(listTasks());
           return;

@@ -19,6 +19,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   limit: { type: 'string' },
+  resume: { type: 'string' },
 } as const;
 
 export interface ParsedArgs {
@@ -33,6 +34,7 @@ export interface ParsedArgs {
   dryRun: boolean;
   yes: boolean;
   limit: number | undefined;
+  resume: string | undefined;
 }
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
@@ -75,6 +77,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     dryRun: !!v['dry-run'],
     yes: !!v.yes,
     limit: parseLimit(v.limit),
+    resume: v.resume,
   };
 }
 
@@ -93,6 +96,8 @@ Usage:
                               one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
   ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes]
                               run a maintenance task (ops run, alone, lists them)
+  ops run --resume RUN_ID [--yes]
+                              go on with an interrupted or failed run from its first step not done
   ops rollback [RUN_ID] [--yes]
                               runs with rollbacks not applied; with RUN_ID, undo that run
   ops history [--json] [--limit N]

@@ -257,3 +257,61 @@ export async function openSession(settings: Settings, task: TaskDef, runId: stri
     },
   };
 }
+
+/** `ops run --resume RUN_ID`: rebuilds the run from the journal and goes on from its first step
+ *  not done (an interrupted step whose outcome was not recorded, or a failed one, runs again). */
+export async function resumeCommand(settings: Settings, runPrefix: string, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const secrets = settings.target.secrets;
+  const print = (s: string) => out.write(redact(s, secrets));
+  const journal = new Journal(undefined, { secrets });
+  const runId = journal.findRun(runPrefix);
+  const summary = journal.summary(runId);
+  if (!summary) throw new UserError(`run --resume: run ${runId} has no start in the journal`);
+  const task = availableTasks().tasks.find((t) => t.id === summary.task);
+  if (!task) throw new UserError(`run --resume: run ${runId} used task "${summary.task}", which this ops does not know`);
+  if (summary.target !== settings.target.display) {
+    throw new UserError(`run --resume: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);
+  }
+  const events = journal.events(runId);
+  const start = events.find((e) => e.type === 'run.start');
+  const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
+  const probe = new TaskRunner({
+    task, params, runId, target: settings.target, config: settings.config,
+    journal: { append: () => undefined }, log: { write: () => undefined, flush: () => undefined, close: () => undefined },
+  });
+  probe.restore(events);
+  const from = probe.resumeIndex();
+  if (from === null) {
+    print(`run ${runId}: every step is done; nothing to resume\n`);
+    return 0;
+  }
+  print(`run ${runId}: ${task.title}, ${summary.outcome}. Going on from step ${from + 1}: ${task.steps[from].title}` +
+    `${probe.state.steps[from].status === 'running' ? ' (its outcome was never recorded: it runs again)' : probe.state.steps[from].status !== 'pending' ? ` (it ${probe.state.steps[from].status}: it runs again)` : ''}\n`);
+  if (!flags.yes) {
+    if (!process.stdin.isTTY) throw new UserError(`run --resume ${runId}: asks for confirmation; run it at a terminal, or pass --yes ("ops rollback ${runId}" undoes it instead)`, 2);
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      const a = (await rl.question('[c]ontinue, or [q]uit (ops rollback undoes it instead)? ')).trim().toLowerCase();
+      if (a !== 'c' && a !== 'continue') {
+        print('nothing was run\n');
+        return 1;
+      }
+    } finally {
+      rl.close();
+    }
+  }
+  const session = await openSession(settings, task, runId, journal, out);
+  const runner = new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  const detach = session.watch(runner);
+  try {
+    runner.restore(events);
+    const state = await runner.resume(`${session.operator.user}${session.operator.sshClient ? ` from ${session.operator.sshClient}` : ''}`);
+    if (state.outcome !== 'succeeded' && runner.state.phase !== 'done') runner.end(state.outcome === 'interrupted' ? 'interrupted' : undefined);
+    print(`run ${runId} ${runner.state.outcome}\n`);
+    return state.outcome === 'succeeded' ? 0 : 1;
+  } finally {
+    detach();
+    if (runner.state.phase !== 'done') runner.end();
+    await session.release();
+  }
+}

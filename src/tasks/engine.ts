@@ -118,6 +118,7 @@ export class TaskRunner {
   private readonly stepValues: Record<string, unknown>[] = [];
   private endWritten = false;
   private interrupted = false;
+  private readonly attempts: number[] = [];
 
   constructor(private readonly opts: RunnerOptions) {
     const params = parseParams(opts.task, opts.params);
@@ -205,10 +206,31 @@ export class TaskRunner {
     return this.runFrom(0);
   }
 
+  /** The first step not done: where a resumed run goes on (retrying it if it failed). */
+  resumeIndex(): number | null {
+    const i = this.state.steps.findIndex((s) => s.status !== 'ok');
+    return i < 0 ? null : i;
+  }
+
+  /** Goes on with a run rebuilt by restore(): from its first step not done, journaled as a resume. */
+  async resume(by: string): Promise<RunState> {
+    const from = this.resumeIndex();
+    if (from === null) throw new UserError(`run ${this.opts.runId}: every step is done; nothing to resume`);
+    this.event('note', { text: `resumed by ${by} at step ${from + 1} (${this.state.steps[from].title})` });
+    for (let i = from; i < this.state.steps.length; i++) {
+      Object.assign(this.state.steps[i], { status: 'pending', error: null, exitCode: null, startedAt: null, endedAt: null });
+    }
+    this.cancelling = false;
+    this.interrupted = false;
+    this.abort = new AbortController();
+    return this.runFrom(from);
+  }
+
   /** Runs the steps from `start` on (a resumed run continues or retries from there). */
   async runFrom(start: number): Promise<RunState> {
     const { task } = this.opts;
     this.state.outcome = null;
+    this.endWritten = false;
     this.state.phase = 'running';
     this.changed();
     for (let i = start; i < task.steps.length; i++) {
@@ -255,7 +277,8 @@ export class TaskRunner {
     st.status = 'running';
     st.startedAt = Date.now();
     this.state.current = i;
-    this.event('step.start', { step: def.id, index: i, attempt: 1, detail: st.detail });
+    this.attempts[i] = (this.attempts[i] ?? 0) + 1;
+    this.event('step.start', { step: def.id, index: i, attempt: this.attempts[i], detail: st.detail });
     this.out(`▶ ${def.title}: ${st.detail}`, 'info');
     this.changed();
     try {
@@ -402,7 +425,10 @@ export class TaskRunner {
       const i = typeof e.index === 'number' ? e.index : this.opts.task.steps.findIndex((d) => d.id === e.step);
       const st = this.state.steps[i];
       if (!st) continue;
-      if (e.type === 'step.start') st.status = 'running';
+      if (e.type === 'step.start') {
+        st.status = 'running';
+        this.attempts[i] = (this.attempts[i] ?? 0) + 1;
+      }
       if (e.type === 'step.finish') {
         st.status = (e.outcome as StepStatus) ?? 'failed';
         if (e.outcome === 'ok' && e.values && typeof e.values === 'object') {

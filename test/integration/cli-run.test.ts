@@ -228,6 +228,20 @@ describe('an SSH drop mid-run (SIGHUP)', () => {
     expect(next.stdout).toContain(`note: run ${runs[0].run} (backup) was interrupted at "`);
     const list = await runOps(['rollback'], { env });
     expect(list.stdout).toContain(runs[0].run);
+
+    // or go on with it: from the first step not done
+    const refused = await runOps(['run', '--resume', runs[0].run], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/asks for confirmation; run it at a terminal, or pass --yes/);
+    const resumed = await runOps(['run', '--resume', runs[0].run, '--yes'], { env });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.stdout).toContain('Going on from step 3: ');
+    expect(resumed.code).toBe(0);
+    const after = JSON.parse((await runOps(['history', '--json'], { env })).stdout).find((r: { run: string }) => r.run === runs[0].run);
+    expect(after.outcome).toBe('succeeded');
+    expect(after.steps.map((s: { status: string }) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(readdirSync(backups).filter((f) => f.endsWith('.dump.sha256'))).toHaveLength(1);
+    expect((await runOps(['run', '--resume', runs[0].run, '--yes'], { env })).stdout).toContain('nothing to resume');
   });
 });
 
