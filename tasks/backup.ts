@@ -129,6 +129,9 @@ export const backup: TaskDef = {
             const stem = `${fileSafe(db)}-${timestamp()}`;
             let file = join(dir, `${stem}.dump`);
             for (let n = 2; await exists(file) || await exists(`${file}.sha256`); n++) file = join(dir, `${stem}-${n}.dump`);
+            // created here, readable by its owner only: pg_dump writes into it and keeps the mode
+            // (a dump holds every row of the database)
+            await writeFile(file, '', { mode: 0o600, flag: 'wx' });
             io.log(`the dump goes to ${file}`);
             return { file, serverVersionNum };
           },

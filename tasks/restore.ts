@@ -140,6 +140,8 @@ export const restore: TaskDef = {
             let safety = join(dir, `${stem}.dump`);
             for (let n = 2; (await exists(safety)) || (await exists(`${safety}.partial`)); n++) safety = join(dir, `${stem}-${n}.dump`);
             if (safety === file) throw new Error(`the safety backup would overwrite the dump itself: ${file}`);
+            // created here, readable by its owner only: pg_dump writes into it and keeps the mode
+            await writeFile(`${safety}.partial`, '', { mode: 0o600, flag: 'wx' });
             io.log(`the safety backup goes to ${safety}`);
             return { safetyFile: safety, serverVersionNum };
           },

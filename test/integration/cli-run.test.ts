@@ -1,7 +1,7 @@
 // `ops run`, `ops history` and `ops show` as a user runs them: the built `ops`, a real
 // database, a private state directory for the journal.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,8 @@ describe('ops run', () => {
     const files = readdirSync(backups).sort();
     expect(files.filter((f) => f.endsWith('.dump'))).toHaveLength(1);
     expect(files.filter((f) => f.endsWith('.dump.sha256'))).toHaveLength(1);
+    // a dump holds every row: readable by its owner only
+    expect(statSync(join(backups, files.find((f) => f.endsWith('.dump'))!)).mode & 0o777).toBe(0o600);
     const v = await runOps(['run', 'verify-backup'], { env, timeoutMs: 120_000 });
     expect(v.stderr).toBe('');
     expect(v.code).toBe(0);
