@@ -98,7 +98,8 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const target = settings.target;
   const secrets = target.secrets;
   const print = (s: string) => out.write(redact(s, secrets));
-  const dbName = target.database;
+  // a critical task names what it overwrites: the database parameter when it has one
+  const dbName = typeof params.database === "string" && params.database ? params.database : target.database;
 
   const journal = new Journal(undefined, { secrets });
   const planOnly = new TaskRunner({
