@@ -99,7 +99,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const secrets = target.secrets;
   const print = (s: string) => out.write(redact(s, secrets));
   // a critical task names what it overwrites: the database parameter when it has one
-  const dbName = typeof params.database === "string" && params.database ? params.database : target.database;
+  const dbName = typeof params.database === 'string' && params.database ? params.database : target.database;
 
   const journal = new Journal(undefined, { secrets });
   const planOnly = new TaskRunner({
