@@ -673,7 +673,8 @@ export function parseLine(line: string): JournalEvent | null {
 export type LogStream = 'out' | 'err' | 'notice' | 'info';
 
 /** Buffered size (characters) that triggers a write. */
-const LOG_CHUNK = 256 * 1024;
+/** small enough that the pending lines stay in V8's young generation (bin/ops sets it to 1 MB) */
+const LOG_CHUNK = 32 * 1024;
 /** Buffered output is written at the latest this long after it arrived. */
 const LOG_FLUSH_MS = 100;
 /** Within one synchronous burst, the clock is read again after this many lines. */
@@ -687,7 +688,7 @@ let exitHooked = false;
 
 /**
  * A run's full output log. `write` appends `HH:MM:SS.mmm [stream] text` lines (local time) into
- * a buffer written in large chunks (at 256 KiB, after 100 ms, on flush and close, and on process
+ * a buffer written in chunks (at 32 KiB, after 100 ms, on flush and close, and on process
  * exit), so it keeps up with millions of lines per second. Every line is redacted.
  */
 export class LogWriter {

@@ -83,6 +83,23 @@ export interface RunnerOptions {
   ringLines?: number;
 }
 
+/**
+ * The part of TaskRunner the console's screens use: its state (read at each redraw), change
+ * notifications, cancel, and the rollback prompt. Screen tests drive a fake of it.
+ */
+export interface RunnerLike {
+  readonly state: RunState;
+  /** called after every change; returns the unsubscribe */
+  subscribe(fn: () => void): () => void;
+  cancel(): void;
+  /** the completed steps' rollbacks, newest first */
+  rollbackPlan(): RollbackItem[];
+  /** runs the chosen rollbacks, newest step first */
+  rollback(stepIds: readonly string[]): Promise<{ step: string; ok: boolean; error?: string }[]>;
+  /** writes run.end */
+  end(outcome?: Outcome): void;
+}
+
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const TAIL_LINES = 50;
 
@@ -104,7 +121,7 @@ export function parseParams(task: TaskDef, raw: unknown): Record<string, unknown
   throw new UserError(`${task.id}: ${parts.join('; ')}`);
 }
 
-export class TaskRunner {
+export class TaskRunner implements RunnerLike {
   readonly state: RunState;
   private readonly listeners = new Set<() => void>();
   private readonly ctx: RunContext;
@@ -500,7 +517,8 @@ export class TaskRunner {
     const outSplit = new LineSplitter((l) => {
       this.out(l, 'out');
       tail.push(l);
-      if (tail.length > TAIL_LINES) tail.shift();
+      // trimmed in batches: shift() per line was the costliest thing on the streaming path
+      if (tail.length >= 4 * TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
     });
     const errSplit = new LineSplitter((l) => this.out(l, 'err'));
     const child = execa(file, args, {
@@ -516,8 +534,11 @@ export class TaskRunner {
       cwd: action.cwd,
     });
     this.child = child;
-    child.stdout?.on('data', (d: Buffer | string) => outSplit.push(String(d)));
-    child.stderr?.on('data', (d: Buffer | string) => errSplit.push(String(d)));
+    // decode as streams, so a UTF-8 character split across two chunks stays whole
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (d: string) => outSplit.push(d));
+    child.stderr?.on('data', (d: string) => errSplit.push(d));
     let result;
     try {
       result = await child;
@@ -535,7 +556,7 @@ export class TaskRunner {
             : (result as { originalMessage?: string }).originalMessage ?? 'failed';
       throw new StepFailure(`${describeAction(action).slice(0, 80)}: ${why}`, 'failed', result.exitCode ?? null);
     }
-    return { exitCode: result.exitCode ?? 0, stdoutTail: tail, rows: [], returned: {} };
+    return { exitCode: result.exitCode ?? 0, stdoutTail: tail.slice(-TAIL_LINES), rows: [], returned: {} };
   }
 
   private async sqlClient(): Promise<pg.Client> {

@@ -315,3 +315,22 @@ describe('a hang-up mid-run (interrupt)', () => {
     expect(r.rollbackPlan().map((p) => p.step)).toEqual(['slow']);
   });
 });
+
+describe('streamed output', () => {
+  it('keeps multi-byte characters whole across chunk boundaries, and loses no line', async () => {
+    const task: TaskDef = {
+      id: 'utf8',
+      title: 'utf8',
+      description: '',
+      risk: 'low',
+      params: noParams,
+      steps: [{ id: 'print', title: 'print', action: () => ({ kind: 'command', argv: [process.execPath, '-e', "let s = ''; for (let i = 0; i < 20000; i++) s += 'é'.repeat(7) + ' ' + i + '\\n'; process.stdout.write(s)"] }) }],
+    };
+    const { r, lines } = runner(task);
+    const state = await r.run();
+    expect(state.outcome).toBe('succeeded');
+    const out = lines.filter((l) => l.stream === 'out').map((l) => l.line);
+    expect(out).toHaveLength(20000);
+    expect(out.every((l, i) => l === `${'é'.repeat(7)} ${i}`)).toBe(true);
+  });
+});
