@@ -5,7 +5,7 @@
 //      RSS and bytes written to the terminal
 //   3. one PostgreSQL probe round on a database with 10,000 tables (bench/probe-round.ts)
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
-// Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame
+// Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -168,6 +168,11 @@ if (!flag('skip-probe')) {
     process.exit(1);
   }
   for (const line of res.stdout.trim().split('\n')) rows.push(JSON.parse(line));
+}
+if (!flag('skip-output')) {
+  const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/task-output.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (res.status !== 0) (console.error('bench: task-output failed or lost lines'), (process.exitCode = 1));
+  for (const line of res.stdout.trim().split('\n').filter(Boolean)) rows.push(JSON.parse(line));
 }
 
 console.log(`\n| figure | measured | target |\n|---|---|---|`);
