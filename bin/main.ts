@@ -10,6 +10,7 @@ import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
 import { Journal } from '../src/journal';
 import { resolveSettings, UserError } from '../src/config/load';
 import { Monitor } from '../src/monitor';
+import { TaskService } from '../src/tasks/service';
 import { redact } from '../src/util/redact';
 
 const debug = process.argv.includes('--debug');
@@ -172,7 +173,8 @@ async function main(): Promise<void> {
         // the console's own start-up as host load
         const { runConsole } = await importConsoleOutsideCi();
         process.off('exit', leaveEarly); // the console restores the terminal from here on
-        await runConsole(monitor, { color: settings.color, altScreenEntered: true });
+        const service = new TaskService(settings);
+        await runConsole(monitor, { color: settings.color, service, altScreenEntered: true });
       } catch (err) {
         fail(err, 1);
       }

@@ -1,10 +1,13 @@
 // The dashboard: a header verdict, six panels and a key-hint footer, sized to the terminal.
 // Re-renders only when the monitor publishes or a key changes focus/scroll/help: no timers here.
-import { Box, Text, useInput, useStdout, type Key } from 'ink';
-import { memo, useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import { Box, useInput, type Key } from 'ink';
+import { useCallback, useEffect, useMemo, useReducer, useRef, type MutableRefObject, type ReactNode } from 'react';
 import type { MonitorLike, MonitorState } from '../src/types';
-import { clean, hhmmss, rowMark, STATUS_COLOR, suffix } from './format';
+import { LineView } from './components/LineView';
+import { clean, hhmmss, rowMark, suffix } from './format';
 import { useMonitor } from './hooks/useMonitor';
+import { useTerminalSize } from './hooks/useTerminalSize';
+import { keysOf, type KeyHandler, type KeyName } from './keys';
 import { clampOffset, planLayout, type Layout } from './layout';
 import { buildPanels, PANEL_ORDER, PANEL_TITLES, type Line, type PanelId, type PanelModel } from './panels';
 
@@ -16,7 +19,16 @@ export interface DashboardProps {
   rows?: number;
   /** false for NO_COLOR / --no-color: no colour escapes at all, the textual markers remain */
   color?: boolean;
+  /**
+   * Inside the console's App: the App owns the one root input handler and calls the dashboard's
+   * key handler through this ref (the dashboard then binds no useInput of its own).
+   */
+  keyHandlerRef?: MutableRefObject<KeyHandler | null>;
+  /** `t` tasks, `h` history, `u` emergency rollback (only when the console has a task service) */
+  onNavigate?: (to: DashboardNav) => void;
 }
+
+export type DashboardNav = 'tasks' | 'history' | 'attention';
 
 // ---------------------------------------------------------------- UI state (focus, scroll, help)
 export interface UiState {
@@ -69,78 +81,9 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
 }
 
 // ---------------------------------------------------------------- keys
-type KeyName =
-  | 'ctrl-c'
-  | 'tab'
-  | 'backtab'
-  | 'up'
-  | 'down'
-  | 'page-up'
-  | 'page-down'
-  | 'home'
-  | 'end'
-  | 'esc'
-  | 'other'
-  | { ch: string };
-
-function charKey(ch: string): KeyName {
-  if (ch === '\t') return 'tab';
-  if (ch === '\u0003') return 'ctrl-c';
-  if (ch === '\u001b') return 'esc';
-  if (ch < ' ' || ch === '\u007f') return 'other';
-  return { ch };
-}
-
-/** Ink hands a chunk of plain characters ("\t\tj", a paste) to useInput as one string: split it. */
-export function keysOf(input: string, key: Key): KeyName[] {
-  if (input === '\u0003' || (key.ctrl && input === 'c')) return ['ctrl-c'];
-  if (key.tab) return [key.shift ? 'backtab' : 'tab'];
-  if (key.upArrow) return ['up'];
-  if (key.downArrow) return ['down'];
-  if (key.pageUp) return ['page-up'];
-  if (key.pageDown) return ['page-down'];
-  if (key.home) return ['home'];
-  if (key.end) return ['end'];
-  if (key.escape) return ['esc'];
-  if (key.ctrl || (key.meta && input.length <= 1) || input.length === 0) return ['other'];
-  return [...input].map(charKey);
-}
+export { keysOf, type KeyName } from './keys';
 
 // ---------------------------------------------------------------- rendering
-function useTerminalSize(columns?: number, rows?: number): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = useState(read);
-  const forced = columns !== undefined && rows !== undefined;
-  useEffect(() => {
-    if (forced) return;
-    const onResize = () => setSize(read());
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [stdout, forced]);
-  return { columns: columns ?? size.columns, rows: rows ?? size.rows };
-}
-
-const LineView = memo(function LineView({ line, color }: { line: Line; color: boolean }) {
-  return (
-    <Text wrap="truncate">
-      {line.map((seg, i) => {
-        const fg = !color ? undefined : seg.status ? STATUS_COLOR[seg.status] : seg.accent ? 'cyan' : undefined;
-        return fg || seg.bold ? (
-          <Text key={i} color={fg} bold={seg.bold}>
-            {seg.text}
-          </Text>
-        ) : (
-          seg.text
-        );
-      })}
-    </Text>
-  );
-});
-
 function titleLine(p: PanelModel, focused: boolean, count: number, lines: number, offset: number): Line {
   const out: Line = [{ text: focused ? '▶ ' : '  ' }, { text: PANEL_TITLES[p.id], bold: true, accent: focused }];
   const mark = suffix(p.status);
@@ -165,9 +108,11 @@ function headerLine(state: MonitorState): Line {
   return out;
 }
 
-function footerLine(state: MonitorState): Line {
+function footerLine(state: MonitorState, tasks: boolean): Line {
   if (state.notice) return [{ text: `! ${clean(state.notice)}`, bold: true, status: 'WARNING' }, { text: ' · ? help' }];
-  return [{ text: `q quit · space ${state.paused ? 'resume' : 'pause'} · r refresh · Tab panel · ↑↓ scroll · ? help` }];
+  const pause = `space ${state.paused ? 'resume' : 'pause'}`;
+  if (tasks) return [{ text: `q quit · ${pause} · r refresh · Tab ↑↓ panels · t tasks · h history · ? help` }];
+  return [{ text: `q quit · ${pause} · r refresh · Tab panel · ↑↓ scroll · ? help` }];
 }
 
 export const HELP_LINES: readonly string[] = [
@@ -178,6 +123,9 @@ export const HELP_LINES: readonly string[] = [
   '  Tab          focus the next panel (Shift-Tab: previous)',
   '  ↑ ↓ / j k    scroll the focused panel (PgUp PgDn: a page, g G: top, bottom)',
   '  ?  Esc       show / hide this help',
+  '  t            tasks: choose one, set its parameters, see the plan, run it',
+  '  h            history of runs: their logs, and the rollbacks left to apply',
+  '  u            emergency rollback: the runs that need attention',
   'Markers: !! critical  ! warning  ? unknown   ▶ focused panel',
   'Colours: red critical, yellow warning, grey unknown, green OK (off with --no-color / NO_COLOR)',
   'Small terminal: panels shrink to a title with a one-line summary; Tab to one to enlarge it.',
@@ -204,7 +152,12 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
   return out;
 }
 
-export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true }: DashboardProps) {
+/** The help overlay's lines: the task keys only when the console has a task service. */
+export function helpLines(tasks: boolean): readonly string[] {
+  return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}[thu] {12}/.test(l));
+}
+
+export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate }: DashboardProps) {
   const state = useMonitor(monitor);
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   const [ui, dispatch] = useReducer(uiReducer, INITIAL_UI);
@@ -223,74 +176,99 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
   monitorRef.current = monitor;
   const onQuitRef = useRef(onQuit);
   onQuitRef.current = onQuit;
+  const onNavigateRef = useRef(onNavigate);
+  onNavigateRef.current = onNavigate;
 
-  const handleInput = useCallback((input: string, key: Key) => {
+  const handleKey = useCallback((k: KeyName): void | 'stop' => {
     const apply = (a: UiAction) => {
       uiRef.current = uiReducer(uiRef.current, a);
       dispatch(a);
     };
     const scroll = (delta: Extract<UiAction, { type: 'scroll' }>['delta']) => apply({ type: 'scroll', delta, env: envRef.current });
-    for (const k of keysOf(input, key)) {
-      if (k === 'ctrl-c') {
-        onQuitRef.current();
-        return;
-      }
-      if (uiRef.current.help) {
-        apply({ type: 'help', open: false });
-        continue;
-      }
-      if (typeof k === 'object') {
-        switch (k.ch) {
-          case 'q':
-            onQuitRef.current();
-            return;
-          case ' ':
-            monitorRef.current.togglePause();
-            break;
-          case 'r':
-            monitorRef.current.refreshNow();
-            break;
-          case '?':
-            apply({ type: 'help', open: true });
-            break;
-          case 'j':
-            scroll(1);
-            break;
-          case 'k':
-            scroll(-1);
-            break;
-          case 'g':
-            scroll('home');
-            break;
-          case 'G':
-            scroll('end');
-            break;
-        }
-        continue;
-      }
-      switch (k) {
-        case 'tab':
-          apply({ type: 'focus', delta: 1 });
+    if (k === 'ctrl-c') {
+      onQuitRef.current();
+      return 'stop';
+    }
+    if (uiRef.current.help) {
+      apply({ type: 'help', open: false });
+      return;
+    }
+    if (typeof k === 'object') {
+      const nav = onNavigateRef.current;
+      switch (k.ch) {
+        case 'q':
+          onQuitRef.current();
+          return 'stop';
+        case 't':
+          nav?.('tasks');
           break;
-        case 'backtab':
-          apply({ type: 'focus', delta: -1 });
+        case 'h':
+          nav?.('history');
           break;
-        case 'up':
-          scroll(-1);
+        case 'u':
+          nav?.('attention');
           break;
-        case 'down':
+        case ' ':
+          monitorRef.current.togglePause();
+          break;
+        case 'r':
+          monitorRef.current.refreshNow();
+          break;
+        case '?':
+          apply({ type: 'help', open: true });
+          break;
+        case 'j':
           scroll(1);
           break;
-        case 'page-up':
-        case 'page-down':
-        case 'home':
-        case 'end':
-          scroll(k);
+        case 'k':
+          scroll(-1);
+          break;
+        case 'g':
+          scroll('home');
+          break;
+        case 'G':
+          scroll('end');
           break;
       }
+      return;
+    }
+    switch (k) {
+      case 'tab':
+        apply({ type: 'focus', delta: 1 });
+        break;
+      case 'backtab':
+        apply({ type: 'focus', delta: -1 });
+        break;
+      case 'up':
+        scroll(-1);
+        break;
+      case 'down':
+        scroll(1);
+        break;
+      case 'page-up':
+      case 'page-down':
+      case 'home':
+      case 'end':
+        scroll(k);
+        break;
     }
   }, []);
-  useInput(handleInput);
+  const handleInput = useCallback(
+    (input: string, key: Key) => {
+      for (const k of keysOf(input, key)) if (handleKey(k) === 'stop') return;
+    },
+    [handleKey],
+  );
+  // standalone (tests, or a console without tasks): the dashboard's own root handler
+  useInput(handleInput, { isActive: !keyHandlerRef });
+  if (keyHandlerRef) keyHandlerRef.current = handleKey;
+  useEffect(
+    () => () => {
+      if (keyHandlerRef && keyHandlerRef.current === handleKey) keyHandlerRef.current = null;
+    },
+    [keyHandlerRef, handleKey],
+  );
+  const help = helpLines(!!onNavigate);
 
   const width = Math.max(1, columns);
   return (
@@ -298,7 +276,7 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
       {layout.header && <LineView line={headerLine(state)} color={color} />}
       {ui.help ? (
         <Box flexDirection="column" width={width}>
-          {HELP_LINES.slice(0, layout.bodyHeight).map((l, i) => (
+          {help.slice(0, layout.bodyHeight).map((l, i) => (
             <LineView key={i} line={[{ text: l, bold: i === 0 }]} color={color} />
           ))}
         </Box>
@@ -311,7 +289,7 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
           ))}
         </Box>
       )}
-      {layout.footer && <LineView line={footerLine(state)} color={color} />}
+      {layout.footer && <LineView line={footerLine(state, !!onNavigate)} color={color} />}
     </Box>
   );
 }

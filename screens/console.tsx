@@ -1,8 +1,9 @@
 // The interactive console's entry point (lazily imported by the CLI): alternate screen, Ink render,
 // monitor lifecycle, and a terminal restored on every exit path.
 import { render, type Instance } from 'ink';
+import type { TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
-import { Dashboard } from './Dashboard';
+import { App } from './App';
 
 export const NOT_A_TTY_MESSAGE =
   'ops: the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")';
@@ -15,6 +16,8 @@ const STOP_GRACE_MS = 2000;
 
 export interface ConsoleOptions {
   color: boolean;
+  /** the task engine (tasks, runs, history, rollbacks); without it the console is the dashboard */
+  service?: TaskServiceLike;
   /** the caller already switched to the alternate screen (and drew a first header line) */
   altScreenEntered?: boolean;
   stdin?: NodeJS.ReadStream;
@@ -22,6 +25,55 @@ export interface ConsoleOptions {
 }
 
 const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * The service as the screens get it, with the runs being started (or opened) counted: a hang-up
+ * that lands while one is starting waits for it to have started, so hangUp() then sees it.
+ */
+function trackingStarts(service: TaskServiceLike): { service: TaskServiceLike; started: () => Promise<void> } {
+  const pending = new Set<Promise<unknown>>();
+  const track = <T,>(p: Promise<T>): Promise<T> => {
+    pending.add(p);
+    const done = () => pending.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  const wrapped: TaskServiceLike = {
+    get targetDisplay() {
+      return service.targetDisplay;
+    },
+    get databaseName() {
+      return service.databaseName;
+    },
+    tasks: () => service.tasks(),
+    plan: (taskId, params) => service.plan(taskId, params),
+    start: (taskId, params) => track(service.start(taskId, params)),
+    openForRollback: (runId) => track(service.openForRollback(runId)),
+    history: (limit) => service.history(limit),
+    needingAttention: () => service.needingAttention(),
+    hangUp: () => service.hangUp(),
+    log: (runId) => service.log(runId),
+  };
+  return {
+    service: wrapped,
+    started: async () => {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+/**
+ * Leaves after a signal. A hang-up leaves by SIGHUP's own default action: after the terminal is
+ * gone, Node 20's normal exit aborts in ResetStdio (nodejs/node#51519, fixed in later Node
+ * versions), which would turn a clean hang-up into a core dump. The journal is complete by now.
+ */
+function exitOnSignal(signal: NodeJS.Signals): void {
+  if (signal === 'SIGHUP') {
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }
+  process.exit(SIGNAL_EXIT[signal] ?? 1);
+}
 
 export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
@@ -40,6 +92,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     }
   };
 
+  const tasks = opts.service ? trackingStarts(opts.service) : null;
   let instance: Instance | undefined;
   let finished = false;
   let settle!: { resolve: () => void; reject: (e: unknown) => void };
@@ -52,7 +105,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
   const onSignal = (signal: NodeJS.Signals) => {
     if (finished) {
       restore();
-      process.exit(SIGNAL_EXIT[signal] ?? 1);
+      exitOnSignal(signal);
     }
     void finish(undefined, signal);
   };
@@ -71,6 +124,18 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     } catch {
       // already unmounted
     }
+    // A run in progress is never abandoned: on a hang-up (or any other way out) the running step
+    // is not killed (it runs in its own process group), it finishes and is journaled, and the run
+    // is marked interrupted, before the console leaves. Nothing to wait for when no run is open.
+    // A second signal meanwhile exits at once (onSignal).
+    if (tasks) {
+      try {
+        await tasks.started();
+        await tasks.service.hangUp();
+      } catch {
+        // recorded as far as it could be; leaving anyway
+      }
+    }
     restore(); // before waiting on the monitor, so a slow stop never leaves the screen switched
     let stopError: unknown;
     try {
@@ -81,9 +146,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
       stopError = err;
     }
     detach();
-    if (signal) {
-      process.exit(SIGNAL_EXIT[signal] ?? 1);
-    }
+    if (signal) exitOnSignal(signal);
     if (error !== undefined) settle.reject(error);
     else if (stopError !== undefined) settle.reject(stopError);
     else settle.resolve();
@@ -97,7 +160,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     // entering twice would save the cursor again, at the top of the alternate screen, and the
     // shell prompt would come back there on exit; clear the early header in the same write burst
     stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
-    instance = render(<Dashboard monitor={monitor} onQuit={() => void finish()} color={opts.color} />, {
+    instance = render(<App monitor={monitor} service={tasks?.service} onQuit={() => void finish()} color={opts.color} />, {
       stdin,
       stdout,
       exitOnCtrlC: false,

@@ -66,6 +66,12 @@ export function hhmmss(ms: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** A line of a command's output as text: its colour and cursor escapes dropped, control characters made spaces. */
+export function plainText(s: string | null | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  return clean((s ?? '').replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, ''));
+}
+
 /** Pads or cuts to exactly n characters (cuts with an ellipsis). */
 export function fit(s: string, n: number): string {
   if (n <= 0) return '';

@@ -46,6 +46,8 @@ export interface Seg {
   /** a neutral accent colour (sparklines) */
   accent?: boolean;
   bold?: boolean;
+  /** reverse video (a selected row), when colour is on; the screens also mark it textually */
+  inverse?: boolean;
 }
 export type Line = Seg[];
 

@@ -7,7 +7,7 @@ import { UserError } from '../config/load';
 import { availableTasks, openSession, type Session } from '../cli/run';
 import { interruptedRuns, runsNeedingAttention } from '../cli/rollback';
 import { Journal, type RunSummary } from '../journal';
-import { parseParams, TaskRunner } from './engine';
+import { parseParams, TaskRunner, type RunnerLike } from './engine';
 import type { TaskDef } from './model';
 
 export interface PlanStep {
@@ -18,8 +18,17 @@ export interface PlanStep {
   irreversible: boolean;
 }
 
+/** What the console's screens hold of a run: its id, its task, its runner, and close(). */
+export interface RunHandleLike {
+  runId: string;
+  task: TaskDef;
+  runner: RunnerLike;
+  /** ends the run if needed, releases the lock and the connection */
+  close(): Promise<void>;
+}
+
 /** A run in progress (or a past run opened for its rollbacks): the runner plus its session. */
-export interface RunHandle {
+export interface RunHandle extends RunHandleLike {
   runId: string;
   task: TaskDef;
   runner: TaskRunner;
@@ -27,7 +36,30 @@ export interface RunHandle {
   close(): Promise<void>;
 }
 
-export class TaskService {
+/**
+ * Exactly what the console (screens/) uses of the task service; the screens depend on this
+ * interface only, and their tests serve fixed data through a fake of it.
+ */
+export interface TaskServiceLike {
+  /** the target, passwords redacted */
+  readonly targetDisplay: string;
+  /** the database a critical task's confirmation asks the operator to type */
+  readonly databaseName: string;
+  tasks(): { tasks: TaskDef[]; errors: string[] };
+  /** throws a one-line error naming a bad parameter */
+  plan(taskId: string, params: Record<string, unknown>): PlanStep[];
+  start(taskId: string, params: Record<string, unknown>): Promise<RunHandleLike>;
+  openForRollback(runId: string): Promise<RunHandleLike>;
+  /** newest first */
+  history(limit?: number): RunSummary[];
+  needingAttention(): RunSummary[];
+  /** the terminal is gone: running steps finish and are journaled, runs end interrupted */
+  hangUp(): Promise<void>;
+  /** a run's full log, or null */
+  log(runId: string): string | null;
+}
+
+export class TaskService implements TaskServiceLike {
   private readonly journal: Journal;
   private readonly active = new Set<RunHandle>();
 

@@ -1,9 +1,11 @@
 // runConsole: refuses without a terminal, uses the alternate screen, and restores it on every exit path.
 import { EventEmitter } from 'node:events';
 import { act } from 'react';
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, onTestFinished, test, vi } from 'vitest';
 import { NOT_A_TTY_MESSAGE, runConsole } from '../../screens/console';
 import { fixedMonitor, healthyState } from '../support/fixtures';
+import { fakeService, type FakeService } from '../support/fake-tasks';
+import type { TaskServiceLike } from '../../src/tasks/service';
 
 const ENTER = '\x1b[?1049h';
 const LEAVE = '\x1b[?1049l';
@@ -56,7 +58,7 @@ function newListener(event: (typeof WATCHED)[number], before: Function[]): (...a
   return added[0] as (...args: unknown[]) => void;
 }
 
-async function start(color = false) {
+async function start(color = false, service?: FakeService) {
   const stdin = new FakeStdin();
   const stdout = new FakeStdout();
   const monitor = fixedMonitor(healthyState());
@@ -64,6 +66,7 @@ async function start(color = false) {
   await act(async () => {
     done = runConsole(monitor, {
       color,
+      service,
       stdin: stdin as unknown as NodeJS.ReadStream,
       stdout: stdout as unknown as NodeJS.WriteStream,
     });
@@ -169,5 +172,105 @@ describe('runConsole', () => {
     });
     // eslint-disable-next-line no-control-regex
     expect(stdout.text).not.toMatch(/\x1b\[(?:3[0-9]|9[0-7])m/);
+  });
+
+  test('SIGHUP with a run in progress: waits for service.hangUp() (the step finishes, is journaled), then restores and exits 129', async () => {
+    const before = process.listeners('SIGHUP');
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    // a hang-up leaves by SIGHUP's default action (Node 20 aborts on a normal exit without a tty)
+    const kill = vi.spyOn(process, 'kill').mockImplementation((() => true) as never);
+    onTestFinished(() => {
+      kill.mockRestore();
+      for (const l of before) if (!process.listeners('SIGHUP').includes(l)) process.on('SIGHUP', l as () => void);
+    });
+    let finishStep!: () => void;
+    const service = fakeService({ hangUp: () => new Promise<void>((resolve) => (finishStep = resolve)) });
+    const { stdin, stdout, monitor, done } = await start(false, service);
+    // a run is in progress
+    await act(async () => {
+      stdin.type('t');
+    });
+    await act(async () => {
+      stdin.type('\r'); // analyze: the form
+    });
+    await act(async () => {
+      stdin.type('\r'); // the plan (low risk)
+    });
+    await act(async () => {
+      stdin.type('\r'); // run it
+    });
+    expect(service.start).toHaveBeenCalledTimes(1);
+    const onHup = newListener('SIGHUP', before);
+    await act(async () => {
+      onHup('SIGHUP');
+      await new Promise<void>((r) => setImmediate(r));
+    });
+    expect(service.hangUp).toHaveBeenCalledTimes(1);
+    expect(exit).not.toHaveBeenCalled();
+    expect(stdout.text).not.toContain(LEAVE);
+    await act(async () => {
+      finishStep();
+      await done;
+    });
+    expect(stdout.text).toContain(LEAVE);
+    expect(monitor.calls.stop).toBe(1);
+    expect(exit).toHaveBeenCalledWith(129);
+    expect(kill).toHaveBeenCalledWith(process.pid, 'SIGHUP');
+  });
+
+  test('with a task service, q quits from the dashboard as before', async () => {
+    const service = fakeService();
+    const { stdin, stdout, done } = await start(false, service);
+    expect(stdout.text).toContain('t tasks');
+    await act(async () => {
+      stdin.type('q');
+      await done;
+    });
+    expect(stdout.text).toContain(LEAVE);
+  });
+
+  test('SIGHUP while a run is still starting: waits for it to start, then hangUp() sees it', async () => {
+    const before = process.listeners('SIGHUP');
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    // a hang-up leaves by SIGHUP's default action (Node 20 aborts on a normal exit without a tty)
+    const kill = vi.spyOn(process, 'kill').mockImplementation((() => true) as never);
+    onTestFinished(() => {
+      kill.mockRestore();
+      for (const l of before) if (!process.listeners('SIGHUP').includes(l)) process.on('SIGHUP', l as () => void);
+    });
+    const service = fakeService();
+    const realStart = service.start.getMockImplementation() as TaskServiceLike['start'];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let startedAt = 0;
+    service.start.mockImplementationOnce(async (id: string, params: Record<string, unknown>) => {
+      await gate;
+      startedAt = Date.now();
+      return realStart(id, params);
+    });
+    let hungUpAfterStart: boolean | null = null;
+    service.hangUp.mockImplementation(async () => {
+      hungUpAfterStart = startedAt > 0;
+    });
+    const { stdin, done } = await start(false, service);
+    for (const k of ['t', '\r', '\r', '\r']) {
+      await act(async () => {
+        stdin.type(k);
+      });
+    }
+    expect(service.start).toHaveBeenCalledTimes(1);
+    const onHup = newListener('SIGHUP', before);
+    await act(async () => {
+      onHup('SIGHUP');
+      await new Promise<void>((r) => setImmediate(r));
+    });
+    expect(service.hangUp).not.toHaveBeenCalled();
+    await act(async () => {
+      release();
+      await done;
+    });
+    expect(hungUpAfterStart).toBe(true);
+    expect(exit).toHaveBeenCalledWith(129);
+    expect(kill).toHaveBeenCalledWith(process.pid, 'SIGHUP');
   });
 });

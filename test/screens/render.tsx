@@ -3,6 +3,7 @@ import { render } from 'ink-testing-library';
 import { act } from 'react';
 import stringWidth from 'string-width';
 import { vi } from 'vitest';
+import { App, type AppProps } from '../../screens/App';
 import { Dashboard, type DashboardProps } from '../../screens/Dashboard';
 import type { MonitorState } from '../../src/types';
 import { fixedMonitor, type FixedMonitor } from '../support/fixtures';
@@ -14,6 +15,12 @@ export const KEY = {
   down: '\x1b[B',
   esc: '\x1b',
   ctrlC: '\u0003',
+  enter: '\r',
+  backspace: '\x7f',
+  pageUp: '\x1b[5~',
+  pageDown: '\x1b[6~',
+  end: '\x1b[F',
+  home: '\x1b[H',
 } as const;
 
 // eslint-disable-next-line no-control-regex
@@ -44,6 +51,38 @@ export async function renderDashboard(state: MonitorState, props: Partial<Omit<D
   let r!: ReturnType<typeof render>;
   await act(async () => {
     r = render(<Dashboard monitor={monitor} onQuit={onQuit} columns={80} rows={24} {...props} />);
+  });
+  const raw = () => r.lastFrame() ?? '';
+  const frame = () => stripAnsi(raw());
+  return {
+    monitor,
+    onQuit,
+    raw,
+    frame,
+    lines: () => frame().split('\n'),
+    press: async (chunk) => {
+      await act(async () => {
+        r.stdin.write(chunk);
+      });
+    },
+    resize: async (columns, rows) => {
+      await act(async () => {
+        Object.defineProperty(r.stdout, 'columns', { configurable: true, get: () => columns });
+        Object.defineProperty(r.stdout, 'rows', { configurable: true, get: () => rows });
+        r.stdout.emit('resize');
+      });
+    },
+    unmount: () => r.unmount(),
+  };
+}
+
+/** The whole console (dashboard and task screens), as runConsole renders it, at 80x24 by default. */
+export async function renderApp(state: MonitorState, props: Partial<Omit<AppProps, 'monitor' | 'onQuit'>> = {}): Promise<Rendered> {
+  const monitor = fixedMonitor(state);
+  const onQuit = vi.fn();
+  let r!: ReturnType<typeof render>;
+  await act(async () => {
+    r = render(<App monitor={monitor} onQuit={onQuit} columns={80} rows={24} redrawMs={0} tickMs={0} {...props} />);
   });
   const raw = () => r.lastFrame() ?? '';
   const frame = () => stripAnsi(raw());

@@ -1,0 +1,37 @@
+// The task screens' common frame: a header line, a body and a footer line, never more than
+// rows - 1 lines (Ink clears the whole screen when a frame reaches the terminal's height), each
+// line truncated to the width.
+import { Box } from 'ink';
+import { LineView } from '../components/LineView';
+import { clean } from '../format';
+import type { Line } from '../panels';
+
+/** Lines the body gets between the header and the footer. */
+export function bodyHeight(rows: number): number {
+  return Math.max(0, Math.floor(rows) - 3);
+}
+
+export function fitFrame(header: Line, body: Line[], footer: Line, rows: number): Line[] {
+  const max = Math.max(0, Math.floor(rows) - 1);
+  if (max === 0) return [];
+  if (max === 1) return [header];
+  if (max === 2) return [header, footer];
+  return [header, ...body.slice(0, max - 2), footer];
+}
+
+/** The footer: the key hints, or a notice in their place until the next key. */
+export function footer(hints: string, notice: string | null): Line {
+  if (notice) return [{ text: `! ${clean(notice)}`, bold: true, status: 'WARNING' }];
+  return [{ text: hints }];
+}
+
+export function Frame({ lines, columns, color }: { lines: Line[]; columns: number; color: boolean }) {
+  const width = Math.max(1, Math.floor(columns));
+  return (
+    <Box flexDirection="column" width={width}>
+      {lines.map((l, i) => (
+        <LineView key={i} line={l} color={color} />
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,99 @@
+// The plan and its confirmation: every step with the exact command or SQL it runs and its undo,
+// scrollable; under it the prompt the task's risk asks for.
+import { clean } from '../format';
+import type { Line } from '../panels';
+import { bodyHeight, fitFrame, footer, Frame } from './Frame';
+import { clampTop, hardWrap, riskSeg } from './model';
+import type { PlanRoute } from './state';
+
+export interface PlanScreenProps {
+  route: PlanRoute;
+  target: string;
+  databaseName: string;
+  notice: string | null;
+  columns: number;
+  rows: number;
+  color: boolean;
+}
+
+const INDENT = '         ';
+
+/** The scrollable part: parameters, then each step with its command/SQL and its undo. */
+export function planBodyLines(route: PlanRoute, columns: number): Line[] {
+  const out: Line[] = [];
+  const shown = JSON.stringify(route.params);
+  if (shown !== '{}') out.push([{ text: `parameters: ${clean(shown)}` }]);
+  const w = Math.max(10, columns - INDENT.length);
+  route.steps.forEach((s, i) => {
+    out.push([
+      { text: `${i + 1}. ${clean(s.title)}`, bold: true },
+      ...(s.irreversible ? [{ text: ' [IRREVERSIBLE]', status: 'CRITICAL' as const, bold: true }] : []),
+    ]);
+    const detail = s.detail.split('\n').map(clean).join('\n');
+    hardWrap(detail, w).forEach((l, k) => out.push([{ text: k === 0 ? '   run:  ' : INDENT }, { text: l, accent: true }]));
+    if (s.rollback) hardWrap(s.rollback.split('\n').map(clean).join('\n'), w).forEach((l, k) => out.push([{ text: k === 0 ? '   undo: ' : INDENT }, { text: l }]));
+    else if (s.irreversible) out.push([{ text: '   undo: ' }, { text: 'IRREVERSIBLE: cannot be undone', status: 'CRITICAL', bold: true }]);
+    else out.push([{ text: '   undo: nothing to undo' }]);
+  });
+  return out;
+}
+
+function promptLines(route: PlanRoute, target: string, databaseName: string): Line[] {
+  const out: Line[] = [];
+  if (route.error) out.push([{ text: `! ${clean(route.error)}`, status: 'CRITICAL', bold: true }]);
+  const irreversible = route.steps.some((s) => s.irreversible);
+  const id = clean(route.task.id);
+  if (route.starting) out.push([{ text: `starting ${id}…`, bold: true }]);
+  else if (route.confirm === 'none') out.push([{ text: 'Low risk: Enter runs it, Esc goes back.', bold: true }]);
+  else if (route.confirm === 'yn')
+    out.push([
+      riskSeg(route.task.risk),
+      { text: ` Run ${id}? `, bold: true },
+      { text: '[y/N]', bold: true },
+      ...(irreversible ? [{ text: ' · it has an IRREVERSIBLE step', status: 'CRITICAL' as const, bold: true }] : []),
+      { text: ` · on ${clean(target)}` },
+    ]);
+  else
+    out.push([
+      riskSeg(route.task.risk),
+      { text: ` type the database name "${clean(databaseName)}" to run it: `, bold: true },
+      { text: clean(route.typed) },
+      { text: '█' },
+    ]);
+  return out;
+}
+
+export function planHints(route: PlanRoute): string {
+  if (route.starting) return 'starting…';
+  if (route.confirm === 'none') return 'Enter run · ↑↓ PgUp PgDn scroll · Esc back';
+  if (route.confirm === 'yn') return 'y run · n Enter Esc back · ↑↓ PgUp PgDn scroll';
+  return 'type the name · Enter confirm · Backspace erase · Esc back · ↑↓ scroll';
+}
+
+/** Lines of the plan and the lines it gets (for the scroll reducer). */
+export function planGeometry(route: PlanRoute, target: string, databaseName: string, columns: number, rows: number): { count: number; height: number } {
+  const prompt = promptLines(route, target, databaseName).length + 1; // and a blank line above it
+  return { count: planBodyLines(route, columns).length, height: Math.max(1, bodyHeight(rows) - prompt) };
+}
+
+export function planLines({ route, target, databaseName, notice, columns, rows }: Omit<PlanScreenProps, 'color'>): Line[] {
+  const all = planBodyLines(route, columns);
+  const prompt = promptLines(route, target, databaseName);
+  const height = Math.max(1, bodyHeight(rows) - prompt.length - 1);
+  const top = clampTop(route.top, all.length, height);
+  const header: Line = [
+    { text: 'Plan', bold: true },
+    { text: ` · ${clean(route.task.id)} ` },
+    riskSeg(route.task.risk),
+    { text: ` · ${route.steps.length} step${route.steps.length === 1 ? '' : 's'} · on ${clean(target)}` },
+    ...(all.length > height ? [{ text: ` · [${top + 1}-${Math.min(all.length, top + height)}/${all.length}]` }] : []),
+  ];
+  const body = [...all.slice(top, top + height)];
+  while (body.length < Math.min(height, all.length)) body.push([]);
+  body.push([], ...prompt);
+  return fitFrame(header, body, footer(planHints(route), notice), rows);
+}
+
+export function PlanScreen(props: PlanScreenProps) {
+  return <Frame lines={planLines(props)} columns={props.columns} color={props.color} />;
+}
