@@ -152,9 +152,11 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
     [apply],
   );
 
+  const sessionActionRef = useRef<(task: 'cancel-query' | 'terminate-sessions', pid: number) => void>(() => undefined);
   const navigate = useCallback(
     (to: DashboardNav) => {
-      if (to === 'tasks') openTasks();
+      if (typeof to === 'object') sessionActionRef.current(to.action, to.pid);
+      else if (to === 'tasks') openTasks();
       else openHistory(to === 'attention' ? 'attention' : 'all');
     },
     [openTasks, openHistory],
@@ -177,6 +179,20 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
     },
     [apply],
   );
+
+  /** From the Sessions panel: the plan of cancel-query / terminate-sessions for that one pid. */
+  sessionActionRef.current = (taskId, pid) => {
+    const svc = serviceRef.current;
+    if (!svc) return;
+    try {
+      const { tasks, errors } = svc.tasks();
+      const sel = tasks.findIndex((t) => t.id === taskId);
+      if (sel < 0) throw new Error(`no task ${taskId}`);
+      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], { pids: [pid] });
+    } catch (err) {
+      apply({ type: 'notice', text: `${taskId}: ${errorText(err)}` });
+    }
+  };
 
   const openTask = useCallback(
     (from: TasksRoute, task: TaskDef) => {

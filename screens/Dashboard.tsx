@@ -28,7 +28,12 @@ export interface DashboardProps {
   onNavigate?: (to: DashboardNav) => void;
 }
 
-export type DashboardNav = 'tasks' | 'history' | 'attention';
+export type DashboardNav =
+  | 'tasks'
+  | 'history'
+  | 'attention'
+  /** from the Sessions panel: a task for one session, bound to its pid */
+  | { action: 'cancel-query' | 'terminate-sessions'; pid: number };
 
 // ---------------------------------------------------------------- UI state (focus, scroll, help)
 export interface UiState {
@@ -126,6 +131,7 @@ export const HELP_LINES: readonly string[] = [
   '  t            tasks: choose one, set its parameters, see the plan, run it',
   '  h            history of runs: their logs, and the rollbacks left to apply',
   '  u            emergency rollback: the runs that need attention',
+  '  c x          Sessions panel: cancel the query / terminate the session of the ▸ row',
   'Markers: !! critical  ! warning  ? unknown   ▶ focused panel',
   'Colours: red critical, yellow warning, grey unknown, green OK (off with --no-color / NO_COLOR)',
   'Small terminal: panels shrink to a title with a one-line summary; Tab to one to enlarge it.',
@@ -137,7 +143,7 @@ function countsOf(panels: Record<PanelId, PanelModel>): Record<PanelId, number> 
   return c;
 }
 
-function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layout: Layout, ui: UiState, color: boolean) {
+function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layout: Layout, ui: UiState, color: boolean, actions: boolean) {
   const out: ReactNode[] = [];
   for (const id of ids) {
     const slot = layout.slots[id];
@@ -145,8 +151,11 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
     const p = panels[id];
     const offset = clampOffset(ui.offsets[id], p.rows.length, slot.lines);
     out.push(<LineView key={`${id}:t`} line={titleLine(p, ui.focus === id, p.rows.length, slot.lines, offset)} color={color} />);
+    // with actions, the focused Sessions panel marks the row c / x act on: the first one shown
+    const marked = actions && ui.focus === id && p.pids?.length ? offset : -1;
     for (let i = 0; i < slot.lines; i++) {
-      out.push(<LineView key={`${id}:${i}`} line={p.rows[offset + i]} color={color} />);
+      const line = p.rows[offset + i];
+      out.push(<LineView key={`${id}:${i}`} line={offset + i === marked && line ? [{ text: '▸' }, ...line.slice(1)] : line} color={color} />);
     }
   }
   return out;
@@ -154,7 +163,7 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
 
 /** The help overlay's lines: the task keys only when the console has a task service. */
 export function helpLines(tasks: boolean): readonly string[] {
-  return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}[thu] {12}/.test(l));
+  return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thu] {12}|c x {10})/.test(l));
 }
 
 export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate }: DashboardProps) {
@@ -172,6 +181,8 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
   const uiRef = useRef(ui);
   const envRef = useRef<UiEnv>({ columns, rows, counts });
   envRef.current = { columns, rows, counts };
+  const panelsRef = useRef({ panels, layout });
+  panelsRef.current = { panels, layout };
   const monitorRef = useRef(monitor);
   monitorRef.current = monitor;
   const onQuitRef = useRef(onQuit);
@@ -208,6 +219,17 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
         case 'u':
           nav?.('attention');
           break;
+        case 'c':
+        case 'x': {
+          // bound to the pid of the marked row now; the plan lists the session before anything runs
+          if (!nav || uiRef.current.focus !== 'sessions') break;
+          const { panels: ps, layout: lo } = panelsRef.current;
+          const p = ps.sessions;
+          const at = clampOffset(uiRef.current.offsets.sessions, p.rows.length, lo.slots.sessions.lines);
+          const pid = p.pids?.[at];
+          if (pid !== undefined) nav({ action: k.ch === 'c' ? 'cancel-query' : 'terminate-sessions', pid });
+          break;
+        }
         case ' ':
           monitorRef.current.togglePause();
           break;
@@ -284,7 +306,7 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
         <Box flexDirection="row" width={width}>
           {layout.columns.map((c, i) => (
             <Box key={i} flexDirection="column" width={c.width} marginLeft={i > 0 ? 1 : 0}>
-              {renderColumn(c.panels, panels, layout, ui, color)}
+              {renderColumn(c.panels, panels, layout, ui, color, !!onNavigate)}
             </Box>
           ))}
         </Box>

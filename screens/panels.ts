@@ -59,6 +59,8 @@ export interface PanelModel {
   summary: Line;
   /** the panel's body rows (scrollable) */
   rows: Line[];
+  /** sessions panel: the pid each row is about (an action is bound to the pid, never the row) */
+  pids?: number[];
 }
 
 /** Tables below this many dead tuples are not judged (the core's default deadTuplesMin). */
@@ -116,7 +118,7 @@ interface Ctx {
   now: number;
 }
 
-type Body = { summary: Line; rows: Line[] };
+type Body = { summary: Line; rows: Line[]; pids?: number[] };
 
 const collecting: Body = { summary: [s('collecting…')], rows: [] };
 
@@ -335,7 +337,9 @@ function sessionsPanel(ctx: Ctx): Body {
   const long = pg.longQueries.filter((q) => needs(lc, q.durationSec));
   const idle = pg.idleInTransaction.filter((q) => needs(ic, q.durationSec));
   const rows: Line[] = [];
+  const pids: number[] = [];
   for (const b of pg.blocked) {
+    pids.push(b.pid);
     const st = judgeBy(bc, b.waitSec);
     rows.push([
       s(rowMark(st), st),
@@ -345,10 +349,12 @@ function sessionsPanel(ctx: Ctx): Body {
     ]);
   }
   for (const q of long) {
+    pids.push(q.pid);
     const st = judgeBy(lc, q.durationSec);
     rows.push([s(rowMark(st), st), s(` pid ${q.pid} `), s(`running ${formatDuration(q.durationSec)}`, st), s(` · ${who(q)} · ${clean(q.query)}`)]);
   }
   for (const q of idle) {
+    pids.push(q.pid);
     const st = judgeBy(ic, q.durationSec);
     rows.push([
       s(rowMark(st), st),
@@ -361,7 +367,7 @@ function sessionsPanel(ctx: Ctx): Body {
   if (pg.blocked.length) parts.push([fig(`${pg.blocked.length} blocked`, bc?.status)]);
   if (long.length) parts.push([fig(`${long.length} long quer${long.length === 1 ? 'y' : 'ies'}`, lc?.status)]);
   if (idle.length) parts.push([fig(`${idle.length} idle in transaction`, ic?.status)]);
-  return { summary: parts.length ? joinParts(parts) : [s('none need attention', 'OK')], rows };
+  return { summary: parts.length ? joinParts(parts) : [s('none need attention', 'OK')], rows, pids };
 }
 
 // ---------------------------------------------------------------- tables

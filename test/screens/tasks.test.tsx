@@ -12,7 +12,7 @@ vi.hoisted(() => {
 
 import { cleanup } from 'ink-testing-library';
 import { healthyState, unhealthyState } from '../support/fixtures';
-import { fakeService, RUNS, type FakeService } from '../support/fake-tasks';
+import { fakeService, RUNS, TERMINATE_TASK, type FakeService } from '../support/fake-tasks';
 import { KEY, renderApp, widthOf, type Rendered } from './render';
 
 // eslint-disable-next-line no-control-regex
@@ -599,5 +599,29 @@ describe('layout and colour', () => {
       service.last().runner.push(Array.from({ length: 50 }, (_, i) => `line ${i}`));
     });
     fits(d, 60, 12);
+  });
+});
+
+describe('Sessions panel → terminate', () => {
+  test('x on the focused Sessions panel opens the plan bound to the marked row\'s pid, and runs nothing yet', async () => {
+    const service = fakeService({ tasks: [...fakeService().tasks().tasks, TERMINATE_TASK] });
+    const d = await renderApp(unhealthyState(), { service, columns: 120, rows: 40 });
+    expect(d.frame()).not.toContain('▸');
+    for (let i = 0; i < 6 && !/▶ Sessions/.test(d.frame()); i++) await d.press(KEY.tab);
+    expect(d.frame()).toMatch(/▶ Sessions/);
+    expect(d.frame()).toMatch(/▸ pid 4242 blocked by 4141/);
+    await d.press('x');
+    expect(d.lines()[0]).toMatch(/^Plan · terminate-sessions/);
+    expect(d.frame()).toContain('pg_terminate_backend(4242)');
+    expect(service.start).not.toHaveBeenCalled();
+    await d.press('y');
+    expect(service.start).toHaveBeenCalledWith('terminate-sessions', { pids: [4242] });
+  });
+
+  test('c and x do nothing unless the Sessions panel has the focus', async () => {
+    const service = fakeService({ tasks: [...fakeService().tasks().tasks, TERMINATE_TASK] });
+    const d = await renderApp(unhealthyState(), { service, columns: 120, rows: 40 });
+    await d.press('x');
+    expect(d.lines()[0]).toMatch(/^ops /);
   });
 });

@@ -70,7 +70,21 @@ export const TASKS: TaskDef[] = [
   },
 ];
 
+/** Not in TASKS (the list tests count those): the Sessions panel's terminate action. */
+export const TERMINATE_TASK: TaskDef = {
+  id: 'terminate-sessions',
+  title: 'Terminate sessions (pg_terminate_backend)',
+  description: 'Lists the sessions first, then terminates each, bound to its pid and start time.',
+  risk: 'high',
+  params: z.object({ pids: z.array(z.number()) }).strict() as unknown as TaskDef['params'],
+  steps: [step('list', 'List the sessions'), step('terminate', 'Terminate them', { irreversible: true })],
+};
+
 export const PLANS: Record<string, (p: Record<string, unknown>) => PlanStep[]> = {
+  'terminate-sessions': (p) => [
+    { id: 'list', title: 'List the sessions', detail: `pg_stat_activity where pid in (${(p.pids as number[]).join(', ')})`, rollback: null, irreversible: false },
+    { id: 'terminate', title: 'Terminate them', detail: `pg_terminate_backend(${(p.pids as number[]).join(', ')})`, rollback: null, irreversible: true },
+  ],
   analyze: (p) => [{ id: 'analyze', title: 'ANALYZE VERBOSE', detail: p.tables ? `ANALYZE VERBOSE ${p.tables}` : 'ANALYZE VERBOSE every user table', rollback: null, irreversible: false }],
   'vacuum-analyze': (p) => [
     { id: 'pick', title: 'Pick the tables', detail: `tables in pg_stat_user_tables with at least ${p.minDeadPct}% dead`, rollback: null, irreversible: false },
