@@ -5,9 +5,8 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
-import { TaskRunner } from '../tasks/engine';
 import { redact } from '../util/redact';
-import { availableTasks, openSession } from './run';
+import { openSession, pastRun, sessionRunner } from './run';
 
 /** Runs that still have something to undo, or that never ended cleanly; newest first. */
 export function runsNeedingAttention(journal: Journal, limit = 50): RunSummary[] {
@@ -39,20 +38,9 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
     return 0;
   }
 
-  const runId = journal.findRun(runPrefix);
-  const summary = journal.summary(runId);
-  if (!summary) throw new UserError(`rollback: run ${runId} has no start in the journal`);
-  const task = availableTasks().tasks.find((t) => t.id === summary.task);
-  if (!task) throw new UserError(`rollback: run ${runId} used task "${summary.task}", which this ops does not know`);
-  if (summary.target !== settings.target.display) {
-    throw new UserError(`rollback: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);
-  }
-  const events = journal.events(runId);
-  const start = events.find((e) => e.type === 'run.start');
-  const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
-
+  const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'rollback');
   const session = await openSession(settings, task, runId, journal, out);
-  const runner = new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  const runner = sessionRunner(settings, task, params, runId, journal, session);
   const detach = session.watch(runner);
   try {
     runner.restore(events);

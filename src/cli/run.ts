@@ -3,7 +3,7 @@
 import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
 import { UserError, type Settings } from '../config/load';
-import { Journal, operatorIdentity } from '../journal';
+import { Journal, operatorIdentity, type JournalEvent, type RunSummary } from '../journal';
 import { parseParams, TaskRunner, type LogSink } from '../tasks/engine';
 import { acquireRunLock } from '../tasks/lock';
 import type { Risk, TaskDef } from '../tasks/model';
@@ -102,10 +102,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const dbName = typeof params.database === 'string' && params.database ? params.database : target.database;
 
   const journal = new Journal(undefined, { secrets });
-  const planOnly = new TaskRunner({
-    task, params, runId: 'plan', target, config: settings.config,
-    journal: { append: () => undefined }, log: { write: () => undefined, flush: () => undefined, close: () => undefined },
-  });
+  const planOnly = planRunner(settings, task, params);
   if (flags.dryRun) {
     print(planText(planOnly, task, params, target.display));
     print('dry run: nothing was changed\n');
@@ -134,7 +131,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   if (notice) print(`note: ${notice}\n`);
   const runId = journal.newRunId(task.id);
   const session = await openSession(settings, task, runId, journal, out);
-  const runner = new TaskRunner({ task, params, runId, target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  const runner = sessionRunner(settings, task, params, runId, journal, session);
   const detach = session.watch(runner);
   try {
     print(`run ${runId}: ${task.title} on ${target.display}\n`);
@@ -259,27 +256,52 @@ export async function openSession(settings: Settings, task: TaskDef, runId: stri
   };
 }
 
+const NO_JOURNAL = { append: () => undefined };
+const NO_LOG = { write: () => undefined, flush: () => undefined, close: () => undefined };
+
+/** A runner that only plans (or reads a past run): it journals and logs nothing. */
+export function planRunner(settings: Settings, task: TaskDef, params: Record<string, unknown>, runId = 'plan'): TaskRunner {
+  return new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal: NO_JOURNAL, log: NO_LOG });
+}
+
+/** The runner of a real run (or of a past run's rollbacks) inside an open session. */
+export function sessionRunner(settings: Settings, task: TaskDef, params: Record<string, unknown>, runId: string, journal: Journal, session: Session): TaskRunner {
+  return new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+}
+
+export interface PastRun {
+  runId: string;
+  summary: RunSummary;
+  task: TaskDef;
+  events: JournalEvent[];
+  /** the parameters as journaled (secrets redacted) */
+  params: Record<string, unknown>;
+}
+
+/** A past run from the journal, checked to be on this target; errors start with `what`. */
+export function pastRun(settings: Settings, journal: Journal, runPrefix: string, what: string): PastRun {
+  const runId = journal.findRun(runPrefix);
+  const summary = journal.summary(runId);
+  if (!summary) throw new UserError(`${what}: run ${runId} has no start in the journal`);
+  const task = availableTasks().tasks.find((t) => t.id === summary.task);
+  if (!task) throw new UserError(`${what}: run ${runId} used task "${summary.task}", which this ops does not know`);
+  if (summary.target !== settings.target.display) {
+    throw new UserError(`${what}: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);
+  }
+  const events = journal.events(runId);
+  const start = events.find((e) => e.type === 'run.start');
+  const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
+  return { runId, summary, task, events, params };
+}
+
 /** `ops run --resume RUN_ID`: rebuilds the run from the journal and goes on from its first step
  *  not done (an interrupted step whose outcome was not recorded, or a failed one, runs again). */
 export async function resumeCommand(settings: Settings, runPrefix: string, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
   const print = (s: string) => out.write(redact(s, secrets));
   const journal = new Journal(undefined, { secrets });
-  const runId = journal.findRun(runPrefix);
-  const summary = journal.summary(runId);
-  if (!summary) throw new UserError(`run --resume: run ${runId} has no start in the journal`);
-  const task = availableTasks().tasks.find((t) => t.id === summary.task);
-  if (!task) throw new UserError(`run --resume: run ${runId} used task "${summary.task}", which this ops does not know`);
-  if (summary.target !== settings.target.display) {
-    throw new UserError(`run --resume: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);
-  }
-  const events = journal.events(runId);
-  const start = events.find((e) => e.type === 'run.start');
-  const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
-  const probe = new TaskRunner({
-    task, params, runId, target: settings.target, config: settings.config,
-    journal: { append: () => undefined }, log: { write: () => undefined, flush: () => undefined, close: () => undefined },
-  });
+  const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'run --resume');
+  const probe = planRunner(settings, task, params, runId);
   probe.restore(events);
   const from = probe.resumeIndex();
   if (from === null) {
@@ -302,7 +324,7 @@ export async function resumeCommand(settings: Settings, runPrefix: string, flags
     }
   }
   const session = await openSession(settings, task, runId, journal, out);
-  const runner = new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  const runner = sessionRunner(settings, task, params, runId, journal, session);
   const detach = session.watch(runner);
   try {
     runner.restore(events);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Settings } from '../config/load';
 import { UserError } from '../config/load';
-import { availableTasks, openSession, type Session } from '../cli/run';
+import { availableTasks, openSession, pastRun, planRunner, sessionRunner, type Session } from '../cli/run';
 import { interruptedRuns, runsNeedingAttention } from '../cli/rollback';
 import { Journal, type RunSummary } from '../journal';
 import { parseParams, TaskRunner, type RunnerLike } from './engine';
@@ -92,15 +92,7 @@ export class TaskService implements TaskServiceLike {
   }
 
   private planner(task: TaskDef, params: Record<string, unknown>): TaskRunner {
-    return new TaskRunner({
-      task,
-      params,
-      runId: 'plan',
-      target: this.settings.target,
-      config: this.settings.config,
-      journal: { append: () => undefined },
-      log: { write: () => undefined, flush: () => undefined, close: () => undefined },
-    });
+    return planRunner(this.settings, task, params);
   }
 
   /** Opens the session (connection, run lock) and starts the run; resolves once it started. */
@@ -109,17 +101,7 @@ export class TaskService implements TaskServiceLike {
     const parsed = parseParams(task, params);
     const runId = this.journal.newRunId(task.id);
     const session = await openSession(this.settings, task, runId, this.journal, discard());
-    const runner = new TaskRunner({
-      task,
-      params: parsed,
-      runId,
-      target: this.settings.target,
-      config: this.settings.config,
-      journal: this.journal,
-      log: session.log,
-      operator: { ...session.operator },
-      connect: session.connect,
-    });
+    const runner = sessionRunner(this.settings, task, parsed, runId, this.journal, session);
     const handle = this.handle(runId, task, runner, session);
     void runner.run();
     return handle;
@@ -127,27 +109,9 @@ export class TaskService implements TaskServiceLike {
 
   /** Opens a past run for its rollbacks (the emergency rollback session). */
   async openForRollback(runId: string): Promise<RunHandle> {
-    const summary = this.journal.summary(runId);
-    if (!summary) throw new UserError(`run ${runId} is not in the journal`);
-    const task = this.task(summary.task);
-    if (summary.target !== this.settings.target.display) {
-      throw new UserError(`run ${runId} ran on ${summary.target}, not on ${this.settings.target.display}`);
-    }
-    const events = this.journal.events(runId);
-    const start = events.find((e) => e.type === 'run.start');
-    const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
+    const { task, events, params } = pastRun(this.settings, this.journal, runId, 'rollback');
     const session = await openSession(this.settings, task, runId, this.journal, discard());
-    const runner = new TaskRunner({
-      task,
-      params,
-      runId,
-      target: this.settings.target,
-      config: this.settings.config,
-      journal: this.journal,
-      log: session.log,
-      operator: { ...session.operator },
-      connect: session.connect,
-    });
+    const runner = sessionRunner(this.settings, task, params, runId, this.journal, session);
     runner.restore(events);
     return this.handle(runId, task, runner, session);
   }

@@ -124,7 +124,8 @@ describe('ops rollback: the emergency rollback session', () => {
   let db: TestDatabase;
   let state: string;
   let env: NodeJS.ProcessEnv;
-  const setting = 'log_min_duration_statement';
+  // each test file changes its own setting: files run in parallel against one server
+  const setting = 'log_autovacuum_min_duration';
   beforeAll(async () => {
     db = await createTestDatabase('rb');
     state = mkdtempSync(join(tmpdir(), 'ops-state-'));

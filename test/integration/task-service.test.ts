@@ -55,11 +55,11 @@ describe('TaskService', () => {
 
   it('hang-up: the running step finishes, the run is interrupted, and it can be reopened for rollback', async () => {
     const svc = service();
-    const before = (await (await db.client()).query("SELECT setting FROM pg_settings WHERE name = 'log_min_duration_statement'")).rows[0].setting;
+    const before = (await (await db.client()).query("SELECT setting FROM pg_settings WHERE name = 'log_min_duration_sample'")).rows[0].setting;
     const value = before === '6666' ? '6667' : '6666';
     const c = await db.client();
     await c.query('CREATE TABLE IF NOT EXISTS t2 (id int)');
-    const h = await svc.start('set-setting', { name: 'log_min_duration_statement', value });
+    const h = await svc.start('set-setting', { name: 'log_min_duration_sample', value });
     await waitFor(() => h.runner.state.phase === 'done' || h.runner.state.phase === 'stopped', { timeoutMs: 10000 });
     await h.close();
     const reopened = await svc.openForRollback(h.runId);
