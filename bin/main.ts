@@ -3,7 +3,9 @@
 import pkg from '../package.json';
 import { parseCommandLine, USAGE } from '../src/cli/args';
 import { parseOnly, runCheck } from '../src/cli/check';
+import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCommand, showChecklist } from '../src/cli/checklist';
 import { configCommand } from '../src/cli/config-cmd';
+import { ChecklistService } from '../src/checklists/service';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand, startupNotice } from '../src/cli/rollback';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
@@ -150,6 +152,58 @@ async function main(): Promise<void> {
       }
       return;
     }
+    case 'checklist': {
+      try {
+        const [sub, ...rest] = args.positionals;
+        const settings = resolveSettings(args.flags);
+        if (sub === undefined) {
+          process.stdout.write(listChecklists(new ChecklistService(settings)));
+          return;
+        }
+        if (sub === 'run') {
+          if (rest.length > 1) throw new UserError(`checklist run: unexpected argument "${rest[1]}"`, 2);
+          process.exitCode = await checklistRunCommand(settings, rest[0], { yes: args.yes, confirm: args.confirm, inputs: args.inputs });
+          return;
+        }
+        if (sub === 'show') {
+          if (rest.length !== 1) throw new UserError('checklist show: name one checklist', 2);
+          process.stdout.write(showChecklist(new ChecklistService(settings), rest[0]));
+          return;
+        }
+        if (rest.length > (sub === 'resume' ? 1 : 0)) throw new UserError(`checklist: unexpected argument "${rest[sub === 'resume' ? 1 : 0]}"`, 2);
+        if (sub === 'resume' && args.yes) {
+          const id = rest[0] ?? new ChecklistService(settings).unfinished()[0]?.run;
+          if (!id) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
+          process.exitCode = await checklistResumeHeadless(settings, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
+          return;
+        }
+        if (args.confirm.length || args.inputs.length) throw new UserError('--confirm and --input are for headless runs: add --yes (ops checklist run NAME --yes ...)', 2);
+        const walk = sub === 'resume' ? { resume: rest[0] ?? null } : { begin: sub as string };
+        if (!process.stdin.isTTY || !process.stdout.isTTY) {
+          throw new UserError(`checklist ${sub}: walking a checklist needs an interactive terminal; headless (cron): ops checklist ${sub === 'resume' ? 'resume ID' : `run ${sub}`} --yes`, 2);
+        }
+        const service = new ChecklistService(settings);
+        if ('begin' in walk) service.checklist(walk.begin as string); // an unknown name fails before the screen opens
+        else {
+          const open = service.unfinished();
+          if (walk.resume === null && open.length === 0) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
+          walk.resume ??= open[0].run;
+        }
+        await openConsole(settings, walk as ConsoleWalk);
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
+    case 'report': {
+      try {
+        if (args.positionals.length > 1) throw new UserError(`report: unexpected argument "${args.positionals[1]}"`, 2);
+        process.stdout.write(reportCommand(resolveSettings(args.flags), args.positionals[0]));
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
     case null:
     case 'console': {
       try {
@@ -159,22 +213,7 @@ async function main(): Promise<void> {
             2,
           );
         }
-        const settings = resolveSettings(args.flags);
-        const monitor = new Monitor({
-          config: settings.config,
-          target: settings.target,
-          refreshMs: settings.refreshMs,
-          badge: process.env.OPS_BADGE || null,
-          notice: startupNotice(new Journal(undefined, { secrets: settings.target.secrets })),
-        });
-        // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
-        const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
-        // the monitor starts once the UI is up: its first CPU sample would otherwise measure
-        // the console's own start-up as host load
-        const { runConsole } = await importConsoleOutsideCi();
-        process.off('exit', leaveEarly); // the console restores the terminal from here on
-        const service = new TaskService(settings);
-        await runConsole(monitor, { color: settings.color, service, altScreenEntered: true });
+        await openConsole(resolveSettings(args.flags), null);
       } catch (err) {
         fail(err, 1);
       }
@@ -183,6 +222,37 @@ async function main(): Promise<void> {
     default:
       fail(new UserError(`unknown command "${args.command}" (see "ops --help")`, 2), 2);
   }
+}
+
+type ConsoleWalk = { begin: string } | { resume: string };
+
+/** The interactive console, opening on the dashboard, or on a checklist walkthrough. */
+async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: ConsoleWalk | null): Promise<void> {
+  const checklists = new ChecklistService(settings);
+  const notices = [startupNotice(new Journal(undefined, { secrets: settings.target.secrets })), walk ? null : walkNotice(checklists)].filter(Boolean);
+  const monitor = new Monitor({
+    config: settings.config,
+    target: settings.target,
+    refreshMs: settings.refreshMs,
+    badge: process.env.OPS_BADGE || null,
+    notice: notices.length ? notices.join(' · ') : null,
+  });
+  // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
+  const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
+  // the monitor starts once the UI is up: its first CPU sample would otherwise measure
+  // the console's own start-up as host load
+  const { runConsole } = await importConsoleOutsideCi();
+  process.off('exit', leaveEarly); // the console restores the terminal from here on
+  const service = new TaskService(settings);
+  await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true });
+}
+
+/** The start-up line about a walkthrough left unfinished. */
+function walkNotice(checklists: ChecklistService): string | null {
+  const open = checklists.unfinished();
+  if (open.length === 0) return null;
+  if (open.length > 1) return `${open.length} checklist walkthroughs are unfinished; "ops checklist" lists them`;
+  return `checklist ${open[0].checklist} (${open[0].run}) is unfinished: l, then r, or "ops checklist resume" continues it`;
 }
 
 main().catch((err) => fail(err, 1));

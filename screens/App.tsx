@@ -6,9 +6,14 @@
 // lifecycle effect; the screens themselves only render state.
 import { useInput, type Key } from 'ink';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
+import type { ChecklistServiceLike } from '../src/checklists/service';
 import type { TaskDef } from '../src/tasks/model';
 import type { RunHandleLike, TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
+import { ChecklistList } from './checklists/ChecklistList';
+import { walkController } from './checklists/controller';
+import type { WalkRoute } from './checklists/state';
+import { WalkScreen } from './checklists/WalkScreen';
 import { Dashboard, type DashboardNav } from './Dashboard';
 import { useRunnerVersion } from './hooks/useRunnerVersion';
 import { useTerminalSize } from './hooks/useTerminalSize';
@@ -25,6 +30,7 @@ import {
   chosenInOrder,
   INITIAL_APP,
   type AppAction,
+  type ChecklistBack,
   type HistoryMode,
   type HistoryRoute,
   type ParamsRoute,
@@ -37,6 +43,10 @@ export interface AppProps {
   monitor: MonitorLike;
   /** the task engine; without it the console is the dashboard alone */
   service?: TaskServiceLike;
+  /** checklists and walkthroughs; without it the console has no checklist screens */
+  checklists?: ChecklistServiceLike;
+  /** open on a walkthrough: a new one of this checklist, or one to resume */
+  walk?: { begin: string } | { resume: string } | null;
   onQuit: () => void;
   /** forced size (tests); otherwise the terminal's, following resize events */
   columns?: number;
@@ -86,7 +96,7 @@ const runRoute = (handle: RunHandleLike, back: RunRoute['back']): RunRoute => ({
   result: null,
 });
 
-export function App({ monitor, service, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now }: AppProps) {
+export function App({ monitor, service, checklists, walk, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now }: AppProps) {
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   const [app, dispatch] = useReducer(appReducer, INITIAL_APP);
 
@@ -99,6 +109,10 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
   sizeRef.current = { columns, rows };
   const serviceRef = useRef(service);
   serviceRef.current = service;
+  const checklistsRef = useRef(checklists);
+  checklistsRef.current = checklists;
+  const nowRef = useRef(now);
+  nowRef.current = now;
   const onQuitRef = useRef(onQuit);
   onQuitRef.current = onQuit;
   const dashKeyRef = useRef<KeyHandler | null>(null);
@@ -137,7 +151,7 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
   }, [apply]);
 
   const openHistory = useCallback(
-    (mode: HistoryMode) => {
+    (mode: HistoryMode, back?: WalkRoute) => {
       const svc = serviceRef.current;
       if (!svc) return;
       let runs: HistoryRoute['runs'] = [];
@@ -147,16 +161,37 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
       } catch (err) {
         error = `the journal could not be read: ${errorText(err)}`;
       }
-      apply({ type: 'go', route: { screen: 'history', mode, runs, sel: 0, log: null, error, opening: false } });
+      apply({ type: 'go', route: { screen: 'history', mode, runs, sel: 0, log: null, error, opening: false, ...(back ? { back } : {}) } });
     },
     [apply],
   );
+
+  const walkCtlRef = useRef<ReturnType<typeof walkController>>(null as never);
+  if (!walkCtlRef.current) {
+    walkCtlRef.current = walkController({
+      apply,
+      state: () => appRef.current,
+      monitor,
+      checklists: () => checklistsRef.current,
+      tasks: () => serviceRef.current,
+      now: () => nowRef.current?.() ?? Date.now(),
+      quit: () => quitRef.current(),
+      openHistory: (mode, back) => openHistoryRef.current(mode, back),
+      openTaskPlan: (back, taskId, params) => openTaskPlanRef.current(back, taskId, params),
+    });
+  }
+  const quitRef = useRef(quit);
+  quitRef.current = quit;
+  const openHistoryRef = useRef(openHistory);
+  openHistoryRef.current = openHistory;
+  const openTaskPlanRef = useRef<(back: ChecklistBack, taskId: string, params: Record<string, unknown>) => void>(() => undefined);
 
   const sessionActionRef = useRef<(task: 'cancel-query' | 'terminate-sessions', pid: number) => void>(() => undefined);
   const navigate = useCallback(
     (to: DashboardNav) => {
       if (typeof to === 'object') sessionActionRef.current(to.action, to.pid);
       else if (to === 'tasks') openTasks();
+      else if (to === 'checklists') walkCtlRef.current.openChecklists();
       else openHistory(to === 'attention' ? 'attention' : 'all');
     },
     [openTasks, openHistory],
@@ -164,15 +199,20 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
 
   /** The plan for these parameters, or back to the form with the service's one-line error. */
   const toPlan = useCallback(
-    (from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>) => {
+    (from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>, checklist?: ChecklistBack) => {
       const svc = serviceRef.current!;
       try {
         const steps = svc.plan(task.id, params);
         apply({
           type: 'go',
-          route: { screen: 'plan', from, form, task, params, steps, confirm: confirmKind(task.risk, steps), typed: '', error: null, starting: false, top: 0 },
+          route: { screen: 'plan', from, form, task, params, steps, confirm: confirmKind(task.risk, steps), typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}) },
         });
       } catch (err) {
+        if (checklist) {
+          apply({ type: 'go', route: checklist.route });
+          apply({ type: 'error', error: `${task.id}: ${errorText(err)}` });
+          return;
+        }
         const base: ParamsRoute = form ?? { screen: 'params', from, task, fields: [], values: {}, focus: 0, error: null };
         apply({ type: 'go', route: { ...base, error: errorText(err) } });
       }
@@ -194,6 +234,20 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
     }
   };
 
+  openTaskPlanRef.current = (back, taskId, params) => {
+    const svc = serviceRef.current;
+    if (!svc) return;
+    try {
+      const { tasks, errors } = svc.tasks();
+      const sel = Math.max(0, tasks.findIndex((t) => t.id === taskId));
+      const task = tasks.find((t) => t.id === taskId);
+      if (!task) throw new Error(`unknown task ${taskId}`);
+      toPlan({ screen: 'tasks', tasks, errors, sel }, null, task, params, back);
+    } catch (err) {
+      apply({ type: 'error', error: errorText(err) });
+    }
+  };
+
   const openTask = useCallback(
     (from: TasksRoute, task: TaskDef) => {
       const fields = paramFields(task);
@@ -209,7 +263,18 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
       const svc = serviceRef.current!;
       apply({ type: 'starting', on: true });
       svc.start(r.task.id, r.params).then(
-        (handle) => apply({ type: 'go', route: runRoute(handle, r.from) }),
+        (handle) => {
+          if (r.checklist) {
+            const back: ChecklistBack = { ...r.checklist, startedAt: nowRef.current?.() ?? Date.now() };
+            try {
+              walkCtlRef.current.taskStarted(back, handle);
+            } catch (err) {
+              apply({ type: 'notice', text: `the walkthrough could not record the run: ${errorText(err)}` });
+            }
+            return apply({ type: 'go', route: runRoute(handle, back) });
+          }
+          apply({ type: 'go', route: runRoute(handle, r.from) });
+        },
         (err: unknown) => {
           apply({ type: 'starting', on: false });
           apply({ type: 'error', error: errorText(err) });
@@ -242,6 +307,7 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
         if (pending) parts.push(`${pending} rollback${pending === 1 ? '' : 's'} left: u in history (or ops rollback) undoes later`);
         const problem = failure ?? closeError;
         if (problem) parts.push(`closing it failed: ${problem}`);
+        if (r.back.screen === 'checklist') walkCtlRef.current.taskClosed(r.back, handle, r.back.startedAt ?? null);
         const cur = appRef.current.route;
         if (cur.screen === 'run' && cur.handle === handle) apply({ type: 'stage', stage: 'closed', result: parts.join(' · ') });
       };
@@ -288,7 +354,7 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
       const runId = run.run; // bound to the run chosen, whatever the list does meanwhile
       apply({ type: 'opening', on: true });
       svc.openForRollback(runId).then(
-        (handle) => apply({ type: 'go', route: runRoute(handle, { screen: 'history', mode: r.mode }) }),
+        (handle) => apply({ type: 'go', route: runRoute(handle, { screen: 'history', mode: r.mode, ...(r.back ? { back: r.back } : {}) }) }),
         (err: unknown) => {
           apply({ type: 'opening', on: false });
           apply({ type: 'error', error: errorText(err) });
@@ -328,7 +394,7 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
       const g = planGeometry(r, svc.targetDisplay, svc.databaseName, sizeRef.current.columns, sizeRef.current.rows);
       return apply({ type: 'plan-scroll', delta: scroll, ...g });
     }
-    const back = () => apply({ type: 'go', route: r.form ?? r.from });
+    const back = () => apply({ type: 'go', route: r.checklist?.route ?? r.form ?? r.from });
     if (k === 'esc') return back();
     if (r.confirm === 'none') {
       if (k === 'enter') start(r);
@@ -382,7 +448,8 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
     if (k === 'esc' || k === 'enter') {
       if (r.stage === 'closed') {
         if (r.back.screen === 'tasks') return apply({ type: 'go', route: r.back });
-        return openHistory(r.back.mode);
+        if (r.back.screen === 'checklist') return apply({ type: 'go', route: { ...r.back.route, need: null, mode: null, error: null } });
+        return openHistory(r.back.mode, r.back.back);
       }
       if (k === 'esc') apply({ type: 'notice', text: live ? 'a run is in progress: Esc goes back once it has ended; c cancels it' : 'closing the run…' });
     }
@@ -413,7 +480,7 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
       return apply({ type: 'log', log: { runId: run.run, lines, top: lines.length } });
     }
     if (typeof k === 'object' && k.ch === 'u') return openForRollback(r);
-    if (k === 'esc') return apply({ type: 'go', route: { screen: 'dashboard' } });
+    if (k === 'esc') return apply({ type: 'go', route: r.back ? { ...r.back, need: null } : { screen: 'dashboard' } });
     if (k === 'ctrl-c' || (typeof k === 'object' && k.ch === 'q')) return quit();
   };
 
@@ -426,6 +493,10 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
         return dashKeyRef.current?.(k);
       case 'run':
         return runKey(r, k);
+      case 'checklist':
+        return walkCtlRef.current.walkKey(r, k);
+      case 'checklists':
+        return walkCtlRef.current.listKey(r, k);
     }
     // everywhere else Ctrl-C quits (a run in progress is only on the run screen)
     if (k === 'ctrl-c' && r.screen !== 'history') return quit();
@@ -469,6 +540,23 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
     } else if (phase === 'done') closeRun(r);
   }, [version, route, apply, closeRun]);
 
+  // ------------------------------------------------------------ a walkthrough's evaluation
+  // Automatic steps settle, and the current step's live value refreshes, on every health round.
+  const walkOf = route.screen === 'checklist' ? route.walk : null;
+  const onWalk = route.screen === 'checklist';
+  useEffect(() => {
+    if (!onWalk) return;
+    const ctl = walkCtlRef.current;
+    ctl.evaluate();
+    return monitor.subscribe(() => ctl.evaluate());
+  }, [onWalk, walkOf, monitor]);
+
+  const walkProp = useRef(walk);
+  useEffect(() => {
+    const w = walkProp.current;
+    if (w && checklistsRef.current) walkCtlRef.current.openWalk(w);
+  }, []);
+
   // ------------------------------------------------------------ render
   const target = service?.targetDisplay ?? '';
   const common = { notice: app.notice, columns, rows, color };
@@ -495,6 +583,10 @@ export function App({ monitor, service, onQuit, columns: columnsProp, rows: rows
       return <RunScreen route={route} now={now?.()} {...common} />;
     case 'history':
       return <History route={route} target={target} {...common} />;
+    case 'checklists':
+      return <ChecklistList route={route} target={target || (monitor.getState().target?.display ?? '')} {...common} />;
+    case 'checklist':
+      return <WalkScreen route={route} target={target || (monitor.getState().target?.display ?? '')} {...common} />;
   }
 }
 

@@ -30,6 +30,7 @@ export interface DashboardProps {
 
 export type DashboardNav =
   | 'tasks'
+  | 'checklists'
   | 'history'
   | 'attention'
   /** from the Sessions panel: a task for one session, bound to its pid */
@@ -116,7 +117,7 @@ function headerLine(state: MonitorState): Line {
 function footerLine(state: MonitorState, tasks: boolean): Line {
   if (state.notice) return [{ text: `! ${clean(state.notice)}`, bold: true, status: 'WARNING' }, { text: ' · ? help' }];
   const pause = `space ${state.paused ? 'resume' : 'pause'}`;
-  if (tasks) return [{ text: `q quit · ${pause} · r refresh · Tab ↑↓ panels · t tasks · h history · ? help` }];
+  if (tasks) return [{ text: `q quit · ${pause} · Tab ↑↓ panels · t tasks · l checklists · h history · ? help` }];
   return [{ text: `q quit · ${pause} · r refresh · Tab panel · ↑↓ scroll · ? help` }];
 }
 
@@ -129,6 +130,7 @@ export const HELP_LINES: readonly string[] = [
   '  ↑ ↓ / j k    scroll the focused panel (PgUp PgDn: a page, g G: top, bottom)',
   '  ?  Esc       show / hide this help',
   '  t            tasks: choose one, set its parameters, see the plan, run it',
+  '  l            checklists: walk one step by step, or resume an unfinished one',
   '  h            history of runs: their logs, and the rollbacks left to apply',
   '  u            emergency rollback: the runs that need attention',
   '  c x          Sessions panel: cancel the query / terminate the session of the ▸ row',
@@ -163,7 +165,7 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
 
 /** The help overlay's lines: the task keys only when the console has a task service. */
 export function helpLines(tasks: boolean): readonly string[] {
-  return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thu] {12}|c x {10})/.test(l));
+  return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thul] {12}|c x {10})/.test(l));
 }
 
 export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate }: DashboardProps) {
@@ -215,6 +217,9 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
           break;
         case 'h':
           nav?.('history');
+          break;
+        case 'l':
+          nav?.('checklists');
           break;
         case 'u':
           nav?.('attention');

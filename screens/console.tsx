@@ -1,6 +1,7 @@
 // The interactive console's entry point (lazily imported by the CLI): alternate screen, Ink render,
 // monitor lifecycle, and a terminal restored on every exit path.
 import { render, type Instance } from 'ink';
+import type { ChecklistServiceLike } from '../src/checklists/service';
 import type { TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
 import { App } from './App';
@@ -18,6 +19,10 @@ export interface ConsoleOptions {
   color: boolean;
   /** the task engine (tasks, runs, history, rollbacks); without it the console is the dashboard */
   service?: TaskServiceLike;
+  /** checklists and walkthroughs */
+  checklists?: ChecklistServiceLike;
+  /** open on a walkthrough instead of the dashboard */
+  walk?: { begin: string } | { resume: string } | null;
   /** the caller already switched to the alternate screen (and drew a first header line) */
   altScreenEntered?: boolean;
   stdin?: NodeJS.ReadStream;
@@ -160,7 +165,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     // entering twice would save the cursor again, at the top of the alternate screen, and the
     // shell prompt would come back there on exit; clear the early header in the same write burst
     stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
-    instance = render(<App monitor={monitor} service={tasks?.service} onQuit={() => void finish()} color={opts.color} />, {
+    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} onQuit={() => void finish()} color={opts.color} />, {
       stdin,
       stdout,
       exitOnCtrlC: false,

@@ -420,6 +420,8 @@ export interface JournalOptions {
   secrets?: readonly (string | null | undefined)[];
   /** where PGPASSWORD and DATABASE_URL are read from (default process.env) */
   env?: NodeJS.ProcessEnv;
+  /** the file's name in the directory (default journal.jsonl; checklists keep checklists.jsonl) */
+  file?: string;
 }
 
 function envSecrets(env: NodeJS.ProcessEnv): string[] {
@@ -471,7 +473,7 @@ export class Journal {
 
   constructor(dir: string = stateDir(), opts: JournalOptions = {}) {
     this.dir = dir;
-    this.file = join(dir, 'journal.jsonl');
+    this.file = join(dir, opts.file ?? 'journal.jsonl');
     this.secretList = [...envSecrets(opts.env ?? process.env), ...(opts.secrets ?? [])].filter((s): s is string => !!s && s.length >= 3);
   }
 
@@ -527,7 +529,7 @@ export class Journal {
     let n = this.seqs.get(run);
     if (n === undefined) {
       // first event of this run in this process: a new run starts at 1, anything else continues
-      n = type === 'run.start' ? 0 : this.events(run).reduce((m, e) => Math.max(m, e.seq ?? 0), 0);
+      n = type === 'run.start' ? 0 : this.looseEvents().reduce((m, e) => (e.run === run ? Math.max(m, e.seq ?? 0) : m), 0);
     }
     this.seqs.set(run, n + 1);
     return n + 1;
@@ -598,6 +600,39 @@ export class Journal {
       if (line === '') continue;
       const e = parseLine(line);
       if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * Every line that parses as an event of any type (`v`, `run`, `ts`, `type` present), in
+   * journal order: for journals of other event kinds (checklists) that validate their own.
+   */
+  looseEvents(): (LooseEventInput & { v: 1; ts: string; seq: number })[] {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: (LooseEventInput & { v: 1; ts: string; seq: number })[] = [];
+    for (const raw of text.split('\n')) {
+      if (raw === '') continue;
+      let line = raw;
+      let x: unknown;
+      for (;;) {
+        try {
+          x = JSON.parse(line);
+          break;
+        } catch {
+          const at = line.lastIndexOf('{"v":');
+          if (at <= 0) break;
+          line = line.slice(at);
+        }
+      }
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) continue;
+      const e = x as Record<string, unknown>;
+      if (e.v === 1 && typeof e.run === 'string' && typeof e.ts === 'string' && typeof e.type === 'string') out.push(e as LooseEventInput & { v: 1; ts: string; seq: number });
     }
     return out;
   }

@@ -5,6 +5,7 @@ import type { TaskDef } from '../../src/tasks/model';
 import type { RollbackItem } from '../../src/tasks/engine';
 import type { PlanStep, RunHandleLike } from '../../src/tasks/service';
 import type { RunSummary } from '../../src/journal';
+import { walkReducer, type ChecklistsRoute, type WalkAction, type WalkRoute } from '../checklists/state';
 import { FOLLOW, scrollOutput, scrollTop, type ConfirmKind, type OutputEnv, type OutputView, type ParamField, type ScrollDelta } from './model';
 
 export interface TasksRoute {
@@ -39,6 +40,17 @@ export interface PlanRoute {
   error: string | null;
   starting: boolean;
   top: number;
+  /** a task step of a walkthrough: where the run's outcome is recorded, and where Esc goes */
+  checklist?: ChecklistBack;
+}
+
+/** A task step of a walkthrough, run through the plan and run screens. */
+export interface ChecklistBack {
+  screen: 'checklist';
+  route: WalkRoute;
+  index: number;
+  /** when its run started (for the step's duration) */
+  startedAt?: number;
 }
 
 export interface RollbackChoice {
@@ -55,7 +67,7 @@ export interface RunRoute {
   screen: 'run';
   handle: RunHandleLike;
   /** where Esc goes once the run is closed */
-  back: TasksRoute | { screen: 'history'; mode: HistoryMode };
+  back: TasksRoute | { screen: 'history'; mode: HistoryMode; back?: WalkRoute } | ChecklistBack;
   stage: RunStage;
   view: OutputView;
   modal: RollbackChoice | null;
@@ -80,9 +92,11 @@ export interface HistoryRoute {
   log: LogView | null;
   error: string | null;
   opening: boolean;
+  /** opened from a walkthrough (its emergency rollback key): Esc returns there */
+  back?: WalkRoute;
 }
 
-export type Route = { screen: 'dashboard' } | TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute;
+export type Route = { screen: 'dashboard' } | TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute | ChecklistsRoute | WalkRoute;
 
 export interface AppState {
   route: Route;
@@ -110,7 +124,8 @@ export type AppAction =
   | { type: 'stage'; stage: RunStage; result?: string }
   | { type: 'log'; log: LogView | null }
   | { type: 'log-scroll'; delta: ScrollDelta; height: number }
-  | { type: 'opening'; on: boolean };
+  | { type: 'opening'; on: boolean }
+  | WalkAction;
 
 function clampSel(sel: number, n: number): number {
   return n <= 0 ? 0 : Math.max(0, Math.min(sel, n - 1));
@@ -121,11 +136,16 @@ function moveSel(sel: number, delta: number | 'home' | 'end', n: number): number
 }
 
 function routeReducer(r: Route, a: AppAction): Route {
+  if (r.screen === 'checklist' && (a.type.startsWith('walk-') || a.type === 'type' || a.type === 'erase' || a.type === 'error')) {
+    return walkReducer(r, a as Parameters<typeof walkReducer>[1]);
+  }
+  if (a.type.startsWith('walk-')) return r;
   switch (a.type) {
     case 'go':
       return a.route;
     case 'select':
       if (r.screen === 'tasks') return { ...r, sel: moveSel(r.sel, a.delta, r.tasks.length) };
+      if (r.screen === 'checklists') return { ...r, sel: moveSel(r.sel, a.delta, r.checklists.length + r.unfinished.length) };
       if (r.screen === 'history' && !r.log) return { ...r, sel: moveSel(r.sel, a.delta, r.runs.length), error: null };
       if (r.screen === 'run' && r.modal) return { ...r, modal: { ...r.modal, sel: moveSel(r.modal.sel, a.delta, r.modal.items.length) } };
       return r;
@@ -187,6 +207,8 @@ function routeReducer(r: Route, a: AppAction): Route {
     case 'opening':
       return r.screen === 'history' ? { ...r, opening: a.on, error: a.on ? null : r.error } : r;
     case 'notice':
+      return r;
+    default:
       return r;
   }
 }

@@ -20,6 +20,9 @@ const OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   limit: { type: 'string' },
   resume: { type: 'string' },
+  // ops checklist run / resume
+  confirm: { type: 'string', multiple: true },
+  input: { type: 'string', multiple: true },
 } as const;
 
 export interface ParsedArgs {
@@ -35,6 +38,8 @@ export interface ParsedArgs {
   yes: boolean;
   limit: number | undefined;
   resume: string | undefined;
+  confirm: string[];
+  inputs: string[];
 }
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
@@ -78,6 +83,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     yes: !!v.yes,
     limit: parseLimit(v.limit),
     resume: v.resume,
+    confirm: v.confirm ?? [],
+    inputs: v.input ?? [],
   };
 }
 
@@ -103,6 +110,14 @@ Usage:
   ops history [--json] [--limit N]
                               the journal of task runs, newest first
   ops show RUN_ID             one run: its steps and its full output log
+  ops checklist               the checklists, and walkthroughs left unfinished
+  ops checklist NAME          walk a checklist in the console, step by step
+  ops checklist show NAME     its steps
+  ops checklist resume [ID]   continue an unfinished walkthrough (the newest when no ID)
+  ops checklist run NAME --yes [--confirm STEP ...] [--input STEP=VALUE ...]
+                              headless (cron): exit 0 all passed, 1 a check failed,
+                              2 a gate or task stopped it, 3 a manual step needs a person
+  ops report [ID]             a walkthrough's markdown report (no ID: the recent ones)
   ops config path|show|validate [FILE]|get KEY|set KEY VALUE
                               the configuration file (show redacts secrets)
 

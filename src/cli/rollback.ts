@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
-import { openSession, pastRun, sessionRunner } from './run';
+import { openSession, pastRun, sessionRunner, refuseReadOnly } from './run';
 
 /** Runs that still have something to undo, or that never ended cleanly; newest first. */
 export function runsNeedingAttention(journal: Journal, limit = 50): RunSummary[] {
@@ -38,6 +38,7 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
     return 0;
   }
 
+  refuseReadOnly(settings, `rollback ${runPrefix}`);
   const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'rollback');
   const session = await openSession(settings, task, runId, journal, out);
   const runner = sessionRunner(settings, task, params, runId, journal, session);

@@ -86,6 +86,11 @@ async function confirm(risk: Risk, irreversible: boolean, dbName: string, ask: (
   return /^y(es)?$/i.test(a.trim());
 }
 
+/** --read-only: nothing that changes the target runs (a dry run still shows the plan). */
+export function refuseReadOnly(settings: Settings, what: string): void {
+  if (settings.readOnly) throw new UserError(`${what}: refused under --read-only (it would change the target); drop --read-only to run it, or see the plan with --dry-run`, 2);
+}
+
 export interface RunFlags {
   params: string[];
   dryRun: boolean;
@@ -108,6 +113,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
     print('dry run: nothing was changed\n');
     return 0;
   }
+  refuseReadOnly(settings, `run ${task.id}`);
   const irreversible = task.steps.some((s) => s.irreversible);
   const needsAnswer = task.risk !== 'low' || irreversible;
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
@@ -301,6 +307,7 @@ export async function resumeCommand(settings: Settings, runPrefix: string, flags
   const print = (s: string) => out.write(redact(s, secrets));
   const journal = new Journal(undefined, { secrets });
   const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'run --resume');
+  refuseReadOnly(settings, `run --resume ${runId}`);
   const probe = planRunner(settings, task, params, runId);
   probe.restore(events);
   const from = probe.resumeIndex();

@@ -107,10 +107,14 @@ function targetFromUrl(name: string, source: ResolvedTarget['source'], url: stri
   const user = u.username ? decodeURIComponent(u.username) : (env.PGUSER ?? userInfo().username);
   const port = u.port ? Number(u.port) : Number(env.PGPORT || 5432);
   const database = u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : (env.PGDATABASE ?? user);
+  // libpq's defaults for what the URL leaves out; node-postgres would take $USER, which a cron
+  // job or a service may not have
+  if (!u.username && u.hostname) u.username = encodeURIComponent(user);
+  if (u.pathname.length <= 1 && u.hostname) u.pathname = `/${encodeURIComponent(database)}`;
   return {
     name,
     source,
-    connection: { connectionString: url },
+    connection: { connectionString: u.hostname ? u.toString() : url },
     display: `postgres://${user}${password ? ':***' : ''}@${host ?? 'localhost'}:${port}/${database}`,
     database,
     secrets,

@@ -78,6 +78,32 @@ export const TlsHostSchema = z
   })
   .strict();
 
+const hhmm = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'expected a time as HH:MM (24 h)');
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/** The maintenance window: from `start` to `end` (past midnight when end < start) on `days`, in `timezone`. */
+export const MaintenanceWindowSchema = z
+  .object({
+    /** the days the window opens on; every day when absent */
+    days: z.array(z.enum(WEEKDAYS, { error: `expected one of ${WEEKDAYS.join(', ')}` })).min(1).default([...WEEKDAYS]),
+    start: hhmm.default('02:00'),
+    end: hhmm.default('04:00'),
+    /** an IANA zone such as UTC or Europe/Berlin */
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not a known time zone (use an IANA name such as UTC or Europe/Berlin)'),
+  })
+  .strict();
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindowSchema>;
+
 export const ConfigSchema = z
   .object({
     targets: z.array(TargetSchema).default([]),
@@ -98,6 +124,8 @@ export const ConfigSchema = z
     /** per-probe timeout in milliseconds */
     probeTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
     thresholds: ThresholdsSchema.default(ThresholdsSchema.parse({})),
+    /** when maintenance may happen; the checklists' window gate reads it */
+    maintenanceWindow: MaintenanceWindowSchema.default(MaintenanceWindowSchema.parse({})),
   })
   .strict();
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Settings } from '../config/load';
 import { UserError } from '../config/load';
-import { availableTasks, openSession, pastRun, planRunner, sessionRunner, type Session } from '../cli/run';
+import { availableTasks, openSession, pastRun, planRunner, refuseReadOnly, sessionRunner, type Session } from '../cli/run';
 import { interruptedRuns, runsNeedingAttention } from '../cli/rollback';
 import { Journal, type RunSummary } from '../journal';
 import { parseParams, TaskRunner, type RunnerLike } from './engine';
@@ -98,6 +98,7 @@ export class TaskService implements TaskServiceLike {
   /** Opens the session (connection, run lock) and starts the run; resolves once it started. */
   async start(taskId: string, params: Record<string, unknown>): Promise<RunHandle> {
     const task = this.task(taskId);
+    refuseReadOnly(this.settings, task.id);
     const parsed = parseParams(task, params);
     const runId = this.journal.newRunId(task.id);
     const session = await openSession(this.settings, task, runId, this.journal, discard());
@@ -109,6 +110,7 @@ export class TaskService implements TaskServiceLike {
 
   /** Opens a past run for its rollbacks (the emergency rollback session). */
   async openForRollback(runId: string): Promise<RunHandle> {
+    refuseReadOnly(this.settings, `rollback ${runId}`);
     const { task, events, params } = pastRun(this.settings, this.journal, runId, 'rollback');
     const session = await openSession(this.settings, task, runId, this.journal, discard());
     const runner = sessionRunner(this.settings, task, params, runId, this.journal, session);

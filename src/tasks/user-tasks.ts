@@ -6,11 +6,10 @@
 // Parameters never pass through a shell: in `run` steps each '{{name}}' is replaced by the
 // value as text inside its one argv element; in `sql` steps each :name becomes a bound $n
 // parameter; `shell` steps get them only as environment variables OPS_PARAM_<NAME>.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { join } from 'node:path';
 import * as z from 'zod';
-import { configDir, formatKeyPath, UserError } from '../config/load';
+import { configDir, UserError } from '../config/load';
+import { firstProblem, parseYaml, readSafely, valueAt, yamlFilesIn, zodProblems, type Locator, type Problem } from '../util/yaml-file';
 import { RISKS, type Action, type Risk, type StepDef, type TaskDef } from './model';
 
 /** Where operators' task files live. */
@@ -28,29 +27,9 @@ export function userTaskSource(task: TaskDef): string | undefined {
 /** Loads every task file in `dir`; a missing directory holds no tasks. Files are read in name order. */
 export function loadUserTasks(dir: string, builtinIds: ReadonlySet<string>): { tasks: TaskDef[]; errors: string[] } {
   const tasks: TaskDef[] = [];
-  const errors: string[] = [];
-  let dirStat: Stats;
-  try {
-    dirStat = statSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { tasks, errors };
-    return { tasks, errors: [`${dir}: cannot read: ${errCode(err)}`] };
-  }
-  if (!dirStat.isDirectory()) return { tasks, errors: [`${dir}: not a directory`] };
-  const dirRefusal = refusal(dir, dirStat);
-  if (dirRefusal) return { tasks, errors: [dirRefusal] };
-
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    return { tasks, errors: [`${dir}: cannot read: ${errCode(err)}`] };
-  }
-  // dot files are editors' locks and backups (emacs' .#name.yaml is a dangling symlink)
-  names = names.filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
+  const { files, errors } = yamlFilesIn(dir);
   const seen = new Map<string, string>();
-  for (const name of names) {
-    const file = join(dir, name);
+  for (const file of files) {
     const r = loadFile(file, builtinIds, seen);
     if ('error' in r) errors.push(r.error);
     else {
@@ -67,75 +46,6 @@ export function loadUserTasksOrThrow(dir: string, builtinIds: ReadonlySet<string
   const { tasks, errors } = loadUserTasks(dir, builtinIds);
   if (errors.length) throw new UserError(errors[0]);
   return tasks;
-}
-
-// ---------------------------------------------------------------- file safety
-
-const MAX_BYTES = 1024 * 1024;
-
-function errCode(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-}
-
-/** Why others could change this file or directory, or null when they cannot. */
-function unsafe(path: string, st: Stats): string | null {
-  if (st.mode & 0o022) return `writable by group or others (chmod go-w ${path})`;
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid && st.uid !== 0) return `owned by uid ${st.uid}, neither you (uid ${uid}) nor root`;
-  return null;
-}
-
-function refusal(path: string, st: Stats): string | null {
-  const why = unsafe(path, st);
-  return why && `${path}: refused: ${why}`;
-}
-
-/** Reads a task file, refusing what others could have written. Returns the text or a one-line error. */
-function readSafely(file: string): { text: string } | { error: string } {
-  let lst: Stats;
-  try {
-    lst = lstatSync(file);
-  } catch (err) {
-    return { error: `${file}: cannot read: ${errCode(err)}` };
-  }
-  let target: string | null = null;
-  if (lst.isSymbolicLink()) {
-    // the link itself cannot be changed by others (its directory was checked); its target can
-    try {
-      target = realpathSync(file);
-    } catch (err) {
-      return { error: `${file}: cannot read: ${errCode(err)} (a symbolic link to a missing file?)` };
-    }
-    const parent = dirname(target);
-    try {
-      const pst = statSync(parent);
-      // in a sticky directory (/tmp) others cannot replace what is ours
-      const why = pst.mode & 0o1000 ? null : unsafe(parent, pst);
-      if (why) return { error: `${file}: refused: its target's directory ${parent} is ${why}` };
-    } catch (err) {
-      return { error: `${file}: cannot read ${parent}: ${errCode(err)}` };
-    }
-  }
-  let fd: number;
-  try {
-    // O_NONBLOCK: a FIFO named x.yaml must not hang the console
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    return { error: `${file}: cannot read: ${errCode(err)}` };
-  }
-  try {
-    // the checks apply to what was opened, the symlink's target included
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { error: `${file}: not a regular file` };
-    const why = unsafe(target ?? file, st);
-    if (why) return { error: target ? `${file}: refused: its target ${target} is ${why}` : `${file}: refused: ${why}` };
-    if (st.size > MAX_BYTES) return { error: `${file}: too large for a task file (${st.size} bytes, at most ${MAX_BYTES})` };
-    return { text: readFileSync(fd, 'utf8') };
-  } catch (err) {
-    return { error: `${file}: cannot read: ${errCode(err)}` };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 // ---------------------------------------------------------------- the format
@@ -233,94 +143,6 @@ function allowedKeys(path: readonly PropertyKey[], data: unknown): string[] | nu
   return null;
 }
 
-function valueAt(data: unknown, path: readonly PropertyKey[]): Record<string, unknown> | undefined {
-  let v: unknown = data;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v as Record<string, unknown> | undefined;
-}
-
-// ---------------------------------------------------------------- locating problems
-
-interface Problem {
-  line: number | null;
-  path: readonly PropertyKey[];
-  message: string;
-}
-
-class Locator {
-  constructor(
-    private readonly doc: Document,
-    private readonly lc: LineCounter,
-  ) {}
-
-  private lineOfOffset(offset: number): number {
-    return this.lc.linePos(offset).line || 1;
-  }
-
-  /** The node at `path`, or the deepest one that exists on the way there; `key` gives a map key's own node. */
-  node(path: readonly PropertyKey[], key = false): YamlNode | null {
-    let node: unknown = this.doc.contents;
-    for (let i = 0; i < path.length; i++) {
-      const seg = path[i];
-      if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
-        if (!pair) return node;
-        if (i === path.length - 1 && key && isScalar(pair.key)) return pair.key;
-        // a key without a value (`rollback:`) has a null value node
-        node = pair.value ?? pair.key;
-      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
-        node = node.items[seg];
-      } else break;
-    }
-    return (node as YamlNode | null) ?? null;
-  }
-
-  line(path: readonly PropertyKey[], key = false): number | null {
-    const n = this.node(path, key);
-    return n?.range ? this.lineOfOffset(n.range[0]) : null;
-  }
-
-  /** The line of character `index` of the string value at `path` (exact for `|` blocks). */
-  lineInValue(path: readonly PropertyKey[], index: number): number | null {
-    const n = this.node(path);
-    if (!n?.range) return null;
-    const start = this.lineOfOffset(n.range[0]);
-    if (isScalar(n) && typeof n.value === 'string') {
-      if (n.type === 'BLOCK_LITERAL') return start + 1 + (n.value.slice(0, index).match(/\n/g)?.length ?? 0);
-      if (n.type === 'BLOCK_FOLDED') return start + 1;
-    }
-    return start;
-  }
-
-  /** A plain scalar as it was written: `0755` stays "0755", `5` becomes "5" (for argv elements). */
-  source(path: readonly PropertyKey[]): string | undefined {
-    const n = this.node(path);
-    return isScalar(n) && n.type === 'PLAIN' && typeof n.source === 'string' ? n.source : undefined;
-  }
-}
-
-function zodProblems(issues: readonly z.core.$ZodIssue[], data: unknown, loc: Locator): Problem[] {
-  const out: Problem[] = [];
-  for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys') {
-      const allowed = allowedKeys(issue.path, data);
-      for (const k of issue.keys) {
-        const path = [...issue.path, k];
-        out.push({ line: loc.line(path, true), path, message: `unknown key${allowed ? ` (allowed: ${allowed.join(', ')})` : ''}` });
-      }
-      continue;
-    }
-    let message = issue.message;
-    if (issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
-    else if (issue.path.length && valueAt(data, issue.path) === undefined && issue.code === 'invalid_type') message = 'required, missing';
-    const key = issue.code === 'invalid_key';
-    out.push({ line: loc.line(issue.path, key), path: issue.path, message });
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------- parameters
 
@@ -613,20 +435,9 @@ function loadFile(file: string, builtinIds: ReadonlySet<string>, seen: ReadonlyM
   const read = readSafely(file);
   if ('error' in read) return read;
 
-  const lc = new LineCounter();
-  const doc = parseDocument(read.text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const line = lc.linePos(e.pos[0]).line || 1;
-    return { error: `${file}:${line}: not valid YAML: ${e.message.split('\n')[0]}` };
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    return { error: `${file}:1: not valid YAML: ${(err as Error).message.split('\n')[0]}` };
-  }
-  const loc = new Locator(doc, lc);
+  const parsedYaml = parseYaml(read.text, file);
+  if ('error' in parsedYaml) return parsedYaml;
+  const { data, loc } = parsedYaml;
 
   // argv elements are text as written: `[chmod, 0755, f]` means "0755", not the number 755
   const steps = (data as { steps?: unknown } | null)?.steps;
@@ -646,7 +457,7 @@ function loadFile(file: string, builtinIds: ReadonlySet<string>, seen: ReadonlyM
   let task: TaskDef | null = null;
   const parsed = TaskSpec.safeParse(data);
   if (!parsed.success) {
-    problems.push(...zodProblems(parsed.error.issues, data, loc));
+    problems.push(...zodProblems(parsed.error.issues, data, loc, allowedKeys));
   } else {
     const spec = parsed.data;
     if (builtinIds.has(spec.id)) {
@@ -656,11 +467,6 @@ function loadFile(file: string, builtinIds: ReadonlySet<string>, seen: ReadonlyM
     }
     task = buildTask(spec, loc, problems);
   }
-  if (problems.length || !task) {
-    const sorted = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    const p = sorted[0] ?? { line: null, path: [], message: 'not a valid task' };
-    const more = sorted.length > 1 ? ` (and ${sorted.length - 1} more problem${sorted.length > 2 ? 's' : ''} in this file)` : '';
-    return { error: `${file}:${p.line ?? 1}: ${formatKeyPath(p.path)}: ${p.message}${more}` };
-  }
+  if (problems.length || !task) return { error: firstProblem(file, problems, 'not a valid task') };
   return { task };
 }

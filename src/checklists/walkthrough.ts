@@ -1,0 +1,432 @@
+// A walkthrough: one operator's pass through a checklist, journaled step by step in
+// `checklists.jsonl` beside the task journal (appended and fsynced per event, like it), so that a
+// dropped connection loses nothing and `ops checklist resume` continues at the first open step.
+//
+// The Walkthrough records outcomes; `advance` does what the console can do by itself (checks,
+// passing gates, steps whose `when` does not hold) and says what the current step needs from
+// the operator. The console and the headless runner both drive it.
+import { hostname } from 'node:os';
+import { Journal, formatOperator, type Operator } from '../journal';
+import { UserError } from '../config/load';
+import type { HealthReport, Snapshot, Status } from '../types';
+import { describeWindow, inWindow, judgeCondition, metricsOf, type LiveContext, type Verdict } from './conditions';
+import type { Checklist, ChecklistStep, When } from './model';
+
+/** Outcomes that settle a step; 'started' (a task under way) and 'blocked' (a gate) leave it open. */
+export type StepOutcome =
+  | 'passed'
+  | 'failed'
+  | 'unknown'
+  | 'confirmed'
+  | 'skipped'
+  | 'not-applicable'
+  | 'overridden'
+  | 'done'
+  | 'entered'
+  | 'read';
+export type StepStatus = 'open' | 'started' | 'blocked' | StepOutcome;
+
+const SETTLED = new Set<string>(['passed', 'failed', 'unknown', 'confirmed', 'skipped', 'not-applicable', 'overridden', 'done', 'entered', 'read']);
+export const isSettled = (s: StepStatus): boolean => SETTLED.has(s);
+
+export type WalkOutcome = 'completed' | 'blocked' | 'failed' | 'abandoned';
+
+export interface StepRecord {
+  id: string;
+  kind: ChecklistStep['kind'];
+  title: string;
+  required: boolean;
+  status: StepStatus;
+  /** what was seen (checks, gates), or what was entered (input) */
+  value?: string;
+  reason?: string;
+  notes: { ts: string; by: string; text: string }[];
+  by?: string;
+  at?: string;
+  taskRun?: string;
+  taskOutcome?: string;
+  durationMs?: number;
+}
+
+export interface HealthRecord {
+  at: string;
+  status: Status | null;
+  score: number | null;
+  metrics: Record<string, number | null>;
+  statuses: Record<string, Status>;
+  /** check id → one-line summary, for the report's open problems */
+  problems: Record<string, string>;
+}
+
+export interface WalkSummary {
+  run: string;
+  checklist: string;
+  title: string;
+  source: string;
+  target: string;
+  operator: Operator | null;
+  host: string;
+  window: string;
+  insideWindow: boolean | null;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: WalkOutcome | 'unfinished';
+  steps: StepRecord[];
+  start: HealthRecord | null;
+  end: HealthRecord | null;
+  /** who resumed it, and when */
+  resumes: { ts: string; by: string }[];
+  reportPath?: string;
+}
+
+// ---------------------------------------------------------------- journal
+
+export const CHECKLIST_JOURNAL = 'checklists.jsonl';
+
+/** The checklist journal in the state directory (or `dir`). */
+export function checklistJournal(dir?: string, secrets: readonly string[] = []): Journal {
+  return new Journal(dir, { file: CHECKLIST_JOURNAL, secrets });
+}
+
+export function healthRecord(snapshot: Snapshot | null, report: HealthReport | null): HealthRecord {
+  const statuses: Record<string, Status> = {};
+  const problems: Record<string, string> = {};
+  for (const c of report?.checks ?? []) {
+    statuses[c.id] = c.status;
+    if (c.status !== 'OK') problems[c.id] = `${c.status} ${c.label}: ${c.summary}`;
+  }
+  return {
+    at: new Date(report?.at ?? snapshot?.at ?? Date.now()).toISOString(),
+    status: report?.status ?? null,
+    score: report?.score ?? null,
+    metrics: metricsOf(snapshot, report),
+    statuses,
+    problems,
+  };
+}
+
+type Ev = Record<string, unknown> & { run: string; type: string; ts: string };
+
+/** Folds one walkthrough's events (journal order) into its summary; null without a start. */
+export function summarizeWalk(events: readonly Ev[]): WalkSummary | null {
+  const start = events.find((e) => e.type === 'cl.start');
+  if (!start) return null;
+  const steps = (Array.isArray(start.steps) ? start.steps : []) as { id: string; kind: ChecklistStep['kind']; title: string; required?: boolean }[];
+  const s: WalkSummary = {
+    run: start.run,
+    checklist: String(start.checklist ?? '?'),
+    title: String(start.title ?? start.checklist ?? '?'),
+    source: String(start.source ?? ''),
+    target: String(start.target ?? '?'),
+    operator: (start.operator as Operator) ?? null,
+    host: String((start.operator as Operator | undefined)?.host ?? '?'),
+    window: String(start.window ?? ''),
+    insideWindow: typeof start.insideWindow === 'boolean' ? start.insideWindow : null,
+    startedAt: start.ts,
+    endedAt: null,
+    outcome: 'unfinished',
+    steps: steps.map((p) => ({ id: String(p.id), kind: p.kind, title: String(p.title ?? p.id), required: p.required === true, status: 'open', notes: [] })),
+    start: null,
+    end: null,
+    resumes: [],
+  };
+  const stepOf = (id: unknown) => s.steps.find((x) => x.id === id);
+  for (const e of events) {
+    switch (e.type) {
+      case 'cl.snapshot':
+        if (e.which === 'start') s.start = e.health as HealthRecord;
+        else s.end = e.health as HealthRecord;
+        break;
+      case 'cl.step': {
+        const st = stepOf(e.step);
+        if (!st) break;
+        st.status = String(e.outcome) as StepStatus;
+        st.at = e.ts;
+        st.by = typeof e.by === 'string' ? e.by : undefined;
+        for (const k of ['value', 'reason', 'taskRun', 'taskOutcome'] as const) {
+          if (typeof e[k] === 'string') st[k] = e[k] as string;
+        }
+        if (typeof e.durationMs === 'number') st.durationMs = e.durationMs;
+        if (typeof e.note === 'string' && e.note) st.notes.push({ ts: e.ts, by: st.by ?? '?', text: e.note });
+        break;
+      }
+      case 'cl.note': {
+        const st = stepOf(e.step);
+        if (st && typeof e.text === 'string') st.notes.push({ ts: e.ts, by: typeof e.by === 'string' ? e.by : '?', text: e.text });
+        break;
+      }
+      case 'cl.resume':
+        s.resumes.push({ ts: e.ts, by: String(e.by ?? '?') });
+        break;
+      case 'cl.end':
+        s.outcome = String(e.outcome) as WalkOutcome;
+        s.endedAt = e.ts;
+        if (typeof e.reportPath === 'string') s.reportPath = e.reportPath;
+        break;
+    }
+  }
+  return s;
+}
+
+/** Every walkthrough in the journal, newest first. */
+export function listWalks(journal: Journal): WalkSummary[] {
+  const byRun = new Map<string, Ev[]>();
+  for (const e of journal.looseEvents()) {
+    if (!e.type.startsWith('cl.')) continue;
+    let l = byRun.get(e.run);
+    if (!l) byRun.set(e.run, (l = []));
+    l.push(e as Ev);
+  }
+  const out: WalkSummary[] = [];
+  for (const events of byRun.values()) {
+    const s = summarizeWalk(events);
+    if (s) out.push(s);
+  }
+  return out.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+}
+
+/** The walkthrough whose id is or starts with `prefix`. */
+export function findWalk(journal: Journal, prefix: string): WalkSummary {
+  const p = prefix.trim();
+  const all = listWalks(journal);
+  const exact = all.find((w) => w.run === p);
+  if (exact) return exact;
+  const m = p ? all.filter((w) => w.run.startsWith(p)) : [];
+  if (m.length === 1) return m[0];
+  if (m.length === 0) throw new UserError(`no checklist walkthrough matches "${p.slice(0, 60)}" in ${journal.file}`);
+  throw new UserError(`"${p.slice(0, 60)}" matches ${m.length} walkthroughs (${m.slice(0, 3).map((w) => w.run).join(', ')}): give more of the id`);
+}
+
+/** Unfinished walkthroughs on this host whose process is gone (or that stopped at a manual step). */
+export function unfinishedWalks(journal: Journal): WalkSummary[] {
+  const host = hostname();
+  return listWalks(journal).filter((w) => {
+    if (w.outcome !== 'unfinished') return false;
+    const op = w.operator;
+    if (!op || op.host !== host) return true;
+    if (op.pid === process.pid) return false;
+    try {
+      process.kill(op.pid, 0);
+      return false; // its console is still open
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** The newest finished (completed) walkthrough of `checklist` on `target`, for baseline comparisons. */
+export function latestCompleted(journal: Journal, checklist: string, target: string): WalkSummary | null {
+  return listWalks(journal).find((w) => w.checklist === checklist && w.target === target && w.outcome === 'completed' && w.start) ?? null;
+}
+
+// ---------------------------------------------------------------- the walkthrough
+
+export interface WalkOptions {
+  checklist: Checklist;
+  journal: Journal;
+  target: string;
+  operator: Operator;
+  window: import('../config/schema').MaintenanceWindow;
+}
+
+export class Walkthrough {
+  private summary: WalkSummary;
+  private readonly listeners = new Set<() => void>();
+  readonly by: string;
+
+  private constructor(
+    readonly opts: WalkOptions,
+    summary: WalkSummary,
+  ) {
+    this.summary = summary;
+    this.by = formatOperator(opts.operator);
+  }
+
+  /** Starts a new walkthrough: journals its plan and the health at the start (the baseline). */
+  static begin(opts: WalkOptions, health: { snapshot: Snapshot | null; report: HealthReport | null }, now = new Date()): Walkthrough {
+    const { checklist, journal } = opts;
+    const run = journal.newRunId(`cl-${checklist.id}`);
+    journal.append({
+      run,
+      type: 'cl.start',
+      checklist: checklist.id,
+      title: checklist.title,
+      source: checklist.source,
+      target: opts.target,
+      operator: opts.operator,
+      window: describeWindow(opts.window),
+      insideWindow: inWindow(now, opts.window),
+      steps: checklist.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, required: s.required })),
+    });
+    journal.append({ run, type: 'cl.snapshot', which: 'start', health: healthRecord(health.snapshot, health.report) });
+    return new Walkthrough(opts, summarizeWalk(journal.looseEvents().filter((e) => e.run === run) as Ev[])!);
+  }
+
+  /** Picks up an unfinished walkthrough from the journal; earlier outcomes stay as recorded. */
+  static resume(opts: Omit<WalkOptions, 'checklist'> & { checklists: readonly Checklist[] }, runPrefix: string): Walkthrough {
+    const found = findWalk(opts.journal, runPrefix);
+    if (found.outcome !== 'unfinished') throw new UserError(`walkthrough ${found.run} has ended (${found.outcome}); "ops report ${found.run}" shows it`);
+    if (found.target !== opts.target) throw new UserError(`walkthrough ${found.run} ran on ${found.target}, not on ${opts.target}; pass --database or --target for it`, 2);
+    const checklist = opts.checklists.find((c) => c.id === found.checklist);
+    if (!checklist) throw new UserError(`walkthrough ${found.run} follows checklist "${found.checklist}", which no longer loads`);
+    const ids = checklist.steps.map((s) => s.id).join(',');
+    if (ids !== found.steps.map((s) => s.id).join(',')) {
+      throw new UserError(`checklist "${checklist.id}" changed since walkthrough ${found.run} started (${checklist.source}); finish it with the old file, or start anew`);
+    }
+    const w = new Walkthrough({ ...opts, checklist }, found);
+    opts.journal.append({ run: found.run, type: 'cl.resume', by: w.by, operator: opts.operator });
+    w.reload();
+    return w;
+  }
+
+  get run(): string {
+    return this.summary.run;
+  }
+
+  get checklist(): Checklist {
+    return this.opts.checklist;
+  }
+
+  get state(): WalkSummary {
+    return this.summary;
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private reload(): void {
+    this.summary = summarizeWalk(this.opts.journal.looseEvents().filter((e) => e.run === this.summary.run) as Ev[])!;
+    for (const l of this.listeners) l();
+  }
+
+  /** The first step not settled, or null when every step is. */
+  get current(): number | null {
+    const i = this.summary.steps.findIndex((s) => !isSettled(s.status));
+    return i < 0 ? null : i;
+  }
+
+  get ended(): boolean {
+    return this.summary.outcome !== 'unfinished';
+  }
+
+  /** Journals a step's outcome (fsynced before this returns). */
+  record(index: number, outcome: StepOutcome | 'started' | 'blocked', extra: { value?: string; note?: string; reason?: string; taskRun?: string; taskOutcome?: string; durationMs?: number } = {}): void {
+    const step = this.opts.checklist.steps[index];
+    if (!step) throw new Error(`no step ${index}`);
+    if (this.ended) throw new UserError(`walkthrough ${this.run} has ended`);
+    if (outcome === 'skipped') {
+      if (step.required) throw new UserError(`step "${step.title}" is required: it cannot be skipped`);
+      if (!extra.reason?.trim()) throw new UserError('skipping a step needs a reason');
+    }
+    this.opts.journal.append({ run: this.run, type: 'cl.step', step: step.id, index, kind: step.kind, outcome, by: this.by, ...clean(extra) });
+    this.reload();
+  }
+
+  /** Adds a note to any step (the current one, or an earlier one under review). */
+  note(index: number, text: string): void {
+    const step = this.opts.checklist.steps[index];
+    if (!step || !text.trim()) return;
+    this.opts.journal.append({ run: this.run, type: 'cl.note', step: step.id, index, text: text.trim(), by: this.by });
+    this.reload();
+  }
+
+  /** Journals the health at the end and how the walkthrough ended. */
+  end(outcome: WalkOutcome, health: { snapshot: Snapshot | null; report: HealthReport | null } | null, reportPath?: string): void {
+    if (this.ended) return;
+    if (health) this.opts.journal.append({ run: this.run, type: 'cl.snapshot', which: 'end', health: healthRecord(health.snapshot, health.report) });
+    this.opts.journal.append({ run: this.run, type: 'cl.end', outcome, by: this.by, ...(reportPath ? { reportPath } : {}) });
+    this.reload();
+  }
+
+  /** Whether a step's `when` holds: true, false, or null (cannot tell yet). */
+  applies(step: ChecklistStep, live: LiveContext): { applies: boolean | null; why: string } {
+    const w: When | undefined = step.when;
+    if (!w) return { applies: true, why: '' };
+    if ('condition' in w) {
+      const v = judgeCondition(w.condition, live);
+      return { applies: v.pass, why: v.value };
+    }
+    const ref = 'failed' in w ? w.failed : w.passed;
+    const other = this.summary.steps.find((s) => s.id === ref);
+    const st = other?.status ?? 'open';
+    const passed = st === 'passed' || st === 'overridden' || st === 'done';
+    const failed = st === 'failed' || st === 'unknown' || st === 'blocked';
+    if (!passed && !failed) return { applies: null, why: `"${ref}" has no outcome yet` };
+    const applies = 'failed' in w ? !passed : passed;
+    return { applies, why: `"${ref}" ${passed ? 'passed' : 'did not pass'}` };
+  }
+}
+
+function clean(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+// ---------------------------------------------------------------- advancing
+
+/** What the current step needs from whoever drives the walkthrough. */
+export type Need =
+  | { kind: 'done' }
+  /** no health data yet: wait for the next probe round */
+  | { kind: 'waiting'; index: number; why: string }
+  | { kind: 'confirm' | 'note' | 'input'; index: number }
+  | { kind: 'task'; index: number }
+  /** a task step whose run stopped without succeeding (interrupted, failed): its recorded outcome */
+  | { kind: 'task-stopped'; index: number; taskRun: string; taskOutcome: string }
+  | { kind: 'check-failed'; index: number; verdict: Verdict }
+  | { kind: 'gate-warn' | 'gate-block'; index: number; verdict: Verdict };
+
+/**
+ * Settles every step that needs no operator (checks that pass, gates that pass, steps whose
+ * `when` does not hold, task steps whose run the journal shows succeeded) and returns what the
+ * first open step needs. `taskOutcome` reads a task run's recorded outcome from the task journal.
+ */
+export function advance(w: Walkthrough, live: LiveContext, taskOutcome: (run: string) => string | null): Need {
+  for (;;) {
+    const i = w.current;
+    if (i === null) return { kind: 'done' };
+    const step = w.checklist.steps[i];
+    const rec = w.state.steps[i];
+    if (rec.status === 'started' && step.kind === 'task' && rec.taskRun) {
+      const outcome = taskOutcome(rec.taskRun) ?? 'unfinished';
+      if (outcome === 'succeeded') {
+        w.record(i, 'done', { taskRun: rec.taskRun, taskOutcome: outcome, value: `run ${rec.taskRun} succeeded` });
+        continue;
+      }
+      return { kind: 'task-stopped', index: i, taskRun: rec.taskRun, taskOutcome: outcome };
+    }
+    const when = w.applies(step, live);
+    if (when.applies === false) {
+      w.record(i, 'not-applicable', { value: when.why });
+      continue;
+    }
+    if (when.applies === null) return { kind: 'waiting', index: i, why: when.why };
+    switch (step.kind) {
+      case 'check':
+      case 'gate': {
+        if (!live.report) return { kind: 'waiting', index: i, why: 'waiting for the first health round' };
+        const v = judgeCondition(step.condition, live);
+        if (v.pass === true) {
+          w.record(i, 'passed', { value: v.value });
+          continue;
+        }
+        if (step.kind === 'check') return { kind: 'check-failed', index: i, verdict: v };
+        return { kind: step.onFail === 'block' ? 'gate-block' : 'gate-warn', index: i, verdict: v };
+      }
+      case 'task':
+        return { kind: 'task', index: i };
+      default:
+        return { kind: step.kind, index: i };
+    }
+  }
+}
+
+/** An input step's value, checked against its pattern; throws a one-line error when it does not match. */
+export function checkInput(step: ChecklistStep, value: string): string {
+  const v = value.trim();
+  if (step.kind !== 'input') return v;
+  if (!v) throw new UserError(`"${step.title}" needs a value${step.example ? ` (e.g. ${step.example})` : ''}`);
+  if (step.pattern && !new RegExp(step.pattern).test(v)) throw new UserError(`"${v}" does not match ${step.pattern}${step.example ? ` (e.g. ${step.example})` : ''}`);
+  return v;
+}

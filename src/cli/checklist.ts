@@ -1,0 +1,282 @@
+// `ops checklist`: the list, and the headless walkthrough (`ops checklist run NAME --yes`, for
+// cron). Checks and gates are judged on a probe round, tasks run through the task engine, and a
+// manual step stops the run unless it was pre-confirmed with --confirm STEP (or, for an input
+// step, given with --input STEP=VALUE). `ops report ID` prints a walkthrough's report.
+import type { Settings } from '../config/load';
+import { UserError } from '../config/load';
+import { Journal } from '../journal';
+import { Collector } from '../monitor';
+import { parseParams } from '../tasks/engine';
+import { redact } from '../util/redact';
+import { describeCondition } from '../checklists/conditions';
+import type { Checklist, ChecklistStep } from '../checklists/model';
+import { ChecklistService, type Health } from '../checklists/service';
+import { advance, checkInput, isSettled, type Need, type Walkthrough } from '../checklists/walkthrough';
+import { availableTasks, openSession, refuseReadOnly, sessionRunner } from './run';
+
+/** Exit codes of a headless walkthrough. */
+export const CHECKLIST_EXIT = { ok: 0, checksFailed: 1, stopped: 2, manual: 3 } as const;
+
+function kindWord(s: ChecklistStep): string {
+  return s.kind === 'gate' ? `gate (${s.onFail})` : s.kind;
+}
+
+export function listChecklists(service: ChecklistService): string {
+  const { checklists, errors } = service.checklists();
+  const lines: string[] = [];
+  const w = Math.max(...checklists.map((c) => c.id.length), 4);
+  for (const c of checklists) lines.push(`${c.id.padEnd(w)}  ${String(c.steps.length).padStart(2)} steps  ${c.title}${c.builtin ? '' : `  (${c.source})`}`);
+  for (const e of errors) lines.push(`warning: ${e}`);
+  const open = service.unfinished();
+  if (open.length) {
+    lines.push('', 'Unfinished walkthroughs (ops checklist resume ID):');
+    for (const u of open.slice(0, 10)) {
+      const at = u.steps.find((s) => !isSettled(s.status));
+      lines.push(`  ${u.run}  ${u.checklist}, started ${u.startedAt.slice(0, 16).replace('T', ' ')}Z${at ? `, at "${at.title}"` : ''}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One line per step as the headless run settles it. */
+function stepLine(w: Walkthrough, i: number): string {
+  const s = w.state.steps[i];
+  const tag: Record<string, string> = {
+    passed: 'PASS',
+    failed: 'FAIL',
+    unknown: 'UNKNOWN',
+    confirmed: 'CONFIRMED',
+    skipped: 'SKIPPED',
+    'not-applicable': 'N/A',
+    overridden: 'OVERRIDDEN',
+    done: 'DONE',
+    entered: 'ENTERED',
+    read: 'NOTE',
+    blocked: 'BLOCKED',
+    started: 'RUNNING',
+  };
+  return `[${tag[s.status] ?? s.status}] ${s.id}: ${s.title}${s.value ? ` — ${s.value}` : ''}\n`;
+}
+
+export interface HeadlessFlags {
+  yes: boolean;
+  confirm: string[];
+  inputs: string[];
+}
+
+/** Checks --confirm and --input against the checklist before anything runs. */
+function preAnswers(c: Checklist, flags: HeadlessFlags): { confirmed: Set<string>; inputs: Map<string, string> } {
+  const confirmed = new Set<string>();
+  for (const id of flags.confirm) {
+    const s = c.steps.find((x) => x.id === id);
+    if (!s) throw new UserError(`--confirm ${id}: checklist ${c.id} has no step "${id}" (steps: ${c.steps.map((x) => x.id).join(', ')})`, 2);
+    if (s.kind !== 'confirm' && !(s.kind === 'gate' && s.onFail === 'warn')) {
+      throw new UserError(`--confirm ${id}: step "${id}" is a ${kindWord(s)} step; only confirm steps and warn gates can be pre-confirmed`, 2);
+    }
+    confirmed.add(id);
+  }
+  const inputs = new Map<string, string>();
+  for (const pair of flags.inputs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UserError(`--input: expected STEP=VALUE, got "${pair}"`, 2);
+    const id = pair.slice(0, eq);
+    const s = c.steps.find((x) => x.id === id);
+    if (!s || s.kind !== 'input') throw new UserError(`--input ${id}: checklist ${c.id} has no input step "${id}"`, 2);
+    inputs.set(id, checkInput(s, pair.slice(eq + 1)));
+  }
+  return { confirmed, inputs };
+}
+
+async function healthRound(settings: Settings): Promise<Health> {
+  const collector = new Collector({ config: settings.config, target: settings.target });
+  try {
+    await collector.prime();
+    const snapshot = await collector.round();
+    return { snapshot, report: collector.evaluate(snapshot) };
+  } finally {
+    await collector.close();
+  }
+}
+
+/** Runs a task step through the engine (no prompts: --yes was given). Returns the run's outcome. */
+async function runTaskStep(settings: Settings, w: Walkthrough, i: number, print: (s: string) => void, out: NodeJS.WritableStream): Promise<string> {
+  const step = w.checklist.steps[i] as Extract<ChecklistStep, { kind: 'task' }>;
+  const task = availableTasks().tasks.find((t) => t.id === step.task);
+  if (!task) {
+    w.record(i, 'failed', { value: `unknown task ${step.task}` });
+    return 'failed';
+  }
+  try {
+    refuseReadOnly(settings, `task ${task.id}`);
+  } catch (err) {
+    w.record(i, 'failed', { value: (err as Error).message });
+    return 'refused';
+  }
+  const params = parseParams(task, step.params);
+  const journal = new Journal(undefined, { secrets: settings.target.secrets });
+  const runId = journal.newRunId(task.id);
+  // journaled before the task starts: a crash from here on shows the run it belongs to
+  w.record(i, 'started', { taskRun: runId, value: `task ${task.id}` });
+  print(`[RUNNING] ${step.id}: ${task.title} (run ${runId})\n`);
+  const t0 = Date.now();
+  let outcome = 'failed';
+  try {
+    const session = await openSession(settings, task, runId, journal, out);
+    const runner = sessionRunner(settings, task, params, runId, journal, session);
+    const detach = session.watch(runner);
+    try {
+      const state = await runner.run();
+      if (runner.state.phase !== 'done') runner.end(state.outcome === 'interrupted' ? 'interrupted' : undefined);
+      outcome = runner.state.outcome ?? state.outcome ?? 'failed';
+      const left = runner.rollbackPlan().length;
+      if (outcome !== 'succeeded' && left) print(`run ${runId} ${outcome}; rollbacks not applied: ops rollback ${runId}\n`);
+    } finally {
+      detach();
+      await session.release();
+    }
+  } catch (err) {
+    w.record(i, 'failed', { taskRun: runId, taskOutcome: 'not started', value: (err as Error).message.split('\n')[0], durationMs: Date.now() - t0 });
+    return 'not started';
+  }
+  w.record(i, outcome === 'succeeded' ? 'done' : 'failed', { taskRun: runId, taskOutcome: outcome, value: `run ${runId} ${outcome}`, durationMs: Date.now() - t0 });
+  return outcome;
+}
+
+/** The manual steps from `from` on that nobody pre-answered, as lines for the stop message. */
+function manualLeft(c: Checklist, from: number, confirmed: Set<string>, inputs: Map<string, string>): string[] {
+  return c.steps
+    .slice(from)
+    .filter((s) => (s.kind === 'confirm' && !confirmed.has(s.id)) || (s.kind === 'input' && !inputs.has(s.id)))
+    .map((s) => `  ${s.id.padEnd(18)} ${s.kind === 'input' ? `--input ${s.id}=VALUE${s.example ? ` (e.g. ${s.example})` : ''}` : `--confirm ${s.id}`}   ${s.title}`);
+}
+
+/** Drives a walkthrough headless to its end, or to the first step that needs a person. */
+async function drive(settings: Settings, service: ChecklistService, w: Walkthrough, flags: HeadlessFlags, out: NodeJS.WritableStream): Promise<number> {
+  const secrets = settings.target.secrets;
+  const print = (s: string) => out.write(redact(s, secrets));
+  const { confirmed, inputs } = preAnswers(w.checklist, flags);
+  let health = await healthRound(settings);
+  const printed = new Set<number>(w.state.steps.flatMap((s, i) => (isSettled(s.status) ? [i] : [])));
+  const flush = () => {
+    w.state.steps.forEach((s, i) => {
+      if (isSettled(s.status) && !printed.has(i)) {
+        printed.add(i);
+        print(stepLine(w, i));
+      }
+    });
+  };
+  const finish = (outcome: 'completed' | 'blocked' | 'failed', code: number, why: string): number => {
+    const path = service.finish(w, outcome, health);
+    print(`checklist ${w.checklist.id} ${outcome}${why ? `: ${why}` : ''}\nreport: ${path} (ops report ${w.run})\n`);
+    return code;
+  };
+  for (let guard = 0; guard < 10_000; guard++) {
+    const need: Need = advance(w, service.live(health), (r) => service.taskOutcome(r));
+    flush();
+    const step = need.kind === 'done' ? null : w.checklist.steps[need.index];
+    switch (need.kind) {
+      case 'done': {
+        const bad = w.state.steps.filter((s) => s.status === 'failed' || s.status === 'unknown');
+        return finish('completed', bad.length ? CHECKLIST_EXIT.checksFailed : CHECKLIST_EXIT.ok, bad.length ? `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass (${bad.map((s) => s.id).join(', ')})` : 'every check passed');
+      }
+      case 'waiting':
+        health = await healthRound(settings);
+        if (guard > 2) {
+          w.record(need.index, 'unknown', { value: need.why });
+        }
+        continue;
+      case 'check-failed':
+        w.record(need.index, need.verdict.pass === null ? 'unknown' : 'failed', { value: need.verdict.value });
+        continue;
+      case 'gate-warn':
+      case 'gate-block':
+        if (need.kind === 'gate-warn' && confirmed.has(step!.id)) {
+          w.record(need.index, 'overridden', { value: need.verdict.value, note: 'pre-confirmed with --confirm' });
+          continue;
+        }
+        // headless, nobody can type yes
+        w.record(need.index, 'blocked', { value: need.verdict.value });
+        flush();
+        return finish(
+          'blocked',
+          CHECKLIST_EXIT.stopped,
+          `gate "${step!.title}" failed: ${need.verdict.value}${need.kind === 'gate-warn' ? ` (a warn gate: --confirm ${step!.id} goes on anyway)` : ''}`,
+        );
+      case 'note':
+        w.record(need.index, 'read');
+        continue;
+      case 'confirm':
+        if (confirmed.has(step!.id)) {
+          w.record(need.index, 'confirmed', { note: 'pre-confirmed with --confirm' });
+          continue;
+        }
+        break;
+      case 'input':
+        if (inputs.has(step!.id)) {
+          w.record(need.index, 'entered', { value: inputs.get(step!.id) });
+          continue;
+        }
+        break;
+      case 'task':
+      case 'task-stopped': {
+        const outcome = await runTaskStep(settings, w, need.index, print, out);
+        flush();
+        if (outcome !== 'succeeded') return finish('failed', CHECKLIST_EXIT.stopped, `task step "${step!.title}" ${outcome}`);
+        health = await healthRound(settings); // the task changed things: judge what follows on fresh data
+        continue;
+      }
+    }
+    // a manual step nobody pre-answered: stop here, resumable
+    const left = manualLeft(w.checklist, need.index, confirmed, inputs);
+    print(
+      `checklist ${w.checklist.id} stopped at step ${need.index + 1}, "${step!.title}": it needs a person.\n` +
+        `Manual steps left:\n${left.join('\n')}\n` +
+        `Pre-answer them (ops checklist resume ${w.run} --yes --confirm STEP ...), or finish in the console: ops checklist resume ${w.run}\n`,
+    );
+    return CHECKLIST_EXIT.manual;
+  }
+  throw new Error('checklist: the walkthrough did not settle');
+}
+
+export async function checklistRunCommand(settings: Settings, name: string | undefined, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const service = new ChecklistService(settings);
+  if (!name) throw new UserError(`checklist run: name a checklist (${service.checklists().checklists.map((c) => c.id).join(', ')})`, 2);
+  const checklist = service.checklist(name);
+  if (!flags.yes) {
+    throw new UserError(`checklist run ${name}: a headless walkthrough runs tasks without asking, so it needs --yes; to walk it step by step, run "ops checklist ${name}" at a terminal`, 2);
+  }
+  preAnswers(checklist, flags); // bad flags fail before anything is journaled
+  const health = await healthRound(settings);
+  const w = service.begin(checklist.id, health);
+  out.write(`checklist ${checklist.id}: ${checklist.title} on ${settings.target.display} (walkthrough ${w.run})\n`);
+  return drive(settings, service, w, flags, out);
+}
+
+export async function checklistResumeHeadless(settings: Settings, runPrefix: string, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const service = new ChecklistService(settings);
+  const w = service.resume(runPrefix);
+  out.write(`checklist ${w.checklist.id}: resuming walkthrough ${w.run} at step ${(w.current ?? w.checklist.steps.length) + 1}\n`);
+  return drive(settings, service, w, flags, out);
+}
+
+/** `ops checklist show NAME`: the steps, for reading before a window. */
+export function showChecklist(service: ChecklistService, name: string): string {
+  const c = service.checklist(name);
+  const lines = [`${c.id}: ${c.title}`, ...(c.description ? [`  ${c.description}`] : []), `  (${c.source})`, ''];
+  c.steps.forEach((s, i) => {
+    const what = s.kind === 'check' || s.kind === 'gate' ? `: ${describeCondition(s.condition)}` : s.kind === 'task' ? `: runs ${s.task}` : '';
+    const when = s.when ? ` [when ${'failed' in s.when ? `${s.when.failed} failed` : 'passed' in s.when ? `${s.when.passed} passed` : describeCondition(s.when.condition)}]` : '';
+    lines.push(`${String(i + 1).padStart(3)}. ${s.title}  (${kindWord(s)}${s.required && s.kind !== 'gate' ? ', required' : ''}${what})${when}`);
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+export function reportCommand(settings: Settings, runPrefix: string | undefined): string {
+  const service = new ChecklistService(settings);
+  if (!runPrefix) {
+    const walks = service.walks().slice(0, 20);
+    if (walks.length === 0) return 'no checklist walkthrough in the journal yet\n';
+    return `${walks.map((w) => `${w.run}  ${w.checklist.padEnd(16)} ${w.outcome.padEnd(10)} ${w.target}`).join('\n')}\n`;
+  }
+  return redact(service.report(runPrefix).markdown, settings.target.secrets);
+}
