@@ -139,7 +139,7 @@ export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScr
     detail.push([{ text: `Outcome: ` }, { text: m.word || 'not reached', status: m.status }, { text: rec.value ? ` · ${clean(rec.value)}` : '' }, { text: rec.by ? ` · ${clean(rec.by)} ${rec.at?.slice(11, 19) ?? ''}` : '' }]);
     if (rec.reason) detail.push([{ text: `Reason: ${clean(rec.reason)}` }]);
     for (const n of rec.notes.slice(-2)) detail.push([{ text: `Note (${clean(n.by)}): ${clean(n.text)}` }]);
-    if (route.mode) detail.push(...promptLines(route, width));
+    if (route.mode || route.finished) detail.push(...promptLines(route, width));
   } else {
     for (const n of rec.notes.slice(-1)) detail.push([{ text: `Note (${clean(n.by)}): ${clean(n.text)}` }]);
     detail.push(...promptLines(route, width));

@@ -11,7 +11,7 @@ import { redact } from '../util/redact';
 import { describeCondition } from '../checklists/conditions';
 import type { Checklist, ChecklistStep } from '../checklists/model';
 import { ChecklistService, type Health } from '../checklists/service';
-import { advance, checkInput, isSettled, type Need, type Walkthrough } from '../checklists/walkthrough';
+import { advance, checkInput, findWalk, isSettled, type Need, type Walkthrough } from '../checklists/walkthrough';
 import { availableTasks, openSession, refuseReadOnly, sessionRunner } from './run';
 
 /** Exit codes of a headless walkthrough. */
@@ -82,7 +82,11 @@ function preAnswers(c: Checklist, flags: HeadlessFlags): { confirmed: Set<string
     const id = pair.slice(0, eq);
     const s = c.steps.find((x) => x.id === id);
     if (!s || s.kind !== 'input') throw new UserError(`--input ${id}: checklist ${c.id} has no input step "${id}"`, 2);
-    inputs.set(id, checkInput(s, pair.slice(eq + 1)));
+    try {
+      inputs.set(id, checkInput(s, pair.slice(eq + 1)));
+    } catch (err) {
+      throw new UserError(`--input ${id}: ${(err as Error).message}`, 2);
+    }
   }
   return { confirmed, inputs };
 }
@@ -197,6 +201,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
         // headless, nobody can type yes
         w.record(need.index, 'blocked', { value: need.verdict.value });
         flush();
+        print(stepLine(w, need.index));
         return finish(
           'blocked',
           CHECKLIST_EXIT.stopped,
@@ -254,6 +259,8 @@ export async function checklistRunCommand(settings: Settings, name: string | und
 
 export async function checklistResumeHeadless(settings: Settings, runPrefix: string, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const service = new ChecklistService(settings);
+  // bad flags fail before the resume is journaled
+  preAnswers(service.checklist(findWalk(service.journal, runPrefix).checklist), flags);
   const w = service.resume(runPrefix);
   out.write(`checklist ${w.checklist.id}: resuming walkthrough ${w.run} at step ${(w.current ?? w.checklist.steps.length) + 1}\n`);
   return drive(settings, service, w, flags, out);
