@@ -101,7 +101,7 @@ describe('ops checklist run, headless', () => {
           [(holder as unknown as { processID: number }).processID],
         );
         return rows[0].n === 1;
-      }, 15_000);
+      }, { timeoutMs: 15_000 });
       const r = await runOps(['checklist', 'run', 'daily', '--yes'], { env, timeoutMs: 60_000 });
       expect(r.stdout).toMatch(/^\[FAIL\] idle-in-transaction: .*idle in transaction CRITICAL/m);
       expect(r.stdout).toMatch(/1 check did not pass \(idle-in-transaction\)|checks did not pass \(.*idle-in-transaction/);
