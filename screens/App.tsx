@@ -571,6 +571,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
           color={color}
           keyHandlerRef={dashKeyRef}
           onNavigate={service ? navigate : undefined}
+          notice={app.notice}
         />
       );
     case 'tasks':

@@ -26,6 +26,8 @@ export interface DashboardProps {
   keyHandlerRef?: MutableRefObject<KeyHandler | null>;
   /** `t` tasks, `h` history, `u` emergency rollback (only when the console has a task service) */
   onNavigate?: (to: DashboardNav) => void;
+  /** the console's own one-line message (e.g. after leaving a screen), shown in the footer until the next key */
+  notice?: string | null;
 }
 
 export type DashboardNav =
@@ -114,10 +116,11 @@ function headerLine(state: MonitorState): Line {
   return out;
 }
 
-function footerLine(state: MonitorState, tasks: boolean): Line {
+function footerLine(state: MonitorState, tasks: boolean, notice: string | null = null): Line {
+  if (notice) return [{ text: `! ${clean(notice)}`, bold: true, status: 'WARNING' }];
   if (state.notice) return [{ text: `! ${clean(state.notice)}`, bold: true, status: 'WARNING' }, { text: ' · ? help' }];
   const pause = `space ${state.paused ? 'resume' : 'pause'}`;
-  if (tasks) return [{ text: `q quit · ${pause} · Tab ↑↓ panels · t tasks · l checklists · h history · ? help` }];
+  if (tasks) return [{ text: `q quit · ${pause} · Tab panels · t tasks · l checklists · h history · ? help` }];
   return [{ text: `q quit · ${pause} · r refresh · Tab panel · ↑↓ scroll · ? help` }];
 }
 
@@ -168,7 +171,7 @@ export function helpLines(tasks: boolean): readonly string[] {
   return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thul] {12}|c x {10})/.test(l));
 }
 
-export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate }: DashboardProps) {
+export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate, notice }: DashboardProps) {
   const state = useMonitor(monitor);
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   const [ui, dispatch] = useReducer(uiReducer, INITIAL_UI);
@@ -316,7 +319,7 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
           ))}
         </Box>
       )}
-      {layout.footer && <LineView line={footerLine(state, !!onNavigate)} color={color} />}
+      {layout.footer && <LineView line={footerLine(state, !!onNavigate, notice ?? null)} color={color} />}
     </Box>
   );
 }

@@ -64,8 +64,8 @@ function promptLines(route: WalkRoute, width: number): Line[] {
   if (route.beginning) return [[{ text: 'Waiting for the first health round (the walkthrough’s baseline)…' }]];
   if (mode) {
     const label = mode.kind === 'skip' ? 'Reason for skipping' : mode.kind === 'note' ? 'Note' : mode.kind === 'input' ? 'Value' : 'Type yes to go on anyway';
+    if (mode.kind === 'gate' && need && 'verdict' in need) out.push([{ text: 'Now: ', bold: true }, { text: clean(need.verdict.value), status: 'WARNING' }]);
     out.push([{ text: `${label}: `, bold: true }, { text: `${clean(mode.text)}▏` }]);
-    out.push([{ text: 'Enter saves · Esc cancels' }]);
     return out;
   }
   if (!need) return [[{ text: 'evaluating…' }]];

@@ -222,7 +222,15 @@ export function walkController(d: WalkDeps) {
       if (step.required) return d.apply({ type: 'error', error: `"${step.title}" is required: it cannot be skipped` });
       return d.apply({ type: 'walk-mode', mode: { kind: 'skip', index: cur, text: '' } });
     }
-    if (ch === 'x' && need?.kind === 'gate-block') return finish(w, 'blocked');
+    if (ch === 'x' && need?.kind === 'gate-block') {
+      // the gate that stopped it, and what was seen, go to the journal first (as ops checklist run records it)
+      try {
+        w.record(cur, 'blocked', { value: need.verdict.value });
+      } catch (err) {
+        return d.apply({ type: 'error', error: errorText(err) });
+      }
+      return finish(w, 'blocked');
+    }
     if (k !== 'enter') return;
     if (r.review !== null && r.review !== cur) return d.apply({ type: 'walk-review', delta: null });
     if (!need || need.kind === 'done' || need.index !== cur) return evaluate();

@@ -197,14 +197,18 @@ export function findWalk(journal: Journal, prefix: string): WalkSummary {
   throw new UserError(`"${p.slice(0, 60)}" matches ${m.length} walkthroughs (${m.slice(0, 3).map((w) => w.run).join(', ')}): give more of the id`);
 }
 
-/** Unfinished walkthroughs on this host whose process is gone (or that stopped at a manual step). */
+/**
+ * Unfinished walkthroughs nobody is walking now: their process is gone (a crash, a dropped SSH
+ * session, a headless run that stopped at a manual step), or it is this process (left with q).
+ */
 export function unfinishedWalks(journal: Journal): WalkSummary[] {
   const host = hostname();
   return listWalks(journal).filter((w) => {
     if (w.outcome !== 'unfinished') return false;
     const op = w.operator;
     if (!op || op.host !== host) return true;
-    if (op.pid === process.pid) return false;
+    if (op.pid === process.pid) return true; // left open in this very console
+
     try {
       process.kill(op.pid, 0);
       return false; // its console is still open
