@@ -179,6 +179,10 @@ function metricVerdict(c: Extract<Condition, { metric: string }>, ctx: LiveConte
   if (!ctx.snapshot) return { pass: null, value: 'no health data yet' };
   const v = metricsOf(ctx.snapshot, ctx.report)[c.metric];
   if (v === null || v === undefined) return { pass: null, value: `${def.label}: could not be measured` };
+  if (c.metric === 'pg.up') {
+    const want = c.atLeast !== undefined || c.above !== undefined;
+    return { pass: want ? v >= 1 : v < 1, value: v >= 1 ? 'PostgreSQL answers' : 'PostgreSQL does not answer' };
+  }
   const fails: string[] = [];
   if (c.below !== undefined && !(v < c.below)) fails.push(`not below ${formatMetric(c.metric, c.below)}`);
   if (c.atMost !== undefined && !(v <= c.atMost)) fails.push(`above ${formatMetric(c.metric, c.atMost)}`);
@@ -232,6 +236,7 @@ export function judgeCondition(c: Condition, ctx: LiveContext): Verdict {
 /** The condition in words, for the step list and the report. */
 export function describeCondition(c: Condition): string {
   if ('metric' in c) {
+    if (c.metric === 'pg.up') return c.atLeast !== undefined || c.above !== undefined ? 'PostgreSQL answers' : 'PostgreSQL does not answer';
     const def = METRICS[c.metric];
     const parts: string[] = [];
     if (c.below !== undefined) parts.push(`< ${formatMetric(c.metric, c.below)}`);

@@ -76,7 +76,6 @@ export interface WalkSummary {
   end: HealthRecord | null;
   /** who resumed it, and when */
   resumes: { ts: string; by: string }[];
-  reportPath?: string;
 }
 
 // ---------------------------------------------------------------- journal
@@ -161,7 +160,6 @@ export function summarizeWalk(events: readonly Ev[]): WalkSummary | null {
       case 'cl.end':
         s.outcome = String(e.outcome) as WalkOutcome;
         s.endedAt = e.ts;
-        if (typeof e.reportPath === 'string') s.reportPath = e.reportPath;
         break;
     }
   }
@@ -337,10 +335,10 @@ export class Walkthrough {
   }
 
   /** Journals the health at the end and how the walkthrough ended. */
-  end(outcome: WalkOutcome, health: { snapshot: Snapshot | null; report: HealthReport | null } | null, reportPath?: string): void {
+  end(outcome: WalkOutcome, health: { snapshot: Snapshot | null; report: HealthReport | null } | null): void {
     if (this.ended) return;
     if (health) this.opts.journal.append({ run: this.run, type: 'cl.snapshot', which: 'end', health: healthRecord(health.snapshot, health.report) });
-    this.opts.journal.append({ run: this.run, type: 'cl.end', outcome, by: this.by, ...(reportPath ? { reportPath } : {}) });
+    this.opts.journal.append({ run: this.run, type: 'cl.end', outcome, by: this.by });
     this.reload();
   }
 

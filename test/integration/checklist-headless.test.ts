@@ -116,7 +116,7 @@ describe('ops checklist run, headless', () => {
     const env = cleanEnv({ OPS_STATE_DIR: state, OPS_CONFIG_DIR: setup().conf.dir, DATABASE_URL: 'postgresql://127.0.0.1:1/nothing' });
     const r = await runOps(['checklist', 'run', 'daily', '--yes'], { env, timeoutMs: 60_000 });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^\[FAIL\] database-up: The database answers — PostgreSQL reachable no/m);
+    expect(r.stdout).toMatch(/^\[FAIL\] database-up: The database answers — PostgreSQL does not answer$/m);
     expect(journal(state).filter((e) => e.type === 'cl.step')).toHaveLength(8);
   });
 
