@@ -9,7 +9,10 @@ import { ChecklistService } from '../src/checklists/service';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand, startupNotice } from '../src/cli/rollback';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
-import { Journal } from '../src/journal';
+import { Journal, stateDir } from '../src/journal';
+import { reap, registryDir, SCENARIO_NAMES, startDrill } from '../src/drill/drill';
+import { hostname } from 'node:os';
+import { Writable } from 'node:stream';
 import { resolveSettings, UserError } from '../src/config/load';
 import { Monitor } from '../src/monitor';
 import { TaskService } from '../src/tasks/service';
@@ -195,6 +198,14 @@ async function main(): Promise<void> {
       }
       return;
     }
+    case 'drill': {
+      try {
+        process.exitCode = await drillCommand(args);
+      } catch (err) {
+        fail(err, 1);
+      }
+      return;
+    }
     case 'report': {
       try {
         if (args.positionals.length > 1) throw new UserError(`report: unexpected argument "${args.positionals[1]}"`, 2);
@@ -222,6 +233,62 @@ async function main(): Promise<void> {
     default:
       fail(new UserError(`unknown command "${args.command}" (see "ops --help")`, 2), 2);
   }
+}
+
+/** `ops drill`: a throwaway cluster with planted problems, and the console on it. */
+async function drillCommand(args: ReturnType<typeof parseCommandLine>): Promise<number> {
+  const [sub, ...rest] = args.positionals;
+  const realState = stateDir();
+  if (sub === 'clean') {
+    if (rest.length) throw new UserError(`drill clean: unexpected argument "${rest[0]}"`, 2);
+    const lines = reap(registryDir(realState), { all: true, host: hostname() });
+    process.stdout.write(lines.length ? `${lines.join('\n')}\n` : 'no drill to remove\n');
+    return 0;
+  }
+  if (sub !== undefined) throw new UserError(`drill: unexpected argument "${sub}" (ops drill [--scenario NAME,...] [--keep], or ops drill clean)`, 2);
+  const scenarios = args.scenario ? args.scenario.split(',').map((s) => s.trim()).filter(Boolean) : SCENARIO_NAMES;
+  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  if (!tty && !args.keep) {
+    throw new UserError('drill: opens the console, which needs an interactive terminal; --keep sets the drill up without it and leaves it running (ops drill clean removes it)', 2);
+  }
+  const say = (l: string) => process.stdout.write(`${l}\n`);
+  const useDrill = (dirs: { configDir: string; stateDir: string }) => {
+    // the drill's own configuration and journal, apart from the real ones
+    process.env.OPS_CONFIG_DIR = dirs.configDir;
+    process.env.OPS_STATE_DIR = dirs.stateDir;
+  };
+  const drill = await startDrill({
+    scenarios,
+    stateDir: realState,
+    host: hostname(),
+    say,
+    keep: args.keep,
+    badChange: async (url, dirs) => {
+      useDrill(dirs);
+      const settings = resolveSettings({ database: url });
+      const code = await runCommand(settings, 'set-setting', { params: ['name=work_mem', 'value=64kB'], dryRun: false, yes: true }, new Writable({ write: (_c, _e, cb) => cb() }));
+      if (code !== 0) throw new UserError('drill: the bad-change scenario could not run set-setting');
+    },
+  });
+  useDrill(drill);
+  say(drill.where);
+  if (!tty) {
+    drill.keep();
+    say(`export OPS_CONFIG_DIR=${drill.configDir} OPS_STATE_DIR=${drill.stateDir} DATABASE_URL=${drill.record.url}`);
+    say('kept: the commands above point ops at it; "ops drill clean" removes it');
+    return 0;
+  }
+  process.env.OPS_BADGE = 'DRILL';
+  try {
+    await openConsole(resolveSettings({ ...args.flags, target: undefined, database: drill.record.url }), null);
+  } finally {
+    if (args.keep) say(`drill kept at 127.0.0.1:${drill.record.port} (${drill.record.dir}); remove it with: ${drill.keep()}`);
+    else {
+      drill.remove();
+      say('drill removed: its cluster is stopped and its files are gone');
+    }
+  }
+  return 0;
 }
 
 type ConsoleWalk = { begin: string } | { resume: string };

@@ -23,6 +23,9 @@ const OPTIONS = {
   // ops checklist run / resume
   confirm: { type: 'string', multiple: true },
   input: { type: 'string', multiple: true },
+  // ops drill
+  scenario: { type: 'string' },
+  keep: { type: 'boolean' },
 } as const;
 
 export interface ParsedArgs {
@@ -40,6 +43,8 @@ export interface ParsedArgs {
   resume: string | undefined;
   confirm: string[];
   inputs: string[];
+  scenario: string | undefined;
+  keep: boolean;
 }
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
@@ -85,6 +90,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     resume: v.resume,
     confirm: v.confirm ?? [],
     inputs: v.input ?? [],
+    scenario: v.scenario,
+    keep: !!v.keep,
   };
 }
 
@@ -118,6 +125,11 @@ Usage:
                               headless (cron): exit 0 all passed, 1 a check failed,
                               2 a gate or task stopped it, 3 a manual step needs a person
   ops report [ID]             a walkthrough's markdown report (no ID: the recent ones)
+  ops drill [--scenario NAME,...] [--keep]
+                              a throwaway PostgreSQL seeded with real problems (bloat, locks,
+                              backup, bad-change; all by default), the console on it; removed
+                              on exit. Without a terminal, --keep sets it up and leaves it
+  ops drill clean             removes kept drills and any left behind
   ops config path|show|validate [FILE]|get KEY|set KEY VALUE
                               the configuration file (show redacts secrets)
 

@@ -1,45 +1,12 @@
-// Throwaway PostgreSQL clusters for tests: initdb into a fresh temp dir, start on a random
-// 127.0.0.1 port with the Unix socket inside the temp dir, stop with -m immediate and delete.
-// As root the server runs as the `postgres` user (runuser), as PostgreSQL refuses to run as root.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+// Throwaway clusters for the tests: src/drill/cluster.ts, plus installing Debian's server
+// binaries when a fresh (root) machine has none.
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { findPgBin, startCluster as startDrillCluster, type Cluster, type ClusterOptions } from '../../src/drill/cluster';
 
-export interface ClusterOptions {
-  /** extra postgresql.conf settings */
-  settings?: Record<string, string | number>;
-  /** pg_hba method for TCP connections (Unix socket connections are always trust) */
-  hostAuth?: 'trust' | 'scram-sha-256';
-  /** password for the postgres superuser (needed with hostAuth scram-sha-256 over TCP) */
-  superuserPassword?: string;
-}
-
-export interface Cluster {
-  host: string;
-  port: number;
-  user: string;
-  password?: string;
-  /** the Unix socket directory (trust auth) */
-  socketDir: string;
-  dir: string;
-  version: number;
-  stop(): void;
-}
+export { findPgBin, freePort, type Cluster, type ClusterOptions } from '../../src/drill/cluster';
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
-
-/** bin dir of the highest installed /usr/lib/postgresql/<v>, or null */
-export function findPgBin(): { bin: string; version: number } | null {
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return null;
-  const versions = readdirSync(base)
-    .map((v) => Number(v))
-    .filter((v) => Number.isFinite(v) && existsSync(path.join(base, String(v), 'bin', 'initdb')))
-    .sort((a, b) => b - a);
-  return versions.length ? { bin: path.join(base, String(versions[0]), 'bin'), version: versions[0] } : null;
-}
 
 /** Finds the PostgreSQL binaries, installing the distro package as root if there are none. */
 export function ensurePgBin(): { bin: string; version: number } {
@@ -67,116 +34,7 @@ export function ensurePgBin(): { bin: string; version: number } {
   return found;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function run(cmd: string, args: string[], asPostgres: boolean): void {
-  const [file, argv] = asPostgres ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  const res = spawnSync(file, argv, { encoding: 'utf8', cwd: '/' });
-  if (res.status !== 0) {
-    throw new Error(`${path.basename(cmd)} failed (${res.status}): ${(res.stderr || res.stdout || String(res.error)).trim()}`);
-  }
-}
-
-const running = new Set<Cluster>();
-let exitHookInstalled = false;
-
-/** Starts a throwaway cluster. Synchronous stop() so it can also run from a process 'exit' hook. */
-export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const { bin, version } = ensurePgBin();
-  const asPostgres = isRoot();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ops-console-pg-'));
-  const data = path.join(dir, 'data');
-  const log = path.join(dir, 'server.log');
-  if (asPostgres) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
-  let stopped = false;
-  const cluster: Cluster = {
-    host: '127.0.0.1',
-    port: 0,
-    user: 'postgres',
-    password: opts.superuserPassword,
-    socketDir: dir,
-    dir,
-    version,
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      running.delete(cluster);
-      if (existsSync(path.join(data, 'postmaster.pid'))) {
-        try {
-          run(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '30'], asPostgres);
-        } catch {
-          /* already gone */
-        }
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  running.add(cluster);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of [...running]) c.stop();
-    });
-  }
-  try {
-    const initArgs = ['-D', data, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--auth-local=trust'];
-    if (opts.superuserPassword) {
-      const pwfile = path.join(dir, 'pwfile');
-      writeFileSync(pwfile, `${opts.superuserPassword}\n`, { mode: 0o644 });
-      initArgs.push(`--pwfile=${pwfile}`);
-    }
-    initArgs.push(`--auth-host=${opts.hostAuth ?? 'trust'}`);
-    run(path.join(bin, 'initdb'), initArgs, asPostgres);
-    rmSync(path.join(dir, 'pwfile'), { force: true });
-
-    const settings: Record<string, string | number> = {
-      listen_addresses: "'127.0.0.1'",
-      unix_socket_directories: `'${dir}'`,
-      fsync: 'off',
-      synchronous_commit: 'off',
-      full_page_writes: 'off',
-      shared_buffers: "'32MB'",
-      max_connections: 50,
-      logging_collector: 'off',
-      ...opts.settings,
-    };
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
-      const conf = path.join(data, 'postgresql.auto.conf');
-      const base = readFileSync(conf, 'utf8').split('\n# ops-console test settings')[0];
-      const lines = Object.entries({ ...settings, port }).map(([k, v]) => `${k} = ${v}`);
-      writeFileSync(conf, `${base}\n# ops-console test settings\n${lines.join('\n')}\n`);
-      try {
-        run(path.join(bin, 'pg_ctl'), ['start', '-D', data, '-l', log, '-w', '-t', '60'], asPostgres);
-        cluster.port = port;
-        return cluster;
-      } catch (err) {
-        lastErr = err;
-        const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-5).join('\n') : '';
-        if (!/could not bind|Address already in use/i.test(tail)) break;
-        appendFileSync(log, '\n-- retrying on another port --\n');
-      }
-    }
-    const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-10).join('\n') : '';
-    throw new Error(`could not start a throwaway PostgreSQL cluster: ${String(lastErr)}\n${tail}`);
-  } catch (err) {
-    cluster.stop();
-    throw err;
-  }
+/** A throwaway cluster from the installed (or just installed) binaries. */
+export function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  return startDrillCluster({ ...opts, pg: opts.pg ?? ensurePgBin() });
 }

@@ -1,0 +1,372 @@
+// `ops drill`: a throwaway PostgreSQL cluster seeded with a small shop database carrying real
+// problems (the scenarios), for first looks, training and rehearsals. Every drill is registered
+// in <state>/drills/<id>.json the moment its directory exists, so one left behind by a killed
+// process is found and removed by the next `ops drill` (or `ops drill clean`).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { UserError } from '../config/load';
+import { findPgBin, runPg, startCluster, type Cluster } from './cluster';
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  /** the health checks it makes fail (ops check ids) */
+  plants: string[];
+  /** how an operator fixes it with the console */
+  fix: string;
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'bloat',
+    summary: 'events: 90 % of its rows dead with autovacuum off, and a 10 MB index nothing uses',
+    plants: ['tables.dead_tuples', 'tables.unused_indexes'],
+    fix: 'the vacuum-analyze task clears the dead tuples; the unused index is a decision (weekly checklist)',
+  },
+  {
+    name: 'locks',
+    summary: 'shop-worker idle in a transaction holding a row lock, shop-api blocked behind it, shop-report running a long query',
+    plants: ['sessions.idle_in_transaction', 'sessions.blocked', 'sessions.long_query'],
+    fix: 'terminate the blocker (x on the Sessions panel, or terminate-sessions) and cancel the long query (c, or cancel-query)',
+  },
+  {
+    name: 'backup',
+    summary: 'the newest backup in the drill’s backup directory is three days old',
+    plants: ['backup.age'],
+    fix: 'the backup task (or the pre-maintenance checklist, which runs it when the backup is old)',
+  },
+  {
+    name: 'bad-change',
+    summary: 'work_mem was lowered to 64kB through set-setting just before the drill opened',
+    plants: [],
+    fix: 'the emergency rollback session (u, or ops rollback) undoes it',
+  },
+];
+
+export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
+
+/** The drill's thresholds: planted session problems show after seconds, not minutes. */
+export const DRILL_THRESHOLDS = {
+  idleInTransactionSec: { warning: 5, critical: 120 },
+  longQuerySec: { warning: 5, critical: 600 },
+  blockedSec: { warning: 5, critical: 120 },
+};
+
+export interface DrillRecord {
+  id: string;
+  /** the ops process that owns it */
+  pid: number;
+  host: string;
+  dir: string;
+  data: string;
+  bin: string;
+  runAs: string | null;
+  port: number;
+  url: string;
+  scenarios: string[];
+  /** process groups of the planted sessions */
+  children: number[];
+  keep: boolean;
+  startedAt: string;
+}
+
+export interface Drill {
+  record: DrillRecord;
+  configDir: string;
+  stateDir: string;
+  /** the one line that says where it is and how to connect */
+  where: string;
+  /** stops the cluster and removes its files (and the record) */
+  remove(): void;
+  /** keeps it: the record stays, marked kept; returns the command that removes it */
+  keep(): string;
+}
+
+// ---------------------------------------------------------------- the registry
+
+export function registryDir(stateDir: string): string {
+  return join(stateDir, 'drills');
+}
+
+function recordPath(reg: string, id: string): string {
+  return join(reg, `${id}.json`);
+}
+
+function writeRecord(reg: string, r: DrillRecord): void {
+  mkdirSync(reg, { recursive: true, mode: 0o700 });
+  writeFileSync(recordPath(reg, r.id), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function listRecords(reg: string): DrillRecord[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(reg).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: DrillRecord[] = [];
+  for (const n of names) {
+    try {
+      out.push(JSON.parse(readFileSync(join(reg, n), 'utf8')) as DrillRecord);
+    } catch {
+      // a torn record: nothing to act on
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Stops a drill's sessions and cluster and removes its directory and record. Never throws. */
+export function destroy(reg: string, r: DrillRecord): void {
+  for (const pgid of r.children) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const pidFile = join(r.data, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    try {
+      runPg(join(r.bin, 'pg_ctl'), ['stop', '-D', r.data, '-m', 'immediate', '-w', '-t', '30'], r.runAs);
+    } catch {
+      // pg_ctl could not: stop the postmaster by its pid
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      if (pid > 1) {
+        try {
+          process.kill(pid, 'SIGQUIT');
+        } catch {
+          // gone
+        }
+      }
+    }
+  }
+  if (r.dir.includes('ops-drill-')) rmSync(r.dir, { recursive: true, force: true });
+  rmSync(recordPath(reg, r.id), { force: true });
+}
+
+/**
+ * Removes drills whose ops process is gone (a kill -9, a crash); with `all`, kept ones and
+ * ones whose process still runs on this host too. Returns one line per drill removed.
+ */
+export function reap(reg: string, opts: { all?: boolean; host: string } = { host: '' }): string[] {
+  const out: string[] = [];
+  for (const r of listRecords(reg)) {
+    if (r.pid === process.pid) continue;
+    const mine = r.host === opts.host;
+    const orphan = mine && !alive(r.pid) && !r.keep;
+    if (!orphan && !(opts.all && mine)) continue;
+    destroy(reg, r);
+    out.push(`removed drill ${r.id} (port ${r.port}, ${r.dir})${r.keep ? ', kept earlier' : ', left behind by a process that is gone'}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- starting one
+
+/** config/drill of this installation (the seed and scenario SQL). */
+export function drillSqlDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const c = join(dir, 'config', 'drill');
+    if (existsSync(c)) return c;
+    dir = dirname(dir);
+  }
+  throw new Error('config/drill is missing from this installation');
+}
+
+async function waitUntil(client: pg.Client, sql: string, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await client.query(sql);
+    if (rows[0]?.ok) return;
+    if (Date.now() > deadline) throw new Error(`drill: ${what} did not happen within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A planted session: psql in its own process group, outliving nothing but the drill. */
+function plant(psql: string, port: number, app: string, script: string, keepOpen: boolean): number {
+  const psqlCmd = `exec "$0" -X -q -h 127.0.0.1 -p ${port} -U postgres -d shop`;
+  // keepOpen: the statements, then a stdin that stays open, so the session sits idle in its transaction
+  const sh = keepOpen ? `(printf '%s\\n' "$1"; exec sleep 2147483) | ${psqlCmd}` : `printf '%s\\n' "$1" | ${psqlCmd}`;
+  const child = spawn('sh', ['-c', sh, psql, script], {
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGAPPNAME: app, PGCONNECT_TIMEOUT: '10' },
+  });
+  child.unref();
+  return child.pid!;
+}
+
+function pgDump(bin: string, port: number, file: string): void {
+  const r = spawnSync(join(bin, 'pg_dump'), ['-Fc', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-f', file, 'shop'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: '' } });
+  if (r.status !== 0) throw new Error(`drill: pg_dump failed: ${(r.stderr || String(r.error)).trim()}`);
+}
+
+export interface StartOptions {
+  scenarios: string[];
+  /** the real state directory: the registry lives there */
+  stateDir: string;
+  host: string;
+  /** a message for each step (the CLI prints them) */
+  say?: (line: string) => void;
+  /** runs the bad-change scenario's set-setting task (with the drill's own settings and journal) */
+  badChange?: (url: string, dirs: { configDir: string; stateDir: string }) => Promise<void>;
+  /** kept on exit (until ops drill clean) */
+  keep?: boolean;
+}
+
+/** Starts a drill: cluster, shop database, scenarios, its own config and journal. */
+export async function startDrill(opts: StartOptions): Promise<Drill> {
+  const unknown = opts.scenarios.filter((s) => !SCENARIO_NAMES.includes(s));
+  if (unknown.length) throw new UserError(`drill: unknown scenario "${unknown[0]}" (scenarios: ${SCENARIO_NAMES.join(', ')}; the default runs them all)`, 2);
+  const found = findPgBin();
+  if (!found) {
+    throw new UserError('drill: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin; install them (apt-get install postgresql) and run ops drill again', 1);
+  }
+  const say = opts.say ?? (() => undefined);
+  const reg = registryDir(opts.stateDir);
+  for (const line of reap(reg, { host: opts.host })) say(line);
+
+  let record: DrillRecord | null = null;
+  let cluster: Cluster | null = null;
+  const removeAll = () => {
+    if (record) destroy(reg, record);
+    else cluster?.stop();
+  };
+  const onExit = () => {
+    if (record && !record.keep) removeAll();
+  };
+  process.on('exit', onExit);
+  try {
+    cluster = await startCluster({
+      pg: found,
+      prefix: 'ops-drill-',
+      settings: { max_connections: 40, track_io_timing: 'on' },
+      onDir: (dir) => {
+        // registered before initdb: a kill from here on leaves something the next drill finds
+        record = {
+          id: dir.split('ops-drill-')[1] ?? String(Date.now()),
+          pid: process.pid,
+          host: opts.host,
+          dir,
+          data: join(dir, 'data'),
+          bin: found.bin,
+          runAs: null,
+          port: 0,
+          url: '',
+          scenarios: opts.scenarios,
+          children: [],
+          keep: opts.keep === true,
+          startedAt: new Date().toISOString(),
+        };
+        writeRecord(reg, record);
+      },
+    });
+    cluster.release(); // the drill's own exit handler (and record) look after it from here
+    const r = record!;
+    r.runAs = process.getuid?.() === 0 ? cluster.runAs : null;
+    r.port = cluster.port;
+    r.url = `postgresql://postgres@127.0.0.1:${cluster.port}/shop`;
+    writeRecord(reg, r);
+
+    const configDir = join(cluster.dir, 'config');
+    const stateDir = join(cluster.dir, 'state');
+    const backups = join(cluster.dir, 'backups');
+    for (const d of [configDir, stateDir, backups]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    writeFileSync(
+      join(configDir, 'config.json'),
+      `${JSON.stringify({ backup: { dir: backups, glob: '*.dump' }, thresholds: DRILL_THRESHOLDS }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
+
+    say(`drill: seeding the shop database (${opts.scenarios.join(', ') || 'no scenario'})…`);
+    const admin = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'postgres', application_name: 'ops drill' });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE shop');
+    } finally {
+      await admin.end();
+    }
+    const shop = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'shop', application_name: 'ops drill' });
+    await shop.connect();
+    try {
+      const sqlDir = drillSqlDir();
+      await shop.query(readFileSync(join(sqlDir, 'seed.sql'), 'utf8'));
+      const has = (s: string) => opts.scenarios.includes(s);
+      if (has('bloat')) {
+        await shop.query(readFileSync(join(sqlDir, 'bloat.sql'), 'utf8'));
+        await shop.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
+        await waitUntil(shop, "SELECT n_dead_tup > 50000 AS ok FROM pg_stat_user_tables WHERE relname = 'events'", 'the dead tuples of events showing in pg_stat_user_tables');
+      }
+      // a backup: three days old in the backup scenario, fresh otherwise (so only the scenario's problem shows)
+      const dump = join(backups, has('backup') ? 'shop-drill-old.dump' : 'shop-drill.dump');
+      pgDump(cluster.bin, cluster.port, dump);
+      if (has('backup')) {
+        const old = new Date(Date.now() - 3 * 86_400_000);
+        utimesSync(dump, old, old);
+      }
+      if (has('locks')) {
+        const psql = join(cluster.bin, 'psql');
+        r.children.push(plant(psql, cluster.port, 'shop-worker', 'BEGIN; UPDATE accounts SET balance = balance - 10 WHERE id = 1;', true));
+        writeRecord(reg, r);
+        await waitUntil(shop, "SELECT count(*) = 1 AS ok FROM pg_stat_activity WHERE application_name = 'shop-worker' AND state = 'idle in transaction'", 'the idle-in-transaction session');
+        r.children.push(plant(psql, cluster.port, 'shop-api', 'UPDATE accounts SET balance = balance + 10 WHERE id = 1;', false));
+        r.children.push(plant(psql, cluster.port, 'shop-report', 'SELECT count(*) FROM orders, pg_sleep(86400);', false));
+        writeRecord(reg, r);
+        await waitUntil(shop, "SELECT count(*) = 1 AS ok FROM pg_stat_activity WHERE application_name = 'shop-api' AND wait_event_type = 'Lock'", 'the blocked writer');
+        await waitUntil(shop, "SELECT count(*) = 1 AS ok FROM pg_stat_activity WHERE application_name = 'shop-report' AND state = 'active'", 'the long query');
+      }
+    } finally {
+      await shop.end();
+    }
+    if (opts.scenarios.includes('bad-change')) {
+      if (!opts.badChange) throw new Error('drill: the bad-change scenario needs the task engine');
+      await opts.badChange(r.url, { configDir, stateDir });
+    }
+
+    const where = `drill: PostgreSQL ${cluster.version} at 127.0.0.1:${cluster.port} (data in ${cluster.dir}); connect: psql ${r.url}`;
+    return {
+      record: r,
+      configDir,
+      stateDir,
+      where,
+      remove: () => {
+        process.off('exit', onExit);
+        removeAll();
+      },
+      keep: () => {
+        process.off('exit', onExit);
+        r.keep = true;
+        writeRecord(reg, r);
+        return 'ops drill clean';
+      },
+    };
+  } catch (err) {
+    process.off('exit', onExit);
+    removeAll();
+    throw err;
+  }
+}
+
+/** Whether the postmaster of a drill runs as root (the tests check it never does). */
+export function postmasterUid(data: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return statSync(`/proc/${pid}`).uid;
+  } catch {
+    return null;
+  }
+}
