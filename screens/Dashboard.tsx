@@ -42,6 +42,8 @@ export type DashboardNav =
 export interface UiState {
   focus: PanelId;
   offsets: Record<PanelId, number>;
+  /** with actions: the Sessions row c / x act on (a cursor; the panel scrolls to keep it shown) */
+  cursor: number;
   help: boolean;
 }
 
@@ -50,6 +52,8 @@ export interface UiEnv {
   columns: number;
   rows: number;
   counts: Record<PanelId, number>;
+  /** the Sessions panel has row actions, so ↑ ↓ move its cursor */
+  actions?: boolean;
 }
 
 export type UiAction =
@@ -60,6 +64,7 @@ export type UiAction =
 export const INITIAL_UI: UiState = {
   focus: 'host',
   offsets: { host: 0, disks: 0, postgres: 0, sessions: 0, tables: 0, endpoints: 0 },
+  cursor: 0,
   help: false,
 };
 
@@ -77,6 +82,17 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
       const id = state.focus;
       const lines = planLayout({ ...env, focus: id }).slots[id].lines;
       const count = env.counts[id];
+      if (id === 'sessions' && env.actions && lines > 0 && count > 0) {
+        // a cursor over the rows; the offset follows it
+        const cur = Math.min(state.cursor, count - 1);
+        const d = action.delta;
+        const to = d === 'home' ? 0 : d === 'end' ? count - 1 : d === 'page-up' ? cur - lines : d === 'page-down' ? cur + lines : cur + d;
+        const cursor = Math.max(0, Math.min(count - 1, to));
+        const off = clampOffset(state.offsets.sessions, count, lines);
+        const offset = clampOffset(cursor < off ? cursor : cursor >= off + lines ? cursor - lines + 1 : off, count, lines);
+        if (cursor === state.cursor && offset === state.offsets.sessions) return state;
+        return { ...state, cursor, offsets: { ...state.offsets, sessions: offset } };
+      }
       if (lines <= 0 || count <= lines) return state;
       const cur = clampOffset(state.offsets[id], count, lines);
       const d = action.delta;
@@ -154,10 +170,11 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
     const slot = layout.slots[id];
     if (!slot.shown) continue;
     const p = panels[id];
-    const offset = clampOffset(ui.offsets[id], p.rows.length, slot.lines);
+    // with actions, the focused Sessions panel marks the row c / x act on (its cursor), kept in view
+    const marked = actions && ui.focus === id && p.pids?.length ? Math.min(ui.cursor, p.rows.length - 1) : -1;
+    let offset = clampOffset(ui.offsets[id], p.rows.length, slot.lines);
+    if (marked >= 0 && slot.lines > 0 && (marked < offset || marked >= offset + slot.lines)) offset = clampOffset(marked - slot.lines + 1, p.rows.length, slot.lines);
     out.push(<LineView key={`${id}:t`} line={titleLine(p, ui.focus === id, p.rows.length, slot.lines, offset)} color={color} />);
-    // with actions, the focused Sessions panel marks the row c / x act on: the first one shown
-    const marked = actions && ui.focus === id && p.pids?.length ? offset : -1;
     for (let i = 0; i < slot.lines; i++) {
       const line = p.rows[offset + i];
       out.push(<LineView key={`${id}:${i}`} line={offset + i === marked && line ? [{ text: '▸' }, ...line.slice(1)] : line} color={color} />);
@@ -184,8 +201,8 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
   // The input handler reads everything through refs: it is bound once (one raw-mode user) and
   // never sees stale state when several keys arrive in one chunk.
   const uiRef = useRef(ui);
-  const envRef = useRef<UiEnv>({ columns, rows, counts });
-  envRef.current = { columns, rows, counts };
+  const envRef = useRef<UiEnv>({ columns, rows, counts, actions: !!onNavigate });
+  envRef.current = { columns, rows, counts, actions: !!onNavigate };
   const panelsRef = useRef({ panels, layout });
   panelsRef.current = { panels, layout };
   const monitorRef = useRef(monitor);
@@ -231,9 +248,9 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
         case 'x': {
           // bound to the pid of the marked row now; the plan lists the session before anything runs
           if (!nav || uiRef.current.focus !== 'sessions') break;
-          const { panels: ps, layout: lo } = panelsRef.current;
+          const { panels: ps } = panelsRef.current;
           const p = ps.sessions;
-          const at = clampOffset(uiRef.current.offsets.sessions, p.rows.length, lo.slots.sessions.lines);
+          const at = Math.min(uiRef.current.cursor, p.rows.length - 1);
           const pid = p.pids?.[at];
           if (pid !== undefined) nav({ action: k.ch === 'c' ? 'cancel-query' : 'terminate-sessions', pid });
           break;

@@ -100,8 +100,10 @@ function latestIso(a: string | null, b: string | null): string | null {
   return xs.sort((x, y) => Date.parse(x) - Date.parse(y))[xs.length - 1];
 }
 
+/** user@client, and the application when it names itself (psql's default says nothing) */
 function who(x: PgSession): string {
-  return `${clean(x.user ?? '?')}@${clean(x.client)}`;
+  const app = x.application && x.application !== 'psql' ? ` (${clean(x.application)})` : '';
+  return `${clean(x.user ?? '?')}@${clean(x.client)}${app}`;
 }
 
 function shortVersion(pg: PgData): string {

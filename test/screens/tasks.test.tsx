@@ -618,6 +618,25 @@ describe('Sessions panel → terminate', () => {
     expect(service.start).toHaveBeenCalledWith('terminate-sessions', { pids: [4242] });
   });
 
+  test('↓ moves the mark to another row even when every row fits, and x is bound to that row\'s pid', async () => {
+    const service = fakeService({ tasks: [...fakeService().tasks().tasks, TERMINATE_TASK] });
+    const d = await renderApp(unhealthyState(), { service, columns: 120, rows: 40 });
+    for (let i = 0; i < 6 && !/▶ Sessions/.test(d.frame()); i++) await d.press(KEY.tab);
+    const rows = d.frame().match(/(▸|!{1,2}) +pid \d+/g) ?? [];
+    expect(rows.length).toBe(3); // all of them shown: nothing to scroll
+    expect(d.frame()).toMatch(/▸ pid 4242 /);
+    await d.press(KEY.down);
+    await d.press(KEY.down);
+    const marked = d.frame().match(/▸ pid (\d+)/g) ?? [];
+    expect(marked).toHaveLength(1);
+    const pid = Number(/pid (\d+)/.exec(marked[0])![1]);
+    expect(pid).toBe(5151); // the third row: the idle-in-transaction session
+    expect(pid).not.toBe(4242);
+    await d.press('x');
+    expect(d.lines()[0]).toMatch(/^Plan · terminate-sessions/);
+    expect(d.frame()).toContain(`pg_terminate_backend(${pid})`);
+  });
+
   test('c and x do nothing unless the Sessions panel has the focus', async () => {
     const service = fakeService({ tasks: [...fakeService().tasks().tasks, TERMINATE_TASK] });
     const d = await renderApp(unhealthyState(), { service, columns: 120, rows: 40 });
