@@ -199,13 +199,13 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
 
   /** The plan for these parameters, or back to the form with the service's one-line error. */
   const toPlan = useCallback(
-    (from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>, checklist?: ChecklistBack) => {
+    (from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>, checklist?: ChecklistBack, fromDashboard = false) => {
       const svc = serviceRef.current!;
       try {
         const steps = svc.plan(task.id, params);
         apply({
           type: 'go',
-          route: { screen: 'plan', from, form, task, params, steps, confirm: confirmKind(task.risk, steps), typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}) },
+          route: { screen: 'plan', from, form, task, params, steps, confirm: confirmKind(task.risk, steps), typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}), ...(fromDashboard ? { fromDashboard } : {}) },
         });
       } catch (err) {
         if (checklist) {
@@ -228,7 +228,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
       const { tasks, errors } = svc.tasks();
       const sel = tasks.findIndex((t) => t.id === taskId);
       if (sel < 0) throw new Error(`no task ${taskId}`);
-      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], { pids: [pid] });
+      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], { pids: [pid] }, undefined, true);
     } catch (err) {
       apply({ type: 'notice', text: `${taskId}: ${errorText(err)}` });
     }
@@ -273,7 +273,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
             }
             return apply({ type: 'go', route: runRoute(handle, back) });
           }
-          apply({ type: 'go', route: runRoute(handle, r.from) });
+          apply({ type: 'go', route: runRoute(handle, r.fromDashboard ? { screen: 'dashboard' } : r.from) });
         },
         (err: unknown) => {
           apply({ type: 'starting', on: false });
@@ -394,7 +394,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
       const g = planGeometry(r, svc.targetDisplay, svc.databaseName, sizeRef.current.columns, sizeRef.current.rows);
       return apply({ type: 'plan-scroll', delta: scroll, ...g });
     }
-    const back = () => apply({ type: 'go', route: r.checklist?.route ?? r.form ?? r.from });
+    const back = () => apply({ type: 'go', route: r.checklist?.route ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)) });
     if (k === 'esc') return back();
     if (r.confirm === 'none') {
       if (k === 'enter') start(r);
@@ -447,7 +447,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
     if (typeof k === 'object' && k.ch === 'q') return quit();
     if (k === 'esc' || k === 'enter') {
       if (r.stage === 'closed') {
-        if (r.back.screen === 'tasks') return apply({ type: 'go', route: r.back });
+        if (r.back.screen === 'tasks' || r.back.screen === 'dashboard') return apply({ type: 'go', route: r.back });
         if (r.back.screen === 'checklist') return apply({ type: 'go', route: { ...r.back.route, need: null, mode: null, error: null } });
         return openHistory(r.back.mode, r.back.back);
       }

@@ -42,6 +42,8 @@ export interface PlanRoute {
   top: number;
   /** a task step of a walkthrough: where the run's outcome is recorded, and where Esc goes */
   checklist?: ChecklistBack;
+  /** opened from the dashboard (a Sessions panel action): Esc goes back there */
+  fromDashboard?: boolean;
 }
 
 /** A task step of a walkthrough, run through the plan and run screens. */
@@ -67,7 +69,7 @@ export interface RunRoute {
   screen: 'run';
   handle: RunHandleLike;
   /** where Esc goes once the run is closed */
-  back: TasksRoute | { screen: 'history'; mode: HistoryMode; back?: WalkRoute } | ChecklistBack;
+  back: TasksRoute | { screen: 'history'; mode: HistoryMode; back?: WalkRoute } | ChecklistBack | { screen: 'dashboard' };
   stage: RunStage;
   view: OutputView;
   modal: RollbackChoice | null;
