@@ -18,7 +18,7 @@ import { Dashboard, type DashboardNav } from './Dashboard';
 import { useRunnerVersion } from './hooks/useRunnerVersion';
 import { useTerminalSize } from './hooks/useTerminalSize';
 import { keysOf, type KeyHandler, type KeyName } from './keys';
-import { bodyHeight } from './tasks/Frame';
+import { BadgeContext, bodyHeight } from './tasks/Frame';
 import { History } from './tasks/History';
 import { confirmKind, FOLLOW, paramFields, paramsFromForm, ranText, type ScrollDelta } from './tasks/model';
 import { ParamForm } from './tasks/ParamForm';
@@ -560,34 +560,39 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
   // ------------------------------------------------------------ render
   const target = service?.targetDisplay ?? '';
   const common = { notice: app.notice, columns, rows, color };
-  switch (route.screen) {
-    case 'dashboard':
-      return (
-        <Dashboard
-          monitor={monitor}
-          onQuit={() => void quit()}
-          columns={columns}
-          rows={rows}
-          color={color}
-          keyHandlerRef={dashKeyRef}
-          onNavigate={service ? navigate : undefined}
-          notice={app.notice}
-        />
-      );
-    case 'tasks':
-      return <TaskList route={route} target={target} {...common} />;
-    case 'params':
-      return <ParamForm route={route} {...common} />;
-    case 'plan':
-      return <PlanScreen route={route} target={target} databaseName={service?.databaseName ?? ''} {...common} />;
-    case 'run':
-      return <RunScreen route={route} now={now?.()} {...common} />;
-    case 'history':
-      return <History route={route} target={target} {...common} />;
-    case 'checklists':
-      return <ChecklistList route={route} target={target || (monitor.getState().target?.display ?? '')} {...common} />;
-    case 'checklist':
-      return <WalkScreen route={route} target={target || (monitor.getState().target?.display ?? '')} {...common} />;
+  const screen = renderRoute();
+  return <BadgeContext.Provider value={monitor.getState().badge}>{screen}</BadgeContext.Provider>;
+
+  function renderRoute() {
+    switch (route.screen) {
+      case 'dashboard':
+        return (
+          <Dashboard
+            monitor={monitor}
+            onQuit={() => void quit()}
+            columns={columns}
+            rows={rows}
+            color={color}
+            keyHandlerRef={dashKeyRef}
+            onNavigate={service ? navigate : undefined}
+            notice={app.notice}
+          />
+        );
+      case 'tasks':
+        return <TaskList route={route} target={target} {...common} />;
+      case 'params':
+        return <ParamForm route={route} {...common} />;
+      case 'plan':
+        return <PlanScreen route={route} target={target} databaseName={service?.databaseName ?? ''} {...common} />;
+      case 'run':
+        return <RunScreen route={route} now={now?.()} {...common} />;
+      case 'history':
+        return <History route={route} target={target} {...common} />;
+      case 'checklists':
+        return <ChecklistList route={route} target={target || (monitor.getState().target?.display ?? '')} {...common} />;
+      case 'checklist':
+        return <WalkScreen route={route} target={target || (monitor.getState().target?.display ?? '')} {...common} />;
+    }
   }
 }
 

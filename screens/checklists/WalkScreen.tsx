@@ -110,7 +110,8 @@ export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScr
   const walk = route.walk;
   const width = Math.max(20, Math.floor(columns));
   const title = walk ? walk.checklist.title : (route.beginning ?? '');
-  const header: Line = [{ text: 'Checklist', bold: true }, { text: ` · ${clean(title)}${walk ? ` · ${walk.run}` : ''} · on ${clean(target)}` }];
+  // the target before the walkthrough's id: at 80 columns it is the one that must show
+  const header: Line = [{ text: 'Checklist', bold: true }, { text: ` · ${clean(title)} · on ${clean(target)}${walk ? ` · ${walk.run}` : ''}` }];
   const body: Line[] = [];
   const h = bodyHeight(rows);
   if (!walk) {

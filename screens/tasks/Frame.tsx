@@ -2,6 +2,7 @@
 // rows - 1 lines (Ink clears the whole screen when a frame reaches the terminal's height), each
 // line truncated to the width.
 import { Box } from 'ink';
+import { createContext, useContext } from 'react';
 import { LineView } from '../components/LineView';
 import { clean } from '../format';
 import type { Line } from '../panels';
@@ -25,8 +26,13 @@ export function footer(hints: string, notice: string | null): Line {
   return [{ text: hints }];
 }
 
-export function Frame({ lines, columns, color }: { lines: Line[]; columns: number; color: boolean }) {
+/** A label every screen's header starts with (the drill's DRILL), so nobody mistakes it for production. */
+export const BadgeContext = createContext<string | null>(null);
+
+export function Frame({ lines: body, columns, color }: { lines: Line[]; columns: number; color: boolean }) {
   const width = Math.max(1, Math.floor(columns));
+  const badge = useContext(BadgeContext);
+  const lines = badge && body.length ? [[{ text: `[${clean(badge)}]`, bold: true, status: 'WARNING' as const }, { text: ' ' }, ...body[0]], ...body.slice(1)] : body;
   return (
     <Box flexDirection="column" width={width}>
       {lines.map((l, i) => (

@@ -250,7 +250,7 @@ describe('walkthrough screen', () => {
   test('progress: 0/3 steps, Enter confirms the current step, journaled with the operator; the last completes it', async () => {
     const svc = testService(THREE);
     const s = await openWalk(svc, 'three');
-    expect(s.lines()[0]).toMatch(/^Checklist · Three confirmations · \d{8}-\d{6}-cl-three-[0-9a-f]{4} · on /);
+    expect(s.lines()[0]).toMatch(/^Checklist · Three confirmations · on postgres:\/\/app:\*\*\*@127\.0\.0\.1:5432\/app · 20/);
     expect(s.frame()).toMatch(/\] 0\/3 steps$/m);
     expect(row(s, 1, 'Drain the application servers')).toMatch(/^▶>\s+1 Drain the application servers +now$/);
     expect(s.frame()).toContain('Enter confirms it is done');

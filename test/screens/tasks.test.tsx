@@ -47,6 +47,16 @@ function fits(d: Rendered, columns = 80, rows = 24) {
 const selected = (d: Rendered) => d.lines().find((l) => l.startsWith('▶ '));
 
 describe('dashboard → tasks', () => {
+  test('a badge (the drill\'s DRILL) heads every screen, not only the dashboard', async () => {
+    const d = await renderApp(healthyState({ badge: 'DRILL' }), { service: fakeService() });
+    expect(d.lines()[0]).toMatch(/^\[DRILL\] ops /);
+    await d.press('t');
+    expect(d.lines()[0]).toMatch(/^\[DRILL\] Tasks · /);
+    const plain = await renderApp(healthyState(), { service: fakeService() });
+    await plain.press('t');
+    expect(plain.lines()[0]).toMatch(/^Tasks · /);
+  });
+
   test('t opens the task list, Esc returns to the dashboard', async () => {
     const { d } = await open();
     expect(d.frame()).toContain('t tasks');
