@@ -74,6 +74,14 @@ function trackingStarts(service: TaskServiceLike): { service: TaskServiceLike; s
  */
 function exitOnSignal(signal: NodeJS.Signals): void {
   if (signal === 'SIGHUP') {
+    // the default action ends the process without 'exit' listeners: run them first (a drill's
+    // clean-up, the terminal restore), once
+    try {
+      process.emit('exit', SIGNAL_EXIT.SIGHUP);
+    } catch {
+      // a listener failed: the hang-up still ends the process
+    }
+    process.removeAllListeners('exit');
     process.removeAllListeners('SIGHUP');
     process.kill(process.pid, 'SIGHUP');
   }

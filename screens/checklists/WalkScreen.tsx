@@ -38,16 +38,17 @@ const MARK: Record<StepStatus, { mark: string; word: string; status?: Status }> 
 
 export const WALK_HINTS = 'Enter act · s skip · n note · ↑↓ review · u rollback · q leave';
 
-function progressLine(steps: StepRecord[], columns: number): Line {
+function progressLine(steps: StepRecord[], columns: number, run: string): Line {
   const settled = steps.filter((s) => MARK[s.status].word && s.status !== 'started' && s.status !== 'blocked').length;
   const failed = steps.filter((s) => s.status === 'failed' || s.status === 'unknown').length;
   const skipped = steps.filter((s) => s.status === 'skipped').length;
-  const w = Math.max(10, Math.min(30, columns - 50));
+  const w = Math.max(10, Math.min(20, columns - 60));
   const filled = steps.length ? Math.round((w * settled) / steps.length) : 0;
   const bar = `${'█'.repeat(filled)}${'░'.repeat(w - filled)}`;
   const line: Line = [{ text: `[${bar}] ${settled}/${steps.length} steps` }];
   if (failed) line.push({ text: ' · ' }, { text: `${failed} failed`, status: 'CRITICAL' });
   if (skipped) line.push({ text: ' · ' }, { text: `${skipped} skipped`, status: 'WARNING' });
+  line.push({ text: ` · ${run}` });
   return line;
 }
 
@@ -110,8 +111,8 @@ export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScr
   const walk = route.walk;
   const width = Math.max(20, Math.floor(columns));
   const title = walk ? walk.checklist.title : (route.beginning ?? '');
-  // the target before the walkthrough's id: at 80 columns it is the one that must show
-  const header: Line = [{ text: 'Checklist', bold: true }, { text: ` · ${clean(title)} · on ${clean(target)}${walk ? ` · ${walk.run}` : ''}` }];
+  // the header names the target (at 80 columns there is no room for more); the id goes on the progress line
+  const header: Line = [{ text: 'Checklist', bold: true }, { text: ` · ${clean(title)} · on ${clean(target)}` }];
   const body: Line[] = [];
   const h = bodyHeight(rows);
   if (!walk) {
@@ -167,7 +168,7 @@ export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScr
     ];
     return seg;
   });
-  body.push(progressLine(steps, width), ...list, [{ text: '─'.repeat(Math.min(width, 80)) }], ...detail.slice(0, detailH));
+  body.push(progressLine(steps, width, walk.run), ...list, [{ text: '─'.repeat(Math.min(width, 80)) }], ...detail.slice(0, detailH));
   const hints = route.mode ? 'Enter save · Esc cancel' : route.finished ? 'Enter/Esc back' : WALK_HINTS;
   return fitFrame(header, body, footer(hints, notice), rows);
 }

@@ -131,25 +131,44 @@ function alive(pid: number): boolean {
 export function destroy(reg: string, r: DrillRecord): void {
   for (const pgid of r.children) {
     try {
+      // only the drill's own planted sessions: their leader's command line names its port
+      if (!readFileSync(`/proc/${pgid}/cmdline`, 'utf8').includes(`-p ${r.port} `)) continue;
       process.kill(-pgid, 'SIGKILL');
     } catch {
       // gone
     }
   }
   const pidFile = join(r.data, 'postmaster.pid');
-  if (existsSync(pidFile)) {
+  let postmaster = 0;
+  try {
+    postmaster = Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || 0;
+  } catch {
+    // never started, or already stopped
+  }
+  if (postmaster > 1) {
     try {
       runPg(join(r.bin, 'pg_ctl'), ['stop', '-D', r.data, '-m', 'immediate', '-w', '-t', '30'], r.runAs);
     } catch {
-      // pg_ctl could not: stop the postmaster by its pid
-      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      if (pid > 1) {
-        try {
-          process.kill(pid, 'SIGQUIT');
-        } catch {
-          // gone
-        }
+      // pg_ctl could not: the signals below do it
+    }
+    // whatever pg_ctl said, the postmaster must be gone before its files go (checked to be this
+    // drill's postmaster: after a reboot the pid may belong to something else)
+    const ours = () => {
+      try {
+        return readFileSync(`/proc/${postmaster}/cmdline`, 'utf8').includes(r.data);
+      } catch {
+        return false;
       }
+    };
+    for (const [sig, waitMs] of [['SIGQUIT', 3000], ['SIGKILL', 2000]] as const) {
+      if (!ours()) break;
+      try {
+        process.kill(postmaster, sig);
+      } catch {
+        break;
+      }
+      const until = Date.now() + waitMs;
+      while (ours() && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }
   if (r.dir.includes('ops-drill-')) rmSync(r.dir, { recursive: true, force: true });

@@ -112,13 +112,13 @@ describe('a checklist walkthrough killed in the middle and resumed, in a real te
     const first = start(['checklist', CHECKLIST_ID]);
     // the walkthrough begins with the first health round (its baseline)
     await waitForScreen(first, (t) => /Step 1 of 5 · input · required/.test(t) && t.includes('Enter to type the value'), 30_000);
-    expect(first.screen()[0]).toMatch(/^Checklist · E2E resume · \d{8}-\d{6}-cl-e2e-resume-[0-9a-f]{4}/);
+    expect(first.screen()[0]).toMatch(/^Checklist · E2E resume · on postgres:\/\/\S+/);
     const begun = await waitFor(() => journal().find((e) => e.type === 'cl.start' && e.checklist === CHECKLIST_ID), { message: 'cl.start in the journal' });
     const run = begun.run;
     const operator = begun.operator as { pid: number; host: string; user: string };
     expect(operator.pid).toBeGreaterThan(0);
     expect(begun.steps).toEqual(STEPS.map((s) => ({ id: s.id, kind: s.kind, title: s.title, required: s.id === 'ticket' })));
-    expect(first.screen()[0]).toContain(run);
+    expect(first.screen()[1]).toContain(run); // on the progress line
 
     // the ticket: Enter opens the typing, Enter saves it
     first.send('Enter');
@@ -193,7 +193,7 @@ describe('a checklist walkthrough killed in the middle and resumed, in a real te
     // ------------------------------------------------------------ resumed
     const second = start(['checklist', 'resume']); // no id: the newest unfinished walkthrough
     const resumed = await waitForScreen(second, (t) => /Step 4 of 5 · confirm/.test(t) && t.includes('Enter confirms it is done'), 30_000);
-    expect(second.screen()[0]).toContain(run);
+    expect(second.screen()[1]).toContain(run);
     expect(resumed).toContain('3/5 steps');
     expect(resumed).toMatch(row(1, '✓', `entered ${TICKET}`));
     expect(resumed).toMatch(row(2, '✓', 'confirmed'));

@@ -250,8 +250,8 @@ describe('walkthrough screen', () => {
   test('progress: 0/3 steps, Enter confirms the current step, journaled with the operator; the last completes it', async () => {
     const svc = testService(THREE);
     const s = await openWalk(svc, 'three');
-    expect(s.lines()[0]).toMatch(/^Checklist · Three confirmations · on postgres:\/\/app:\*\*\*@127\.0\.0\.1:5432\/app · 20/);
-    expect(s.frame()).toMatch(/\] 0\/3 steps$/m);
+    expect(s.lines()[0]).toBe("Checklist · Three confirmations · on postgres://app:***@127.0.0.1:5432/app");
+    expect(s.frame()).toMatch(/\] 0\/3 steps · \d{8}-\S+$/m);
     expect(row(s, 1, 'Drain the application servers')).toMatch(/^▶>\s+1 Drain the application servers +now$/);
     expect(s.frame()).toContain('Enter confirms it is done');
     const w = s.walk();
@@ -259,7 +259,7 @@ describe('walkthrough screen', () => {
     expect(svc.events().find((e) => e.type === 'cl.start')?.operator).toEqual(OPERATOR);
 
     await s.press(KEY.enter);
-    await until(s, () => /\] 1\/3 steps$/m.test(s.frame()), '1/3 steps');
+    await until(s, () => /\] 1\/3 steps · \d{8}-\S+$/m.test(s.frame()), '1/3 steps');
     expect(row(s, 1, 'Drain the application servers')).toMatch(/^ ✓\s+1 Drain the application servers +confirmed$/);
     expect(row(s, 2, 'Announce the maintenance')).toMatch(/^▶>\s+2 Announce the maintenance +now$/);
     // the walkthrough and the journal file agree: confirmed, by the operator
@@ -271,10 +271,10 @@ describe('walkthrough screen', () => {
     expect(ev[0]).toMatchObject({ run: w.run, step: 'drain', index: 0, outcome: 'confirmed', by: BY });
 
     await s.press(KEY.enter);
-    await until(s, () => /\] 2\/3 steps$/m.test(s.frame()), '2/3 steps');
+    await until(s, () => /\] 2\/3 steps · \d{8}-\S+$/m.test(s.frame()), '2/3 steps');
     await s.press(KEY.enter);
     await until(s, () => s.frame().includes('Walkthrough completed.'), 'the walkthrough completed');
-    expect(s.frame()).toMatch(/\] 3\/3 steps$/m);
+    expect(s.frame()).toMatch(/\] 3\/3 steps · \d{8}-\S+$/m);
     expect(s.frame()).toContain(`Report: ${join(svc.dir, 'reports', `${w.run}.md`)}`);
     expect(svc.finished).toEqual([{ run: w.run, outcome: 'completed' }]);
     expect(stepEvents(s).map((e) => [e.step, e.outcome, e.by])).toEqual([
@@ -299,7 +299,7 @@ describe('walkthrough screen', () => {
     // nothing is recorded while typing
     expect(stepEvents(s)).toHaveLength(0);
     await s.press(KEY.enter);
-    await until(s, () => /\] 1\/3 steps · 1 skipped$/m.test(s.frame()), '1/3 steps · 1 skipped');
+    await until(s, () => /\] 1\/3 steps · 1 skipped · \d{8}-\S+$/m.test(s.frame()), '1/3 steps · 1 skipped');
     expect(row(s, 1, 'Open a change ticket')).toMatch(/^ ↷\s+1 Open a change ticket +skipped$/);
     expect(row(s, 2, 'Notify the on-call engineer')).toMatch(/ now$/);
     expect(w.state.steps[0]).toMatchObject({ status: 'skipped', reason: 'ticket filed by the change board', by: BY });
@@ -314,7 +314,7 @@ describe('walkthrough screen', () => {
     await s.press('   ');
     await s.press(KEY.enter);
     expect(s.frame()).toContain('! skipping a step needs a reason');
-    expect(s.frame()).toMatch(/\] 1\/3 steps · 1 skipped$/m);
+    expect(s.frame()).toMatch(/\] 1\/3 steps · 1 skipped · \d{8}-\S+$/m);
     expect(row(s, 2, 'Notify the on-call engineer')).toMatch(/^▶>\s+2 Notify the on-call engineer +now$/);
     expect(w.current).toBe(1);
     expect(w.state.steps[1].status).toBe('open');
@@ -325,7 +325,7 @@ describe('walkthrough screen', () => {
     expect(s.frame()).not.toContain('Reason for skipping');
     expect(s.frame()).not.toContain('! skipping a step needs a reason');
     await s.press(KEY.enter);
-    await until(s, () => /\] 2\/3 steps · 1 skipped$/m.test(s.frame()), '2/3 steps');
+    await until(s, () => /\] 2\/3 steps · 1 skipped · \d{8}-\S+$/m.test(s.frame()), '2/3 steps');
     expect(w.state.steps[1]).toMatchObject({ status: 'confirmed', by: BY });
   });
 
@@ -342,7 +342,7 @@ describe('walkthrough screen', () => {
     expect(w.current).toBe(0);
     expect(w.state.steps[0].status).toBe('open');
     expect(row(s, 1, 'Take a fresh backup')).toMatch(/^▶>\s+1 Take a fresh backup +now$/);
-    expect(s.frame()).toMatch(/\] 0\/2 steps$/m);
+    expect(s.frame()).toMatch(/\] 0\/2 steps · \d{8}-\S+$/m);
     expect(stepEvents(s)).toHaveLength(0);
 
     // nor with a "reason" typed after it: no prompt opened, so those keys are not one
@@ -351,7 +351,7 @@ describe('walkthrough screen', () => {
     expect(stepEvents(s).filter((e) => e.outcome === 'skipped')).toHaveLength(0);
 
     await s.press(KEY.enter);
-    await until(s, () => /\] 1\/2 steps$/m.test(s.frame()), '1/2 steps');
+    await until(s, () => /\] 1\/2 steps · \d{8}-\S+$/m.test(s.frame()), '1/2 steps');
     expect(w.state.steps[0]).toMatchObject({ status: 'confirmed', by: BY });
     expect(stepEvents(s).map((e) => e.outcome)).toEqual(['confirmed']);
   });
@@ -381,12 +381,12 @@ describe('walkthrough screen', () => {
     expect(s.frame()).toMatch(/^Type yes to go on anyway: ▏$/m);
     expect(w.current).toBe(0);
     expect(w.state.steps[0].status).toBe('open');
-    expect(s.frame()).toMatch(/\] 0\/2 steps$/m);
+    expect(s.frame()).toMatch(/\] 0\/2 steps · \d{8}-\S+$/m);
     expect(stepEvents(s)).toHaveLength(0);
 
     await s.press('yes');
     await s.press(KEY.enter);
-    await until(s, () => /\] 1\/2 steps$/m.test(s.frame()), '1/2 steps');
+    await until(s, () => /\] 1\/2 steps · \d{8}-\S+$/m.test(s.frame()), '1/2 steps');
     expect(row(s, 1, 'Inside the maintenance window')).toMatch(/^ !\s+1 Inside the maintenance window +overridden outside the wind/);
     expect(row(s, 2, 'Stop the batch jobs')).toMatch(/ now$/);
     expect(w.current).toBe(1);
@@ -400,7 +400,7 @@ describe('walkthrough screen', () => {
     const svc = testService(WARN_GATE);
     const s = await openWalk(svc, 'warn-gate', { now: () => INSIDE });
     const w = s.walk();
-    await until(s, () => /\] 1\/2 steps$/m.test(s.frame()), '1/2 steps');
+    await until(s, () => /\] 1\/2 steps · \d{8}-\S+$/m.test(s.frame()), '1/2 steps');
     expect(row(s, 1, 'Inside the maintenance window')).toMatch(/^ ✓\s+1 Inside the maintenance window +passed inside the window/);
     expect(s.frame()).not.toContain('This gate failed');
     expect(w.state.steps[0].status).toBe('passed');
@@ -427,7 +427,7 @@ describe('walkthrough screen', () => {
     expect(w.state.steps[0].status).toBe('open');
     expect(w.state.steps[1].status).toBe('open');
     expect(w.ended).toBe(false);
-    expect(s.frame()).toMatch(/\] 0\/2 steps$/m);
+    expect(s.frame()).toMatch(/\] 0\/2 steps · \d{8}-\S+$/m);
     expect(row(s, 1, 'Inside the maintenance window')).toMatch(/ now$/);
     expect(stepEvents(s)).toHaveLength(0);
     expect(svc.finished).toEqual([]);
@@ -437,7 +437,7 @@ describe('walkthrough screen', () => {
     await act(async () => {
       s.monitor.set(unhealthyState());
     });
-    await until(s, () => /\] 1\/2 steps$/m.test(s.frame()), 'the gate passed');
+    await until(s, () => /\] 1\/2 steps · \d{8}-\S+$/m.test(s.frame()), 'the gate passed');
     expect(w.state.steps[0].status).toBe('passed');
     expect(row(s, 2, 'Stop the batch jobs')).toMatch(/ now$/);
   });
@@ -457,7 +457,7 @@ describe('walkthrough screen', () => {
     expect(w.state.steps[1].status).toBe('open');
     expect(stepEvents(s)).toEqual([expect.objectContaining({ step: 'window', outcome: 'blocked' })]);
     expect(row(s, 1, 'Inside the maintenance window')).toMatch(/^▶✗\s+1 Inside the maintenance window +BLOCKED outside the wind/);
-    expect(s.frame()).toMatch(/\] 0\/2 steps$/m);
+    expect(s.frame()).toMatch(/\] 0\/2 steps · \d{8}-\S+$/m);
     expect(s.frame()).toContain(`Report: ${join(svc.dir, 'reports', `${w.run}.md`)}`);
   });
 
@@ -465,10 +465,10 @@ describe('walkthrough screen', () => {
     const svc = testService(LONG);
     const s = await openWalk(svc, 'long');
     const w = s.walk();
-    expect(s.frame()).toMatch(/\] 0\/30 steps$/m);
+    expect(s.frame()).toMatch(/\] 0\/30 steps · \d{8}-\S+$/m);
     for (let i = 1; i <= 20; i++) {
       await s.press(KEY.enter);
-      await until(s, () => new RegExp(`\\] ${i}/30 steps$`, 'm').test(s.frame()), `${i}/30 steps`);
+      await until(s, () => new RegExp(`\\] ${i}/30 steps · \\d{8}-\\S+$`, 'm').test(s.frame()), `${i}/30 steps`);
       expect(row(s, i + 1, `Long step number ${i + 1}`)).toMatch(new RegExp(`^▶>\\s+${i + 1} Long step number ${i + 1} +now$`));
       fits(s.frame());
     }
