@@ -11,6 +11,7 @@ import { rollbackCommand, startupNotice } from '../src/cli/rollback';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
 import { Journal, stateDir } from '../src/journal';
 import { reap, registryDir, SCENARIO_NAMES, startDrill } from '../src/drill/drill';
+import { runPlantedSessions, SESSIONS_COMMAND } from '../src/drill/sessions';
 import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { resolveSettings, UserError } from '../src/config/load';
@@ -66,6 +67,9 @@ function drawEarlyHeader(host: string, targetName: string, targetDisplay: string
 const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`);
 
 async function main(): Promise<void> {
+  // the drill's planted sessions (src/drill/sessions.ts): a helper process, not a command
+  if (process.argv[2] === SESSIONS_COMMAND) await runPlantedSessions(String(process.argv[3]));
+
   // a closed pipe (ops check | head) is not an error worth a stack trace
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);

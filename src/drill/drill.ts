@@ -2,13 +2,14 @@
 // problems (the scenarios), for first looks, training and rehearsals. Every drill is registered
 // in <state>/drills/<id>.json the moment its directory exists, so one left behind by a killed
 // process is found and removed by the next `ops drill` (or `ops drill clean`).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { UserError } from '../config/load';
 import { findPgBin, runPg, startCluster, type Cluster } from './cluster';
+import { startPlantedSessions } from './sessions';
 
 export interface Scenario {
   name: string;
@@ -67,7 +68,7 @@ export interface DrillRecord {
   port: number;
   url: string;
   scenarios: string[];
-  /** process groups of the planted sessions */
+  /** process groups of the planted sessions (the locks scenario's helper process) */
   children: number[];
   keep: boolean;
   startedAt: string;
@@ -131,8 +132,8 @@ function alive(pid: number): boolean {
 export function destroy(reg: string, r: DrillRecord): void {
   for (const pgid of r.children) {
     try {
-      // only the drill's own planted sessions: their leader's command line names its port
-      if (!readFileSync(`/proc/${pgid}/cmdline`, 'utf8').includes(`-p ${r.port} `)) continue;
+      // only the drill's own planted sessions: their leader's command line names its address
+      if (!readFileSync(`/proc/${pgid}/cmdline`, 'utf8').includes(`127.0.0.1:${r.port}/`)) continue;
       process.kill(-pgid, 'SIGKILL');
     } catch {
       // gone
@@ -213,20 +214,6 @@ async function waitUntil(client: pg.Client, sql: string, what: string, timeoutMs
     if (Date.now() > deadline) throw new Error(`drill: ${what} did not happen within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** A planted session: psql in its own process group, outliving nothing but the drill. */
-function plant(psql: string, port: number, app: string, script: string, keepOpen: boolean): number {
-  const psqlCmd = `exec "$0" -X -q -h 127.0.0.1 -p ${port} -U postgres -d shop`;
-  // keepOpen: the statements, then a stdin that stays open, so the session sits idle in its transaction
-  const sh = keepOpen ? `(printf '%s\\n' "$1"; exec sleep 2147483) | ${psqlCmd}` : `printf '%s\\n' "$1" | ${psqlCmd}`;
-  const child = spawn('sh', ['-c', sh, psql, script], {
-    detached: true,
-    stdio: 'ignore',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PGAPPNAME: app, PGCONNECT_TIMEOUT: '10' },
-  });
-  child.unref();
-  return child.pid!;
 }
 
 function pgDump(bin: string, port: number, file: string): void {
@@ -338,13 +325,9 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
         utimesSync(dump, old, old);
       }
       if (has('locks')) {
-        const psql = join(cluster.bin, 'psql');
-        r.children.push(plant(psql, cluster.port, 'shop-worker', 'BEGIN; UPDATE accounts SET balance = balance - 10 WHERE id = 1;', true));
+        r.children.push(startPlantedSessions(r.url));
         writeRecord(reg, r);
         await waitUntil(shop, "SELECT count(*) = 1 AS ok FROM pg_stat_activity WHERE application_name = 'shop-worker' AND state = 'idle in transaction'", 'the idle-in-transaction session');
-        r.children.push(plant(psql, cluster.port, 'shop-api', 'UPDATE accounts SET balance = balance + 10 WHERE id = 1;', false));
-        r.children.push(plant(psql, cluster.port, 'shop-report', 'SELECT count(*) FROM orders, pg_sleep(86400);', false));
-        writeRecord(reg, r);
         await waitUntil(shop, "SELECT count(*) = 1 AS ok FROM pg_stat_activity WHERE application_name = 'shop-api' AND wait_event_type = 'Lock'", 'the blocked writer');
         await waitUntil(shop, "SELECT count(*) = 1 AS ok FROM pg_stat_activity WHERE application_name = 'shop-report' AND state = 'active'", 'the long query');
       }

@@ -190,8 +190,8 @@ describe('ops drill end to end', () => {
       // and should it not have, the last resort: the planted sessions, the postmaster, the files
       for (const rec of e.seen) {
         for (const pgid of rec.children) {
-          // only a group that still is a planted psql session on this drill's port
-          const planted = groupMembers(pgid).some((p) => cmdline(p).some((a) => a.endsWith('/psql')) && cmdline(p).includes(String(rec.port)));
+          // only a group that still is the drill's planted-sessions helper, on this drill's port
+          const planted = groupMembers(pgid).some((p) => cmdline(p).includes('__drill-sessions') && cmdline(p).some((a) => a.includes(`127.0.0.1:${rec.port}/`)));
           if (planted) process.kill(-pgid, 'SIGKILL');
         }
         if (rec.dir.includes('ops-drill-')) rmSync(rec.dir, { recursive: true, force: true });
@@ -254,7 +254,7 @@ describe('ops drill end to end', () => {
       const rec = await drillOpened(session, e);
       const pm = assertClusterRunning(e, rec);
       const pids = [pm, ...childrenOf(pm)];
-      expect(rec.children).toHaveLength(3);
+      expect(rec.children).toHaveLength(1);
       // closing the terminal: tmux sends the pane's processes SIGHUP
       session.kill();
       session = null;
@@ -274,8 +274,8 @@ describe('ops drill end to end', () => {
       const old = await drillOpened(session, e);
       const oldPm = assertClusterRunning(e, old);
       const oldPids = [oldPm, ...childrenOf(oldPm)];
-      // the locks scenario's planted psql sessions: three process groups, running
-      expect(old.children).toHaveLength(3);
+      // the locks scenario's planted sessions: one helper process group, running
+      expect(old.children).toHaveLength(1);
       for (const pgid of old.children) expect(groupMembers(pgid).length, `planted session group ${pgid}`).toBeGreaterThan(0);
 
       // the ops process that owns the drill: node running the built bin/ops
