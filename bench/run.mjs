@@ -7,7 +7,8 @@
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
 // Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -173,6 +174,29 @@ if (!flag('skip-output')) {
   const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/task-output.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (res.status !== 0) (console.error('bench: task-output failed or lost lines'), (process.exitCode = 1));
   for (const line of res.stdout.trim().split('\n').filter(Boolean)) rows.push(JSON.parse(line));
+}
+
+if (!flag('skip-drill')) {
+  // ops drill --keep: cluster, seed, every scenario, ready to use; then ops drill clean
+  const state = mkdtempSync(join(tmpdir(), 'ops-bench-drill-'));
+  const denv = { ...env, OPS_STATE_DIR: state };
+  const up = [];
+  const down = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      let t = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [opsBin, 'drill', '--keep'], { env: denv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      if (r.status !== 0) throw new Error(`bench: ops drill failed: ${r.stderr}`);
+      up.push(Number(process.hrtime.bigint() - t) / 1e6);
+      t = process.hrtime.bigint();
+      spawnSync(process.execPath, [opsBin, 'drill', 'clean'], { env: denv, stdio: 'ignore' });
+      down.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+  rows.push(['ops drill, every scenario, until ready (median of 3)', `${fmt(median(up) / 1000, 2)} s`, '']);
+  rows.push(['ops drill clean (median of 3)', `${fmt(median(down), 0)} ms`, '']);
 }
 
 console.log(`\n| figure | measured | target |\n|---|---|---|`);
