@@ -2,12 +2,11 @@
 // <configDir()>/checklists, validated on load. A file is all or nothing: any problem keeps the
 // whole checklist out, reported as `<file>:<line>: <key path>: <problem>`. An operator's file
 // with the id of a built-in one replaces it.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as z from 'zod';
 import { configDir, UserError } from '../config/load';
 import type { TaskDef } from '../tasks/model';
+import { installedPath } from '../util/install';
 import { firstProblem, parseYaml, readSafely, valueAt, yamlFilesIn, zodProblems, type Problem } from '../util/yaml-file';
 import { METRICS, type Condition } from './conditions';
 
@@ -137,15 +136,9 @@ function allowedKeys(path: readonly PropertyKey[], data: unknown): string[] | nu
 
 // ---------------------------------------------------------------- loading
 
-/** config/checklists of this installation: beside src/ when run from source, beside dist/ when bundled. */
+/** config/checklists of this installation (a missing one holds no checklists). */
 export function builtinChecklistDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'config', 'checklists');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'checklists');
+  return installedPath('config', 'checklists') ?? join(configDir(), 'no-builtin-checklists');
 }
 
 export function userChecklistDir(env: NodeJS.ProcessEnv = process.env): string {

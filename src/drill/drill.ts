@@ -4,11 +4,11 @@
 // process is found and removed by the next `ops drill` (or `ops drill clean`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { UserError } from '../config/load';
 import { pgBin } from '../../tasks/pgenv';
+import { installedPath } from '../util/install';
 import { runPg, serverBinaries, startCluster, type Cluster } from './cluster';
 import { startPlantedSessions } from './sessions';
 
@@ -198,13 +198,9 @@ export function reap(reg: string, opts: { all?: boolean; host: string } = { host
 
 /** config/drill of this installation (the seed and scenario SQL). */
 export function drillSqlDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const c = join(dir, 'config', 'drill');
-    if (existsSync(c)) return c;
-    dir = dirname(dir);
-  }
-  throw new Error('config/drill is missing from this installation');
+  const dir = installedPath('config', 'drill');
+  if (!dir) throw new Error('config/drill is missing from this installation');
+  return dir;
 }
 
 async function waitUntil(client: pg.Client, sql: string, what: string, timeoutMs = 15_000): Promise<void> {

@@ -205,9 +205,12 @@ describe('ops drill end to end', () => {
     }
   });
 
-  it(
-    'q: the console on the drill (DRILL badge) quits, and its cluster, files and record are gone',
-    async () => {
+  it.each([
+    ['q', 'q'],
+    ['Ctrl-C', 'C-c'],
+  ])(
+    '%s: the console on the drill (DRILL badge) quits, and its cluster, files and record are gone',
+    async (_name, key) => {
       const e = newEnv();
       session = drillInTmux(e, ['drill', '--scenario', 'backup']);
       const rec = await drillOpened(session, e);
@@ -217,26 +220,7 @@ describe('ops drill end to end', () => {
       const pids = [pm, ...childrenOf(pm)];
       expect(pids.length).toBeGreaterThan(1);
 
-      session.send('q');
-      const after = await waitForScreen(session, (t) => t.includes('EXITED:'), WAIT);
-      expect(after).toContain('drill removed');
-      expect(after).toContain('EXITED:0');
-      await assertDrillGone(e, rec, pids);
-      expect(records(e.state)).toEqual([]);
-    },
-    TEST_TIMEOUT,
-  );
-
-  it(
-    'Ctrl-C: the same, nothing of the drill is left',
-    async () => {
-      const e = newEnv();
-      session = drillInTmux(e, ['drill', '--scenario', 'backup']);
-      const rec = await drillOpened(session, e);
-      const pm = assertClusterRunning(e, rec);
-      const pids = [pm, ...childrenOf(pm)];
-
-      session.send('C-c');
+      session.send(key);
       const after = await waitForScreen(session, (t) => t.includes('EXITED:'), WAIT);
       expect(after).toContain('drill removed');
       expect(after).toContain('EXITED:0');
