@@ -324,7 +324,7 @@ function walkNotice(checklists: ChecklistService): string | null {
   const open = checklists.unfinished();
   if (open.length === 0) return null;
   if (open.length > 1) return `${open.length} checklist walkthroughs are unfinished; "ops checklist" lists them`;
-  return `checklist ${open[0].checklist} (${open[0].run}) is unfinished: l lists it to resume (or "ops checklist resume")`;
+  return `checklist ${open[0].checklist} is unfinished: l lists it to resume (ops checklist resume)`;
 }
 
 main().catch((err) => fail(err, 1));

@@ -190,6 +190,12 @@ describe('a checklist walkthrough killed in the middle and resumed, in a real te
     expect(afterKill.stdout).toContain('Unfinished walkthroughs (ops checklist resume ID):');
     expect(afterKill.stdout).toMatch(new RegExp(`^ +${run} +${CHECKLIST_ID}, started .*, at "Take the backup"$`, 'm'));
 
+    // the console's start-up notice says so too
+    const console_ = start([]);
+    const notice = await waitForScreen(console_, (t) => t.includes('is unfinished'), 30_000);
+    expect(notice).toContain(`! checklist ${CHECKLIST_ID} is unfinished: l lists it to resume`);
+    close(console_);
+
     // ------------------------------------------------------------ resumed
     const second = start(['checklist', 'resume']); // no id: the newest unfinished walkthrough
     const resumed = await waitForScreen(second, (t) => /Step 4 of 5 · confirm/.test(t) && t.includes('Enter confirms it is done'), 30_000);
