@@ -51,69 +51,75 @@ const ID_RE = /^[a-z][a-z0-9-]*$/;
 const text = (what: string) => z.string({ error: `expected ${what} (text)` }).refine((v) => v.trim() !== '', `${what} must not be empty`);
 const num = z.number({ error: 'expected a number' });
 
-const ConditionSpec = z.union(
-  [
-    z.strictObject({
-      metric: z.string({ error: 'expected a metric name' }).refine((m) => m in METRICS, { message: `unknown metric (known: ${Object.keys(METRICS).join(', ')})` }),
-      below: num.optional(),
-      atMost: num.optional(),
-      above: num.optional(),
-      atLeast: num.optional(),
-    }),
-    z.strictObject({
-      health: text('a check: overall, a group, a check id, or an id prefix ending in *'),
-      atWorst: z.enum(['OK', 'WARNING'], { error: 'must be OK or WARNING' }).optional(),
-    }),
-    z.strictObject({ inWindow: z.literal(true, { error: 'must be true' }) }),
-    z.strictObject({ baseline: z.string().regex(ID_RE, 'must be a checklist id') }),
-  ],
-  { error: 'expected a condition: { metric: NAME, below: N }, { health: CHECK, atWorst: OK }, { inWindow: true } or { baseline: CHECKLIST }' },
-);
+/** The zod schemas, built on first use: importing this module (every `ops` start does) stays cheap. */
+function makeSpecs() {
+  const ConditionSpec = z.union(
+    [
+      z.strictObject({
+        metric: z.string({ error: 'expected a metric name' }).refine((m) => m in METRICS, { message: `unknown metric (known: ${Object.keys(METRICS).join(', ')})` }),
+        below: num.optional(),
+        atMost: num.optional(),
+        above: num.optional(),
+        atLeast: num.optional(),
+      }),
+      z.strictObject({
+        health: text('a check: overall, a group, a check id, or an id prefix ending in *'),
+        atWorst: z.enum(['OK', 'WARNING'], { error: 'must be OK or WARNING' }).optional(),
+      }),
+      z.strictObject({ inWindow: z.literal(true, { error: 'must be true' }) }),
+      z.strictObject({ baseline: z.string().regex(ID_RE, 'must be a checklist id') }),
+    ],
+    { error: 'expected a condition: { metric: NAME, below: N }, { health: CHECK, atWorst: OK }, { inWindow: true } or { baseline: CHECKLIST }' },
+  );
 
-const WhenSpec = z.union(
-  [
-    z.strictObject({ failed: z.string().regex(ID_RE, 'must be a step id') }),
-    z.strictObject({ passed: z.string().regex(ID_RE, 'must be a step id') }),
-    z.strictObject({ condition: ConditionSpec }),
-  ],
-  { error: 'expected { failed: STEP }, { passed: STEP } or { condition: ... }' },
-);
+  const WhenSpec = z.union(
+    [
+      z.strictObject({ failed: z.string().regex(ID_RE, 'must be a step id') }),
+      z.strictObject({ passed: z.string().regex(ID_RE, 'must be a step id') }),
+      z.strictObject({ condition: ConditionSpec }),
+    ],
+    { error: 'expected { failed: STEP }, { passed: STEP } or { condition: ... }' },
+  );
 
-const common = {
-  id: z.string({ error: 'expected a step id' }).regex(ID_RE, 'a step id is lowercase letters, digits and "-", starting with a letter'),
-  title: text('a title').transform((v) => v.trim()),
-  detail: z.string({ error: 'expected text' }).optional(),
-  required: z.boolean({ error: 'expected true or false' }).optional(),
-  when: WhenSpec.optional(),
-};
-
-const StepSpec = z.discriminatedUnion(
-  'kind',
-  [
-    z.strictObject({ kind: z.literal('confirm'), ...common }),
-    z.strictObject({ kind: z.literal('note'), ...common }),
-    z.strictObject({ kind: z.literal('check'), ...common, condition: ConditionSpec }),
-    z.strictObject({ kind: z.literal('gate'), ...common, condition: ConditionSpec, onFail: z.enum(['block', 'warn'], { error: 'must be block or warn' }) }),
-    z.strictObject({
-      kind: z.literal('task'),
-      ...common,
-      task: z.string({ error: 'expected a task id' }).regex(ID_RE, 'must be a task id'),
-      params: z.record(z.string(), z.unknown(), { error: 'expected a mapping of parameter names to values' }).optional(),
-    }),
-    z.strictObject({ kind: z.literal('input'), ...common, pattern: z.string({ error: 'expected a regular expression (text)' }).optional(), example: z.string().optional() }),
-  ],
-  { error: 'kind must be confirm, check, gate, task, input or note' },
-);
-
-const ChecklistSpec = z.strictObject(
-  {
-    id: z.string({ error: 'expected a checklist id' }).regex(ID_RE, 'a checklist id is lowercase letters, digits and "-", starting with a letter'),
+  const common = {
+    id: z.string({ error: 'expected a step id' }).regex(ID_RE, 'a step id is lowercase letters, digits and "-", starting with a letter'),
     title: text('a title').transform((v) => v.trim()),
-    description: z.string({ error: 'expected text' }).optional(),
-    steps: z.array(StepSpec, { error: 'expected a list of steps' }).min(1, 'a checklist needs at least one step'),
-  },
-  { error: 'expected a checklist (a mapping with id, title and steps)' },
-);
+    detail: z.string({ error: 'expected text' }).optional(),
+    required: z.boolean({ error: 'expected true or false' }).optional(),
+    when: WhenSpec.optional(),
+  };
+
+  const StepSpec = z.discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({ kind: z.literal('confirm'), ...common }),
+      z.strictObject({ kind: z.literal('note'), ...common }),
+      z.strictObject({ kind: z.literal('check'), ...common, condition: ConditionSpec }),
+      z.strictObject({ kind: z.literal('gate'), ...common, condition: ConditionSpec, onFail: z.enum(['block', 'warn'], { error: 'must be block or warn' }) }),
+      z.strictObject({
+        kind: z.literal('task'),
+        ...common,
+        task: z.string({ error: 'expected a task id' }).regex(ID_RE, 'must be a task id'),
+        params: z.record(z.string(), z.unknown(), { error: 'expected a mapping of parameter names to values' }).optional(),
+      }),
+      z.strictObject({ kind: z.literal('input'), ...common, pattern: z.string({ error: 'expected a regular expression (text)' }).optional(), example: z.string().optional() }),
+    ],
+    { error: 'kind must be confirm, check, gate, task, input or note' },
+  );
+
+  const ChecklistSpec = z.strictObject(
+    {
+      id: z.string({ error: 'expected a checklist id' }).regex(ID_RE, 'a checklist id is lowercase letters, digits and "-", starting with a letter'),
+      title: text('a title').transform((v) => v.trim()),
+      description: z.string({ error: 'expected text' }).optional(),
+      steps: z.array(StepSpec, { error: 'expected a list of steps' }).min(1, 'a checklist needs at least one step'),
+    },
+    { error: 'expected a checklist (a mapping with id, title and steps)' },
+  );
+  return { ChecklistSpec };
+}
+let specs: ReturnType<typeof makeSpecs> | null = null;
+const checklistSpec = () => (specs ??= makeSpecs()).ChecklistSpec;
 
 const COMMON_KEYS = ['id', 'kind', 'title', 'detail', 'required', 'when'];
 const STEP_KEYS: Record<string, string[]> = {
@@ -150,7 +156,7 @@ export function parseChecklist(yamlText: string, file: string, tasks: readonly T
   const parsedYaml = parseYaml(yamlText, file);
   if ('error' in parsedYaml) return parsedYaml;
   const { data, loc } = parsedYaml;
-  const parsed = ChecklistSpec.safeParse(data);
+  const parsed = checklistSpec().safeParse(data);
   if (!parsed.success) return { error: firstProblem(file, zodProblems(parsed.error.issues, data, loc, allowedKeys), 'not a valid checklist') };
 
   const spec = parsed.data;
