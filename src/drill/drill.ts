@@ -4,7 +4,7 @@
 // process is found and removed by the next `ops drill` (or `ops drill clean`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { UserError } from '../config/load';
 import { pgBin } from '../../tasks/pgenv';
@@ -173,7 +173,7 @@ export function destroy(reg: string, r: DrillRecord): void {
       while (ours() && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }
-  if (r.dir.includes('ops-drill-')) rmSync(r.dir, { recursive: true, force: true });
+  if (basename(r.dir).startsWith('ops-drill-')) rmSync(r.dir, { recursive: true, force: true });
   rmSync(recordPath(reg, r.id), { force: true });
 }
 
@@ -285,7 +285,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
       onDir: (dir) => {
         // registered before initdb: a kill from here on leaves something the next drill finds
         record = {
-          id: dir.split('ops-drill-')[1] ?? String(Date.now()),
+          id: basename(dir).replace(/^ops-drill-/, ''),
           pid: process.pid,
           host: opts.host,
           dir,
@@ -378,7 +378,11 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
   } catch (err) {
     process.off('exit', onExit);
     removeAll();
-    throw err;
+    if (err instanceof UserError) throw err;
+    // initdb or pg_ctl output, a full disk, a port race: one line (--debug has the stack)
+    const e = new UserError(`drill: ${String((err as Error)?.message ?? err).split('\n')[0]}`, 1);
+    e.stack = (err as Error)?.stack;
+    throw e;
   }
 }
 

@@ -3,7 +3,7 @@
 // those checks back to OK. Drills run headless here (--keep), each with its own state directory,
 // and are removed with `ops drill clean`.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -192,6 +192,27 @@ describe('ops drill scenarios', () => {
     } finally {
       expect((await runOps(['drill', 'clean'], { env })).stdout).toMatch(/^removed drill /m);
     }
+  });
+
+  it('a cluster that cannot start (initdb fails: a full disk, say) gives one line, exit 1, and leaves nothing', async () => {
+    // OPS_DRILL_SERVER names server binaries whose initdb fails the way a full disk makes it fail
+    const bin = mkdtempSync(join(tmpdir(), 'ops-fake-pg-'));
+    states.push(bin);
+    chmodSync(bin, 0o755);
+    const script = (body: string) => `#!/bin/sh\n${body}\n`;
+    writeFileSync(join(bin, 'postgres'), script('echo "postgres (PostgreSQL) 15.0"'), { mode: 0o755 });
+    writeFileSync(join(bin, 'initdb'), script('echo "initdb: error: could not create directory: No space left on device" >&2; exit 1'), { mode: 0o755 });
+    writeFileSync(join(bin, 'pg_ctl'), script('exit 1'), { mode: 0o755 });
+    const state = mkdtempSync(join(tmpdir(), 'ops-drill-state-'));
+    states.push(state);
+    const tmp = mkdtempSync(join(tmpdir(), 'ops-drill-tmp-'));
+    states.push(tmp);
+    chmodSync(tmp, 0o777);
+    const r = await runOps(['drill', '--keep', '--scenario', 'bloat'], { env: cleanEnv({ OPS_STATE_DIR: state, OPS_DRILL_SERVER: bin, TMPDIR: tmp }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ops: drill: initdb failed \(1\): initdb: error: could not create directory: No space left on device\n$/);
+    expect(readdirSync(tmp)).toEqual([]); // its directory is gone
+    expect(readdirSync(join(state, 'drills'))).toEqual([]); // and its record
   });
 
   it('an unknown scenario is refused, naming the known ones, and starts nothing', async () => {
