@@ -18,6 +18,8 @@ import type { Journal, Operator } from '../../src/journal';
 import type { MonitorState } from '../../src/types';
 import { FIXED_AT, fixedMonitor, healthyState, unhealthyState, type FixedMonitor } from '../support/fixtures';
 import { KEY, stripAnsi, widthOf } from './render';
+import { BUILTIN_TASKS } from '../../tasks/index';
+import { fakeService } from '../support/fake-tasks';
 
 // ---------------------------------------------------------------- a checklist service without a database
 
@@ -481,5 +483,61 @@ describe('walkthrough screen', () => {
     const frames = s.frames();
     expect(frames.length).toBeGreaterThan(20);
     for (const f of frames) fits(f);
+  });
+});
+
+describe('a task step whose run was interrupted', () => {
+  test('on resume it shows that run\'s recorded outcome, and Enter offers the task again (its plan)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-checklists-'));
+    dirs.push(dir);
+    const journal = checklistJournal(dir);
+    journals.push(journal);
+    const r = parseChecklist(
+      'id: with-task\ntitle: With a task\nsteps:\n  - { id: stats, kind: task, title: Refresh statistics, task: analyze }\n  - { id: after, kind: confirm, title: Afterwards }\n',
+      join(dir, 'with-task.yaml'),
+      BUILTIN_TASKS,
+    );
+    if ('error' in r) throw new Error(r.error);
+    const checklist = r.checklist;
+    const state = healthyState();
+    const first = Walkthrough.begin({ checklist, journal, target: 'postgres://t', operator: OPERATOR, window: WINDOW }, state);
+    first.record(0, 'started', { taskRun: '20261201-030000-analyze-beef' });
+    const outcomes: Record<string, string> = { '20261201-030000-analyze-beef': 'interrupted' };
+    const svc: ChecklistServiceLike = {
+      checklists: () => ({ checklists: [checklist], errors: [] }),
+      unfinished: () => [],
+      begin: () => {
+        throw new Error('not here');
+      },
+      resume: (id) => Walkthrough.resume({ journal, target: 'postgres://t', operator: OPERATOR, window: WINDOW, checklists: [checklist] }, id),
+      live: (health, now = new Date()) => ({ snapshot: health.snapshot, report: health.report, now, window: WINDOW }),
+      taskOutcome: (run) => outcomes[run] ?? null,
+      finish: () => join(dir, 'report.md'),
+    };
+    const tasks = fakeService({ tasks: BUILTIN_TASKS });
+    let rr!: ReturnType<typeof render>;
+    await act(async () => {
+      rr = render(<App monitor={fixedMonitor(state)} service={tasks} checklists={svc} walk={{ resume: first.run }} onQuit={vi.fn()} columns={80} rows={24} color={false} redrawMs={0} tickMs={0} />);
+    });
+    const frame = () => stripAnsi(rr.lastFrame() ?? '');
+    await until({ frame }, () => frame().includes('ended interrupted'), 'the recorded outcome');
+    expect(frame()).toContain('Its run 20261201-030000-analyze-beef ended interrupted.');
+    expect(frame()).toMatch(/Enter runs the task again/);
+    // the step is still open (nothing was recorded for it on resume)
+    expect(readFileSync(join(dir, CHECKLIST_JOURNAL), 'utf8').split('\n').filter((l) => l.includes('"cl.step"'))).toHaveLength(1);
+    await act(async () => {
+      rr.stdin.write(KEY.enter);
+    });
+    await until({ frame }, () => /^Plan · analyze/.test(frame()), 'the task\'s plan');
+    // and once the journal shows the run succeeded after all, the step is done by itself
+    outcomes['20261201-030000-analyze-beef'] = 'succeeded';
+    await act(async () => {
+      rr.stdin.write(KEY.esc);
+    });
+    await until({ frame }, () => /Step 2 of 2 · confirm/.test(frame()), 'the next step');
+    expect(frame()).toMatch(/✓\s+1 Refresh statistics\s+done run 20261201-030000-ana/);
+    const steps = readFileSync(join(dir, CHECKLIST_JOURNAL), 'utf8').split('\n').filter((l) => l.includes('"cl.step"')).map((l) => JSON.parse(l));
+    expect(steps.map((e) => e.outcome)).toEqual(['started', 'done']);
+    expect(steps[1]).toMatchObject({ taskRun: '20261201-030000-analyze-beef', taskOutcome: 'succeeded' });
   });
 });
