@@ -128,7 +128,8 @@ Usage:
   ops drill [--scenario NAME,...] [--keep]
                               a throwaway PostgreSQL seeded with real problems (bloat, locks,
                               backup, bad-change; all by default), the console on it; removed
-                              on exit. Without a terminal, --keep sets it up and leaves it
+                              on exit. --keep leaves it running (without a terminal: set up,
+                              print how to reach it, exit)
   ops drill clean             removes kept drills and any left behind
   ops config path|show|validate [FILE]|get KEY|set KEY VALUE
                               the configuration file (show redacts secrets)
@@ -137,7 +138,7 @@ Global flags:
   --target NAME       a target from the config file
   --database URL      a PostgreSQL URL (overrides DATABASE_URL, PG* and the config file)
   --refresh SECONDS   dashboard refresh interval (default 2)
-  --read-only         never change anything
+  --read-only         never change anything (tasks, rollbacks and checklist task steps refuse)
   --no-color          no colours (NO_COLOR is honoured too)
   --debug             stack traces on errors
   -h, --help          this help;  -V, --version  the version

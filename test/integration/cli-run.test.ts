@@ -60,6 +60,20 @@ describe('ops run', () => {
     expect(await history()).toEqual([]);
   });
 
+  it('--read-only refuses to run a task (and to roll one back), but still shows the plan', async () => {
+    const before = (await history()).length;
+    const r = await runOps(['run', 'analyze', '--yes', '--read-only'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('ops: run analyze: refused under --read-only (it would change the target); drop --read-only to run it, or see the plan with --dry-run\n');
+    const plan = await runOps(['run', 'analyze', '--dry-run', '--read-only'], { env });
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/dry run: nothing was changed/);
+    const rb = await runOps(['rollback', 'anything', '--yes', '--read-only'], { env });
+    expect(rb.code).toBe(2);
+    expect(rb.stderr).toMatch(/^ops: rollback anything: refused under --read-only/);
+    expect((await history()).length).toBe(before);
+  });
+
   it('bad parameters name the parameter', async () => {
     const r = await runOps(['run', 'set-setting', '--yes', '--param', 'name=Bad Name', '--param', 'value=1'], { env });
     expect(r.code).not.toBe(0);
