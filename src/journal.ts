@@ -665,16 +665,8 @@ export class Journal {
 
   /** The run whose id is or starts with `prefix`. Throws a one-line UserError when none or several match. */
   findRun(prefix: string): string {
-    const p = prefix.trim();
-    if (!p) throw new UserError('name a run: its id or the start of it (see ops history)');
-    const ids = new Set<string>();
-    for (const e of this.allEvents()) ids.add(e.run);
-    if (ids.has(p)) return p;
-    const matches = [...ids].filter((id) => id.startsWith(p)).sort().reverse();
-    if (matches.length === 1) return matches[0];
-    if (matches.length === 0) throw new UserError(`no run matches "${cut(p, 60)}" in ${this.file}`);
-    const shown = matches.slice(0, 3).join(', ') + (matches.length > 3 ? ', …' : '');
-    throw new UserError(`"${cut(p, 60)}" matches ${matches.length} runs (${shown}): give more of the id`);
+    if (!prefix.trim()) throw new UserError('name a run: its id or the start of it (see ops history)');
+    return pickByPrefix(new Set(this.allEvents().map((e) => e.run)), prefix, { one: 'run', many: 'runs', where: this.file });
   }
 
   /** The run's full output log: `<dir>/runs/<run>.log`. */
@@ -687,6 +679,21 @@ export class Journal {
     ensurePrivateDir(join(this.dir, 'runs'));
     return new LogWriter(this.logPath(runId), [...this.secretList, ...secrets]);
   }
+}
+
+/**
+ * The id that is `prefix`, or the only one starting with it; otherwise a one-line UserError
+ * (none matches, or several do, newest first). Ids sort by time (they start with one).
+ */
+export function pickByPrefix(ids: Iterable<string>, prefix: string, names: { one: string; many: string; where: string }): string {
+  const p = prefix.trim();
+  const all = [...ids];
+  if (all.includes(p)) return p;
+  const matches = p ? all.filter((id) => id.startsWith(p)).sort().reverse() : [];
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) throw new UserError(`no ${names.one} matches "${cut(p, 60)}" in ${names.where}`);
+  const shown = matches.slice(0, 3).join(', ') + (matches.length > 3 ? ', …' : '');
+  throw new UserError(`"${cut(p, 60)}" matches ${matches.length} ${names.many} (${shown}): give more of the id`);
 }
 
 /** Parses one journal line; a line that is not an event (torn, foreign, future type) gives null. */

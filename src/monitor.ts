@@ -79,6 +79,18 @@ export class Collector {
   }
 }
 
+/** One probe round, judged, with the collector closed after it: `ops check`, a headless checklist. */
+export async function collectOnce(opts: CollectorOptions): Promise<{ snapshot: Snapshot; report: HealthReport }> {
+  const collector = new Collector(opts);
+  try {
+    await collector.prime();
+    const snapshot = await collector.round();
+    return { snapshot, report: collector.evaluate(snapshot) };
+  } finally {
+    await collector.close();
+  }
+}
+
 const HISTORY_POINTS = 60;
 
 function push(arr: number[], v: number | null | undefined): number[] {

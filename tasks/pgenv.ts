@@ -165,7 +165,8 @@ function parseMajor(text: string): number | null {
 
 const versionCache = new Map<string, number | null>();
 
-function binaryVersion(file: string): number | null {
+/** The major version a PostgreSQL program reports with --version (cached), or null when it does not run. */
+export function binaryVersion(file: string): number | null {
   if (versionCache.has(file)) return versionCache.get(file)!;
   let v: number | null = null;
   try {

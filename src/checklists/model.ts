@@ -4,7 +4,7 @@
 // with the id of a built-in one replaces it.
 import { join } from 'node:path';
 import * as z from 'zod';
-import { configDir, UserError } from '../config/load';
+import { configDir } from '../config/load';
 import type { TaskDef } from '../tasks/model';
 import { installedPath } from '../util/install';
 import { firstProblem, parseYaml, readSafely, valueAt, yamlFilesIn, zodProblems, type Problem } from '../util/yaml-file';
@@ -246,16 +246,4 @@ export function loadChecklists(tasks: readonly TaskDef[], dirs: { builtin?: stri
   for (const c of builtin.checklists) byId.set(c.id, c);
   for (const c of user.checklists) byId.set(c.id, c);
   return { checklists: [...byId.values()], errors: [...builtin.errors, ...user.errors] };
-}
-
-export function checklistOrFail(id: string | undefined, tasks: readonly TaskDef[]): Checklist {
-  const { checklists, errors } = loadChecklists(tasks);
-  const ids = checklists.map((c) => c.id).join(', ');
-  if (!id) throw new UserError(`checklist: name one (${ids})`, 2);
-  const c = checklists.find((x) => x.id === id);
-  if (!c) {
-    const mine = errors.find((e) => e.includes(`/${id}.y`));
-    throw new UserError(mine ?? `checklist: unknown checklist "${id}" (checklists: ${ids})${errors.length ? `; a checklist file did not load: ${errors[0]}` : ''}`, 2);
-  }
-  return c;
 }

@@ -6,7 +6,7 @@
 // passing gates, steps whose `when` does not hold) and says what the current step needs from
 // the operator. The console and the headless runner both drive it.
 import { hostname } from 'node:os';
-import { Journal, formatOperator, type Operator } from '../journal';
+import { Journal, formatOperator, pickByPrefix, type Operator } from '../journal';
 import { UserError } from '../config/load';
 import type { HealthReport, Snapshot, Status } from '../types';
 import { describeWindow, inWindow, judgeCondition, metricsOf, type LiveContext, type Verdict } from './conditions';
@@ -185,14 +185,9 @@ export function listWalks(journal: Journal): WalkSummary[] {
 
 /** The walkthrough whose id is or starts with `prefix`. */
 export function findWalk(journal: Journal, prefix: string): WalkSummary {
-  const p = prefix.trim();
   const all = listWalks(journal);
-  const exact = all.find((w) => w.run === p);
-  if (exact) return exact;
-  const m = p ? all.filter((w) => w.run.startsWith(p)) : [];
-  if (m.length === 1) return m[0];
-  if (m.length === 0) throw new UserError(`no checklist walkthrough matches "${p.slice(0, 60)}" in ${journal.file}`);
-  throw new UserError(`"${p.slice(0, 60)}" matches ${m.length} walkthroughs (${m.slice(0, 3).map((w) => w.run).join(', ')}): give more of the id`);
+  const run = pickByPrefix(all.map((w) => w.run), prefix, { one: 'checklist walkthrough', many: 'walkthroughs', where: journal.file });
+  return all.find((w) => w.run === run)!;
 }
 
 /**
@@ -236,11 +231,12 @@ export class Walkthrough {
   private readonly listeners = new Set<() => void>();
   readonly by: string;
 
+  /** `events`: this walkthrough's events as journaled; each new one is appended to it as written */
   private constructor(
     readonly opts: WalkOptions,
-    summary: WalkSummary,
+    private readonly events: Ev[],
   ) {
-    this.summary = summary;
+    this.summary = summarizeWalk(events)!;
     this.by = formatOperator(opts.operator);
   }
 
@@ -248,7 +244,7 @@ export class Walkthrough {
   static begin(opts: WalkOptions, health: { snapshot: Snapshot | null; report: HealthReport | null }, now = new Date()): Walkthrough {
     const { checklist, journal } = opts;
     const run = journal.newRunId(`cl-${checklist.id}`);
-    journal.append({
+    const start = journal.append({
       run,
       type: 'cl.start',
       checklist: checklist.id,
@@ -260,8 +256,8 @@ export class Walkthrough {
       insideWindow: inWindow(now, opts.window),
       steps: checklist.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title, required: s.required })),
     });
-    journal.append({ run, type: 'cl.snapshot', which: 'start', health: healthRecord(health.snapshot, health.report) });
-    return new Walkthrough(opts, summarizeWalk(journal.looseEvents().filter((e) => e.run === run) as Ev[])!);
+    const snapshot = journal.append({ run, type: 'cl.snapshot', which: 'start', health: healthRecord(health.snapshot, health.report) });
+    return new Walkthrough(opts, [start, snapshot] as unknown as Ev[]);
   }
 
   /** Picks up an unfinished walkthrough from the journal; earlier outcomes stay as recorded. */
@@ -275,9 +271,8 @@ export class Walkthrough {
     if (ids !== found.steps.map((s) => s.id).join(',')) {
       throw new UserError(`checklist "${checklist.id}" changed since walkthrough ${found.run} started (${checklist.source}); finish it with the old file, or start anew`);
     }
-    const w = new Walkthrough({ ...opts, checklist }, found);
-    opts.journal.append({ run: found.run, type: 'cl.resume', by: w.by, operator: opts.operator });
-    w.reload();
+    const w = new Walkthrough({ ...opts, checklist }, opts.journal.looseEvents().filter((e) => e.run === found.run) as Ev[]);
+    w.append({ type: 'cl.resume', by: w.by, operator: opts.operator });
     return w;
   }
 
@@ -298,8 +293,10 @@ export class Walkthrough {
     return () => this.listeners.delete(fn);
   }
 
-  private reload(): void {
-    this.summary = summarizeWalk(this.opts.journal.looseEvents().filter((e) => e.run === this.summary.run) as Ev[])!;
+  /** Journals one event (fsynced before this returns) and folds it into the summary. */
+  private append(event: Record<string, unknown> & { type: string }): void {
+    this.events.push(this.opts.journal.append({ run: this.run, ...event }) as unknown as Ev);
+    this.summary = summarizeWalk(this.events)!;
     for (const l of this.listeners) l();
   }
 
@@ -322,24 +319,21 @@ export class Walkthrough {
       if (step.required) throw new UserError(`step "${step.title}" is required: it cannot be skipped`);
       if (!extra.reason?.trim()) throw new UserError('skipping a step needs a reason');
     }
-    this.opts.journal.append({ run: this.run, type: 'cl.step', step: step.id, index, kind: step.kind, outcome, by: this.by, ...clean(extra) });
-    this.reload();
+    this.append({ type: 'cl.step', step: step.id, index, kind: step.kind, outcome, by: this.by, ...clean(extra) });
   }
 
   /** Adds a note to any step (the current one, or an earlier one under review). */
   note(index: number, text: string): void {
     const step = this.opts.checklist.steps[index];
     if (!step || !text.trim()) return;
-    this.opts.journal.append({ run: this.run, type: 'cl.note', step: step.id, index, text: text.trim(), by: this.by });
-    this.reload();
+    this.append({ type: 'cl.note', step: step.id, index, text: text.trim(), by: this.by });
   }
 
   /** Journals the health at the end and how the walkthrough ended. */
   end(outcome: WalkOutcome, health: { snapshot: Snapshot | null; report: HealthReport | null } | null): void {
     if (this.ended) return;
-    if (health) this.opts.journal.append({ run: this.run, type: 'cl.snapshot', which: 'end', health: healthRecord(health.snapshot, health.report) });
-    this.opts.journal.append({ run: this.run, type: 'cl.end', outcome, by: this.by });
-    this.reload();
+    if (health) this.append({ type: 'cl.snapshot', which: 'end', health: healthRecord(health.snapshot, health.report) });
+    this.append({ type: 'cl.end', outcome, by: this.by });
   }
 
   /** Whether a step's `when` holds: true, false, or null (cannot tell yet). */

@@ -1,7 +1,7 @@
 // `ops check`: one probe round, judged, printed as a monitoring plugin does.
 import { UserError, type Settings } from '../config/load';
 import { EXIT_CODE, pluginLine } from '../health/rules';
-import { Collector } from '../monitor';
+import { collectOnce } from '../monitor';
 import { CHECK_GROUPS, type CheckGroup, type HealthReport } from '../types';
 import { redact } from '../util/redact';
 
@@ -43,21 +43,14 @@ export function checkJson(report: HealthReport, settings: Settings): object {
 }
 
 export async function runCheck(settings: Settings, opts: { json: boolean; only?: Set<CheckGroup> }): Promise<CheckResult> {
-  const collector = new Collector({ config: settings.config, target: settings.target, only: opts.only });
-  try {
-    await collector.prime();
-    const snapshot = await collector.round();
-    const report = collector.evaluate(snapshot);
-    let output: string;
-    if (opts.json) {
-      output = `${JSON.stringify(checkJson(report, settings), null, 2)}\n`;
-    } else {
-      const lines = [pluginLine(report)];
-      for (const c of report.checks) lines.push(`[${c.status}] ${c.id}: ${c.summary}`);
-      output = `${lines.join('\n')}\n`;
-    }
-    return { report, exitCode: EXIT_CODE[report.status], output: redact(output, settings.target.secrets) };
-  } finally {
-    await collector.close();
+  const { report } = await collectOnce({ config: settings.config, target: settings.target, only: opts.only });
+  let output: string;
+  if (opts.json) {
+    output = `${JSON.stringify(checkJson(report, settings), null, 2)}\n`;
+  } else {
+    const lines = [pluginLine(report)];
+    for (const c of report.checks) lines.push(`[${c.status}] ${c.id}: ${c.summary}`);
+    output = `${lines.join('\n')}\n`;
   }
+  return { report, exitCode: EXIT_CODE[report.status], output: redact(output, settings.target.secrets) };
 }

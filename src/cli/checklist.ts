@@ -5,7 +5,7 @@
 import type { Settings } from '../config/load';
 import { UserError } from '../config/load';
 import { Journal } from '../journal';
-import { Collector } from '../monitor';
+import { collectOnce } from '../monitor';
 import { parseParams } from '../tasks/engine';
 import { redact } from '../util/redact';
 import { describeCondition } from '../checklists/conditions';
@@ -91,15 +91,8 @@ function preAnswers(c: Checklist, flags: HeadlessFlags): { confirmed: Set<string
   return { confirmed, inputs };
 }
 
-async function healthRound(settings: Settings): Promise<Health> {
-  const collector = new Collector({ config: settings.config, target: settings.target });
-  try {
-    await collector.prime();
-    const snapshot = await collector.round();
-    return { snapshot, report: collector.evaluate(snapshot) };
-  } finally {
-    await collector.close();
-  }
+function healthRound(settings: Settings): Promise<Health> {
+  return collectOnce({ config: settings.config, target: settings.target });
 }
 
 /** Runs a task step through the engine (no prompts: --yes was given). Returns the run's outcome. */

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { binaryVersion } from '../../tasks/pgenv';
 
 export interface ClusterOptions {
   /** extra postgresql.conf settings */
@@ -59,9 +60,7 @@ export function findPgBin(): { bin: string; version: number } | null {
 
 /** `postgres --version` as a major version number, or null. */
 function serverVersion(bin: string): number | null {
-  const r = spawnSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' });
-  const m = /\(PostgreSQL\)\s+(\d+)/.exec(r.stdout ?? '');
-  return m ? Number(m[1]) : null;
+  return binaryVersion(path.join(bin, 'postgres'));
 }
 
 /**

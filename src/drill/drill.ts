@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, uti
 import { basename, join } from 'node:path';
 import pg from 'pg';
 import { UserError } from '../config/load';
-import { pgBin } from '../../tasks/pgenv';
+import { binaryVersion, pgBin } from '../../tasks/pgenv';
 import { installedPath } from '../util/install';
 import { runPg, serverBinaries, startCluster, type Cluster } from './cluster';
 import { startPlantedSessions } from './sessions';
@@ -213,13 +213,6 @@ async function waitUntil(client: pg.Client, sql: string, what: string, timeoutMs
   }
 }
 
-/** The major version a client program reports (`pg_dump (PostgreSQL) 15.4`), or null when it does not run. */
-function majorOf(file: string): number | null {
-  const r = spawnSync(file, ['--version'], { encoding: 'utf8' });
-  const m = r.status === 0 ? /\(PostgreSQL\)\s+(\d+)/.exec(r.stdout) : null;
-  return m ? Number(m[1]) : null;
-}
-
 function pgDump(pgDumpBin: string, port: number, file: string): void {
   const r = spawnSync(pgDumpBin, ['-Fc', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-f', file, 'shop'], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: '' } });
   if (r.status !== 0) throw new UserError(`drill: pg_dump failed: ${(r.stderr || String(r.error)).trim().split('\n')[0]}`);
@@ -256,7 +249,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
   const say = opts.say ?? (() => undefined);
   // pg_dump for the drill's backups: beside the server, else the one the backup task would use
   // (at the server's version or newer: an older pg_dump refuses the server)
-  const dumpBin = [join(found.bin, 'pg_dump'), pgBin('pg_dump', found.version * 10000)].find((f) => (majorOf(f) ?? 0) >= found.version) ?? null;
+  const dumpBin = [join(found.bin, 'pg_dump'), pgBin('pg_dump', found.version * 10000)].find((f) => (binaryVersion(f) ?? 0) >= found.version) ?? null;
   let scenarios = opts.scenarios;
   if (!dumpBin && scenarios.includes('backup')) {
     const need = `pg_dump ${found.version} or newer`;
