@@ -203,12 +203,19 @@ export interface LooseEventInput {
 
 const KNOWN_TYPES = new Set<string>(['run.start', 'step.start', 'step.finish', 'rollback.start', 'rollback.finish', 'run.end', 'note']);
 
-/** A parsed line is kept when it has the common fields and a known type; anything else is skipped. */
-function isEvent(x: unknown): x is JournalEvent {
+/** An event of any type, as `looseEvents` gives it. */
+export type LooseEvent = LooseEventInput & { v: 1; ts: string; seq: number };
+
+function isLooseEvent(x: unknown): x is LooseEvent {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
   const e = x as Record<string, unknown>;
-  if (e.v !== 1 || typeof e.run !== 'string' || typeof e.ts !== 'string' || typeof e.type !== 'string') return false;
-  if (!KNOWN_TYPES.has(e.type)) return false;
+  return e.v === 1 && typeof e.run === 'string' && typeof e.ts === 'string' && typeof e.type === 'string';
+}
+
+/** A parsed line is kept when it has the common fields and a known type; anything else is skipped. */
+function isEvent(x: unknown): x is JournalEvent {
+  if (!isLooseEvent(x) || !KNOWN_TYPES.has(x.type)) return false;
+  const e = x as Record<string, unknown>;
   switch (e.type) {
     case 'step.start':
     case 'step.finish':
@@ -587,54 +594,34 @@ export class Journal {
     }
   }
 
-  /** Every readable event, in journal order; damaged lines and unknown types are skipped. */
-  allEvents(): JournalEvent[] {
+  /** Every line `accept` takes, in journal order (an unreadable file has none). */
+  private read<T>(accept: (x: unknown) => x is T): T[] {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
     } catch {
       return [];
     }
-    const out: JournalEvent[] = [];
+    const out: T[] = [];
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      const e = parseLine(line);
+      const e = parseWith(line, accept);
       if (e) out.push(e);
     }
     return out;
+  }
+
+  /** Every readable event, in journal order; damaged lines and unknown types are skipped. */
+  allEvents(): JournalEvent[] {
+    return this.read(isEvent);
   }
 
   /**
    * Every line that parses as an event of any type (`v`, `run`, `ts`, `type` present), in
    * journal order: for journals of other event kinds (checklists) that validate their own.
    */
-  looseEvents(): (LooseEventInput & { v: 1; ts: string; seq: number })[] {
-    let text: string;
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch {
-      return [];
-    }
-    const out: (LooseEventInput & { v: 1; ts: string; seq: number })[] = [];
-    for (const raw of text.split('\n')) {
-      if (raw === '') continue;
-      let line = raw;
-      let x: unknown;
-      for (;;) {
-        try {
-          x = JSON.parse(line);
-          break;
-        } catch {
-          const at = line.lastIndexOf('{"v":');
-          if (at <= 0) break;
-          line = line.slice(at);
-        }
-      }
-      if (typeof x !== 'object' || x === null || Array.isArray(x)) continue;
-      const e = x as Record<string, unknown>;
-      if (e.v === 1 && typeof e.run === 'string' && typeof e.ts === 'string' && typeof e.type === 'string') out.push(e as LooseEventInput & { v: 1; ts: string; seq: number });
-    }
-    return out;
+  looseEvents(): LooseEvent[] {
+    return this.read(isLooseEvent);
   }
 
   /** One run's events, in journal order. */
@@ -698,14 +685,18 @@ export function pickByPrefix(ids: Iterable<string>, prefix: string, names: { one
 
 /** Parses one journal line; a line that is not an event (torn, foreign, future type) gives null. */
 export function parseLine(line: string): JournalEvent | null {
+  return parseWith(line, isEvent);
+}
+
+function parseWith<T>(line: string, accept: (x: unknown) => x is T): T | null {
   try {
     const x: unknown = JSON.parse(line);
-    if (isEvent(x)) return x;
+    if (accept(x)) return x;
   } catch {
     // A torn line followed by a whole event on the same line (no newline after the tear):
     // keep the whole event that starts at the last '{"v":'.
     const at = line.lastIndexOf('{"v":');
-    if (at > 0) return parseLine(line.slice(at));
+    if (at > 0) return parseWith(line.slice(at), accept);
   }
   return null;
 }

@@ -6,7 +6,7 @@
 // passing gates, steps whose `when` does not hold) and says what the current step needs from
 // the operator. The console and the headless runner both drive it.
 import { hostname } from 'node:os';
-import { Journal, formatOperator, pickByPrefix, type Operator } from '../journal';
+import { Journal, formatOperator, pickByPrefix, type LooseEvent, type Operator } from '../journal';
 import { UserError } from '../config/load';
 import type { HealthReport, Snapshot, Status } from '../types';
 import { describeWindow, inWindow, judgeCondition, metricsOf, type LiveContext, type Verdict } from './conditions';
@@ -104,7 +104,7 @@ export function healthRecord(snapshot: Snapshot | null, report: HealthReport | n
   };
 }
 
-type Ev = Record<string, unknown> & { run: string; type: string; ts: string };
+type Ev = LooseEvent;
 
 /** Folds one walkthrough's events (journal order) into its summary; null without a start. */
 export function summarizeWalk(events: readonly Ev[]): WalkSummary | null {
@@ -173,7 +173,7 @@ export function listWalks(journal: Journal): WalkSummary[] {
     if (!e.type.startsWith('cl.')) continue;
     let l = byRun.get(e.run);
     if (!l) byRun.set(e.run, (l = []));
-    l.push(e as Ev);
+    l.push(e);
   }
   const out: WalkSummary[] = [];
   for (const events of byRun.values()) {
@@ -271,7 +271,7 @@ export class Walkthrough {
     if (ids !== found.steps.map((s) => s.id).join(',')) {
       throw new UserError(`checklist "${checklist.id}" changed since walkthrough ${found.run} started (${checklist.source}); finish it with the old file, or start anew`);
     }
-    const w = new Walkthrough({ ...opts, checklist }, opts.journal.looseEvents().filter((e) => e.run === found.run) as Ev[]);
+    const w = new Walkthrough({ ...opts, checklist }, opts.journal.looseEvents().filter((e) => e.run === found.run));
     w.append({ type: 'cl.resume', by: w.by, operator: opts.operator });
     return w;
   }
