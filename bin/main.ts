@@ -18,19 +18,21 @@ import { resolveSettings, UserError } from '../src/config/load';
 import { Monitor } from '../src/monitor';
 import { TaskService } from '../src/tasks/service';
 import { redact } from '../src/util/redact';
+import { sanitizeLine, sanitizeText } from '../src/util/sanitize';
 
 const debug = process.argv.includes('--debug');
 
 function fail(err: unknown, fallbackCode: number): never {
   const secrets = [process.env.PGPASSWORD];
   if (err instanceof UserError) {
-    process.stderr.write(`ops: ${redact(err.message, secrets)}\n`);
-    if (debug && err.stack) process.stderr.write(`${redact(err.stack, secrets)}\n`);
+    // one line, terminal-safe: a message may quote a database's error or a file's text
+    process.stderr.write(`ops: ${sanitizeLine(redact(err.message, secrets))}\n`);
+    if (debug && err.stack) process.stderr.write(`${sanitizeText(redact(err.stack, secrets))}\n`);
     process.exit(err.exitCode);
   }
   const e = err as Error;
-  process.stderr.write(`ops: internal error: ${redact(e?.message ?? String(err), secrets)}${debug ? '' : ' (run with --debug for details)'}\n`);
-  if (debug && e?.stack) process.stderr.write(`${redact(e.stack, secrets)}\n`);
+  process.stderr.write(`ops: internal error: ${sanitizeLine(redact(e?.message ?? String(err), secrets))}${debug ? '' : ' (run with --debug for details)'}\n`);
+  if (debug && e?.stack) process.stderr.write(`${sanitizeText(redact(e.stack, secrets))}\n`);
   process.exit(fallbackCode);
 }
 
@@ -53,8 +55,7 @@ async function importConsoleOutsideCi(): Promise<typeof import('../screens/conso
 /** Switches to the alternate screen and writes the header line; returns the exit-time restore. */
 function drawEarlyHeader(host: string, targetName: string, targetDisplay: string): () => void {
   const cols = process.stdout.columns || 80;
-  // eslint-disable-next-line no-control-regex
-  const text = `ops ${host} · starting… · ${targetName} ${targetDisplay}`.replace(/[\x00-\x1f\x7f]/g, '');
+  const text = sanitizeLine(`ops ${host} · starting… · ${targetName} ${targetDisplay}`);
   const line = text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
   process.stdout.write(`\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H${line}`);
   const leave = () => {

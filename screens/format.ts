@@ -1,5 +1,6 @@
 // Display helpers for the screens: status markers, colours, sanitising and short figures.
 import type { Check, Status } from '../src/types';
+import { sanitizeLine } from '../src/util/sanitize';
 
 export { formatBytes, formatCount, formatDuration, formatPct } from '../src/util/format';
 
@@ -50,10 +51,12 @@ export function judgeBy(check: Check | undefined, value: number | null | undefin
   return value < t.critical ? 'CRITICAL' : value < t.warning ? 'WARNING' : 'OK';
 }
 
-/** Replaces control characters (including ESC and newlines) so data cannot move the cursor or add lines. */
+/**
+ * Outside text made safe for one screen line (src/util/sanitize.ts): escape sequences dropped,
+ * line breaks and tabs made spaces, other controls shown as symbols, bidi overrides replaced.
+ */
 export function clean(s: string | null | undefined): string {
-  // eslint-disable-next-line no-control-regex
-  return (s ?? '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return sanitizeLine(s);
 }
 
 export function pct0(n: number | null | undefined, digits = 0): string {
@@ -66,10 +69,9 @@ export function hhmmss(ms: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** A line of a command's output as text: its colour and cursor escapes dropped, control characters made spaces. */
+/** A line of a command's output as text: its colour and cursor escapes dropped, the rest as clean() makes it. */
 export function plainText(s: string | null | undefined): string {
-  // eslint-disable-next-line no-control-regex
-  return clean((s ?? '').replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, ''));
+  return sanitizeLine(s);
 }
 
 /** Pads or cuts to exactly n characters (cuts with an ellipsis). */

@@ -1,7 +1,8 @@
 // One terminal line of styled segments, truncated (never wrapped). Colour only when `color`.
+// Every segment passes clean() here, whatever its screen did: no text reaches the terminal raw.
 import { Text } from 'ink';
 import { memo } from 'react';
-import { STATUS_COLOR } from '../format';
+import { clean, STATUS_COLOR } from '../format';
 import type { Line } from '../panels';
 
 export const LineView = memo(function LineView({ line, color }: { line: Line; color: boolean }) {
@@ -12,10 +13,10 @@ export const LineView = memo(function LineView({ line, color }: { line: Line; co
         const inverse = color && seg.inverse;
         return fg || seg.bold || inverse ? (
           <Text key={i} color={fg} bold={seg.bold} inverse={inverse}>
-            {seg.text}
+            {clean(seg.text)}
           </Text>
         ) : (
-          seg.text
+          clean(seg.text)
         );
       })}
     </Text>

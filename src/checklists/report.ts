@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } 
 import { join } from 'node:path';
 import { formatOperator, type RunSummary } from '../journal';
 import { formatDuration } from '../util/format';
+import { markdownCell as md, sanitizeText } from '../util/sanitize';
 import { formatMetric, METRICS } from './conditions';
 import type { StepRecord, WalkSummary } from './walkthrough';
 
@@ -23,10 +24,10 @@ const OUTCOME_WORD: Record<string, string> = {
   read: 'read',
 };
 
-/** `|` and newlines would break a table cell. */
-function cell(s: string | undefined | null): string {
-  return (s ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
+// Every value from outside (titles and values from checklist files and health data, operator
+// and host names, error texts) goes in through md(): one line, no control or bidi character,
+// and `|`, `\`, backticks and `<` escaped, so it can neither break a table nor the terminal
+// that `ops report` prints to.
 
 function time(iso: string | undefined | null): string {
   if (!iso) return '';
@@ -49,20 +50,20 @@ function stepDetail(s: StepRecord): string {
 export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary | null): string {
   const out: string[] = [];
   const ended = w.endedAt ? time(w.endedAt) : 'not ended';
-  out.push(`# ${w.title}: walkthrough ${w.run}`, '');
-  out.push(`- Checklist: ${w.checklist}${w.source ? ` (${w.source})` : ''}`);
-  out.push(`- Outcome: ${w.outcome}`);
-  out.push(`- Operator: ${formatOperator(w.operator)}${w.operator?.tty ? ` on ${w.operator.tty}` : ''}`);
-  for (const r of w.resumes) out.push(`- Resumed: ${time(r.ts)} by ${r.by}`);
-  out.push(`- Host: ${w.host}`);
-  out.push(`- Target: ${w.target}`);
-  out.push(`- Started: ${time(w.startedAt)}; ended: ${ended}`);
-  out.push(`- Maintenance window: ${w.window || 'not configured'}${w.insideWindow === null ? '' : w.insideWindow ? ' (started inside it)' : ' (started OUTSIDE it)'}`);
+  out.push(`# ${md(w.title)}: walkthrough ${md(w.run)}`, '');
+  out.push(`- Checklist: ${md(w.checklist)}${w.source ? ` (${md(w.source)})` : ''}`);
+  out.push(`- Outcome: ${md(w.outcome)}`);
+  out.push(`- Operator: ${md(formatOperator(w.operator))}${w.operator?.tty ? ` on ${md(w.operator.tty)}` : ''}`);
+  for (const r of w.resumes) out.push(`- Resumed: ${md(time(r.ts))} by ${md(r.by)}`);
+  out.push(`- Host: ${md(w.host)}`);
+  out.push(`- Target: ${md(w.target)}`);
+  out.push(`- Started: ${md(time(w.startedAt))}; ended: ${md(ended)}`);
+  out.push(`- Maintenance window: ${w.window ? md(w.window) : 'not configured'}${w.insideWindow === null ? '' : w.insideWindow ? ' (started inside it)' : ' (started OUTSIDE it)'}`);
   out.push('');
 
   out.push('## Steps', '', '| # | step | kind | outcome | when | by | details |', '|---|---|---|---|---|---|---|');
   w.steps.forEach((s, i) => {
-    out.push(`| ${i + 1} | ${cell(s.title)} | ${s.kind} | ${OUTCOME_WORD[s.status] ?? s.status} | ${time(s.at)} | ${cell(s.by)} | ${cell(stepDetail(s))} |`);
+    out.push(`| ${i + 1} | ${md(s.title)} | ${md(s.kind)} | ${md(OUTCOME_WORD[s.status] ?? s.status)} | ${md(time(s.at))} | ${md(s.by)} | ${md(stepDetail(s))} |`);
   });
   out.push('');
 
@@ -74,7 +75,7 @@ export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary 
     for (const s of taskSteps) {
       const r = tasks(s.taskRun!);
       const dur = r?.endedAt ? formatDuration((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000) : s.durationMs !== undefined ? formatDuration(s.durationMs / 1000) : '?';
-      out.push(`| ${cell(s.title)} | ${s.taskRun} (${r?.task ?? '?'}) | ${r?.outcome ?? s.taskOutcome ?? '?'} | ${dur} | ${r ? r.pendingRollbacks : '?'} |`);
+      out.push(`| ${md(s.title)} | ${md(s.taskRun)} (${md(r?.task ?? '?')}) | ${md(r?.outcome ?? s.taskOutcome ?? '?')} | ${dur} | ${r ? r.pendingRollbacks : '?'} |`);
     }
   }
   out.push('');
@@ -82,30 +83,30 @@ export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary 
   out.push('## Health before and after', '');
   const before = w.start;
   const after = w.end;
-  out.push(`| figure | at start${before ? ` (${time(before.at)})` : ''} | at end${after ? ` (${time(after.at)})` : ''} |`, '|---|---|---|');
-  out.push(`| overall | ${before?.status ?? '–'} | ${after?.status ?? '–'} |`);
+  out.push(`| figure | at start${before ? ` (${md(time(before.at))})` : ''} | at end${after ? ` (${md(time(after.at))})` : ''} |`, '|---|---|---|');
+  out.push(`| overall | ${md(before?.status ?? '–')} | ${md(after?.status ?? '–')} |`);
   for (const [name, def] of Object.entries(METRICS)) {
     const a = before?.metrics[name];
     const b = after?.metrics[name];
     if ((a === null || a === undefined) && (b === null || b === undefined)) continue;
-    out.push(`| ${def.label} | ${a === undefined ? '–' : formatMetric(name, a)} | ${b === undefined ? '–' : formatMetric(name, b)} |`);
+    out.push(`| ${md(def.label)} | ${a === undefined ? '–' : md(formatMetric(name, a))} | ${b === undefined ? '–' : md(formatMetric(name, b))} |`);
   }
   out.push('');
 
   out.push('## Open problems', '');
   const open: string[] = [];
   for (const s of w.steps) {
-    if (s.status === 'failed' || s.status === 'unknown' || s.status === 'blocked') open.push(`Step "${s.title}": ${OUTCOME_WORD[s.status]}${s.value ? `: ${s.value}` : ''}`);
-    else if (s.status === 'open' || s.status === 'started') open.push(`Step "${s.title}" was not finished`);
-    else if (s.status === 'skipped') open.push(`Step "${s.title}" was skipped: ${s.reason ?? ''}`);
-    else if (s.status === 'overridden') open.push(`Gate "${s.title}" was overridden: ${s.value ?? ''}`);
+    if (s.status === 'failed' || s.status === 'unknown' || s.status === 'blocked') open.push(`Step "${md(s.title)}": ${OUTCOME_WORD[s.status]}${s.value ? `: ${md(s.value)}` : ''}`);
+    else if (s.status === 'open' || s.status === 'started') open.push(`Step "${md(s.title)}" was not finished`);
+    else if (s.status === 'skipped') open.push(`Step "${md(s.title)}" was skipped: ${md(s.reason ?? '')}`);
+    else if (s.status === 'overridden') open.push(`Gate "${md(s.title)}" was overridden: ${md(s.value ?? '')}`);
   }
   for (const s of taskSteps) {
     const r = tasks(s.taskRun!);
-    if (r && r.pendingRollbacks > 0 && r.outcome !== 'succeeded') open.push(`Task run ${r.run} (${r.task}) ${r.outcome} with ${r.pendingRollbacks} rollback(s) not applied: ops rollback ${r.run}`);
+    if (r && r.pendingRollbacks > 0 && r.outcome !== 'succeeded') open.push(`Task run ${md(r.run)} (${md(r.task)}) ${md(r.outcome)} with ${r.pendingRollbacks} rollback(s) not applied: ops rollback ${md(r.run)}`);
   }
   const last = after ?? before;
-  for (const p of Object.values(last?.problems ?? {})) open.push(`Health ${after ? 'at end' : 'at start'}: ${p}`);
+  for (const p of Object.values(last?.problems ?? {})) open.push(`Health ${after ? 'at end' : 'at start'}: ${md(p)}`);
   if (open.length === 0) out.push('None.');
   else for (const o of open) out.push(`- ${o}`);
   out.push('');
@@ -118,7 +119,8 @@ export function writeReport(stateDir: string, run: string, markdown: string): st
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${run.replace(/[/\\]/g, '_')}.md`);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, markdown, { mode: 0o600 });
+  // renderReport escaped each value; this is the last line of defence for any other caller
+  writeFileSync(tmp, sanitizeText(markdown), { mode: 0o600 });
   const fd = openSync(tmp, 'r');
   try {
     fsyncSync(fd);

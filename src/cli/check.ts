@@ -4,6 +4,7 @@ import { EXIT_CODE, pluginLine } from '../health/rules';
 import { collectOnce } from '../monitor';
 import { CHECK_GROUPS, type CheckGroup, type HealthReport } from '../types';
 import { redact } from '../util/redact';
+import { sanitizeLine, terminalJson } from '../util/sanitize';
 
 export function parseOnly(only: string | undefined): Set<CheckGroup> | undefined {
   if (only === undefined) return undefined;
@@ -44,13 +45,21 @@ export function checkJson(report: HealthReport, settings: Settings): object {
 
 export async function runCheck(settings: Settings, opts: { json: boolean; only?: Set<CheckGroup> }): Promise<CheckResult> {
   const { report } = await collectOnce({ config: settings.config, target: settings.target, only: opts.only });
+  const secrets = settings.target.secrets;
+  // secrets out first, on the raw text (the sanitizer could change a secret's spelling), then
+  // every printed field passes the sanitizer: the summaries carry table names and query texts
+  const shown: HealthReport = {
+    ...report,
+    checks: report.checks.map((c) => ({ ...c, summary: redact(c.summary, secrets), subject: c.subject === null ? null : redact(c.subject, secrets) })),
+  };
   let output: string;
   if (opts.json) {
-    output = `${JSON.stringify(checkJson(report, settings), null, 2)}\n`;
+    // JSON escapes C0 itself; terminalJson escapes C1, DEL and bidi too, so `ops check --json` on a terminal is safe
+    output = `${terminalJson(checkJson(shown, settings), 2)}\n`;
   } else {
-    const lines = [pluginLine(report)];
-    for (const c of report.checks) lines.push(`[${c.status}] ${c.id}: ${c.summary}`);
+    const lines = [pluginLine(shown)];
+    for (const c of shown.checks) lines.push(`[${c.status}] ${sanitizeLine(c.id)}: ${sanitizeLine(c.summary)}`);
     output = `${lines.join('\n')}\n`;
   }
-  return { report, exitCode: EXIT_CODE[report.status], output: redact(output, settings.target.secrets) };
+  return { report, exitCode: EXIT_CODE[report.status], output: redact(output, secrets) };
 }

@@ -8,6 +8,7 @@ import { Journal } from '../journal';
 import { collectOnce } from '../monitor';
 import { parseParams } from '../tasks/engine';
 import { redact } from '../util/redact';
+import { sanitizeLine as line1, sanitizeText } from '../util/sanitize';
 import { describeCondition } from '../checklists/conditions';
 import type { Checklist, ChecklistStep } from '../checklists/model';
 import { ChecklistService, type Health } from '../checklists/service';
@@ -25,14 +26,14 @@ export function listChecklists(service: ChecklistService): string {
   const { checklists, errors } = service.checklists();
   const lines: string[] = [];
   const w = Math.max(...checklists.map((c) => c.id.length), 4);
-  for (const c of checklists) lines.push(`${c.id.padEnd(w)}  ${String(c.steps.length).padStart(2)} steps  ${c.title}${c.builtin ? '' : `  (${c.source})`}`);
-  for (const e of errors) lines.push(`warning: ${e}`);
+  for (const c of checklists) lines.push(`${line1(c.id).padEnd(w)}  ${String(c.steps.length).padStart(2)} steps  ${line1(c.title)}${c.builtin ? '' : `  (${line1(c.source)})`}`);
+  for (const e of errors) lines.push(`warning: ${line1(e)}`);
   const open = service.unfinished();
   if (open.length) {
     lines.push('', 'Unfinished walkthroughs (ops checklist resume ID):');
     for (const u of open.slice(0, 10)) {
       const at = u.steps.find((s) => !isSettled(s.status));
-      lines.push(`  ${u.run}  ${u.checklist}, started ${u.startedAt.slice(0, 16).replace('T', ' ')}Z${at ? `, at "${at.title}"` : ''}`);
+      lines.push(`  ${line1(u.run)}  ${line1(u.checklist)}, started ${line1(u.startedAt.slice(0, 16).replace('T', ' '))}Z${at ? `, at "${line1(at.title)}"` : ''}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -55,7 +56,7 @@ function stepLine(w: Walkthrough, i: number): string {
     blocked: 'BLOCKED',
     started: 'RUNNING',
   };
-  return `[${tag[s.status] ?? s.status}] ${s.id}: ${s.title}${s.value ? ` — ${s.value}` : ''}\n`;
+  return `[${line1(tag[s.status] ?? s.status)}] ${line1(s.id)}: ${line1(s.title)}${s.value ? ` — ${line1(s.value)}` : ''}\n`;
 }
 
 export interface HeadlessFlags {
@@ -144,13 +145,15 @@ function manualLeft(c: Checklist, from: number, confirmed: Set<string>, inputs: 
   return c.steps
     .slice(from)
     .filter((s) => (s.kind === 'confirm' && !confirmed.has(s.id)) || (s.kind === 'input' && !inputs.has(s.id)))
-    .map((s) => `  ${s.id.padEnd(18)} ${s.kind === 'input' ? `--input ${s.id}=VALUE${s.example ? ` (e.g. ${s.example})` : ''}` : `--confirm ${s.id}`}   ${s.title}`);
+    .map((s) => `  ${s.id.padEnd(18)} ${s.kind === 'input' ? `--input ${s.id}=VALUE${s.example ? ` (e.g. ${line1(s.example)})` : ''}` : `--confirm ${s.id}`}   ${line1(s.title)}`);
 }
 
 /** Drives a walkthrough headless to its end, or to the first step that needs a person. */
 async function drive(settings: Settings, service: ChecklistService, w: Walkthrough, flags: HeadlessFlags, out: NodeJS.WritableStream): Promise<number> {
   const secrets = settings.target.secrets;
-  const print = (s: string) => out.write(redact(s, secrets));
+  // every line passes the sanitizer: step values carry health summaries (table names, query
+  // texts) and error messages; the fields of one-line messages are also made one line here
+  const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const { confirmed, inputs } = preAnswers(w.checklist, flags);
   let health = await healthRound(settings);
   const printed = new Set<number>(w.state.steps.flatMap((s, i) => (isSettled(s.status) ? [i] : [])));
@@ -164,7 +167,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
   };
   const finish = (outcome: 'completed' | 'blocked' | 'failed', code: number, why: string): number => {
     const path = service.finish(w, outcome, health);
-    print(`checklist ${w.checklist.id} ${outcome}${why ? `: ${why}` : ''}\nreport: ${path} (ops report ${w.run})\n`);
+    print(`checklist ${w.checklist.id} ${outcome}${why ? `: ${line1(why)}` : ''}\nreport: ${line1(path)} (ops report ${w.run})\n`);
     return code;
   };
   for (let guard = 0; guard < 10_000; guard++) {
@@ -174,7 +177,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
     switch (need.kind) {
       case 'done': {
         const bad = w.state.steps.filter((s) => s.status === 'failed' || s.status === 'unknown');
-        return finish('completed', bad.length ? CHECKLIST_EXIT.checksFailed : CHECKLIST_EXIT.ok, bad.length ? `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass (${bad.map((s) => s.id).join(', ')})` : 'every check passed');
+        return finish('completed', bad.length ? CHECKLIST_EXIT.checksFailed : CHECKLIST_EXIT.ok, bad.length ? `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass (${bad.map((s) => line1(s.id)).join(', ')})` : 'every check passed');
       }
       case 'waiting':
         health = await healthRound(settings);
@@ -227,7 +230,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
     // a manual step nobody pre-answered: stop here, resumable
     const left = manualLeft(w.checklist, need.index, confirmed, inputs);
     print(
-      `checklist ${w.checklist.id} stopped at step ${need.index + 1}, "${step!.title}": it needs a person.\n` +
+      `checklist ${w.checklist.id} stopped at step ${need.index + 1}, "${line1(step!.title)}": it needs a person.\n` +
         `Manual steps left:\n${left.join('\n')}\n` +
         `Pre-answer them (ops checklist resume ${w.run} --yes --confirm STEP ...), or finish in the console: ops checklist resume ${w.run}\n`,
     );
@@ -246,7 +249,7 @@ export async function checklistRunCommand(settings: Settings, name: string | und
   preAnswers(checklist, flags); // bad flags fail before anything is journaled
   const health = await healthRound(settings);
   const w = service.begin(checklist.id, health);
-  out.write(`checklist ${checklist.id}: ${checklist.title} on ${settings.target.display} (walkthrough ${w.run})\n`);
+  out.write(`checklist ${line1(checklist.id)}: ${line1(checklist.title)} on ${line1(settings.target.display)} (walkthrough ${w.run})\n`);
   return drive(settings, service, w, flags, out);
 }
 
@@ -255,18 +258,18 @@ export async function checklistResumeHeadless(settings: Settings, runPrefix: str
   // bad flags fail before the resume is journaled
   preAnswers(service.checklist(findWalk(service.journal, runPrefix).checklist), flags);
   const w = service.resume(runPrefix);
-  out.write(`checklist ${w.checklist.id}: resuming walkthrough ${w.run} at step ${(w.current ?? w.checklist.steps.length) + 1}\n`);
+  out.write(`checklist ${line1(w.checklist.id)}: resuming walkthrough ${line1(w.run)} at step ${(w.current ?? w.checklist.steps.length) + 1}\n`);
   return drive(settings, service, w, flags, out);
 }
 
 /** `ops checklist show NAME`: the steps, for reading before a window. */
 export function showChecklist(service: ChecklistService, name: string): string {
   const c = service.checklist(name);
-  const lines = [`${c.id}: ${c.title}`, ...(c.description ? [`  ${c.description}`] : []), `  (${c.source})`, ''];
+  const lines = [`${line1(c.id)}: ${line1(c.title)}`, ...(c.description ? [`  ${line1(c.description)}`] : []), `  (${line1(c.source)})`, ''];
   c.steps.forEach((s, i) => {
     const what = s.kind === 'check' || s.kind === 'gate' ? `: ${describeCondition(s.condition)}` : s.kind === 'task' ? `: runs ${s.task}` : '';
     const when = s.when ? ` [when ${'failed' in s.when ? `${s.when.failed} failed` : 'passed' in s.when ? `${s.when.passed} passed` : describeCondition(s.when.condition)}]` : '';
-    lines.push(`${String(i + 1).padStart(3)}. ${s.title}  (${kindWord(s)}${s.required && s.kind !== 'gate' ? ', required' : ''}${what})${when}`);
+    lines.push(`${String(i + 1).padStart(3)}. ${line1(s.title)}  (${kindWord(s)}${s.required && s.kind !== 'gate' ? ', required' : ''}${line1(what)})${line1(when)}`);
   });
   return `${lines.join('\n')}\n`;
 }
@@ -276,7 +279,8 @@ export function reportCommand(settings: Settings, runPrefix: string | undefined)
   if (!runPrefix) {
     const walks = service.walks().slice(0, 20);
     if (walks.length === 0) return 'no checklist walkthrough in the journal yet\n';
-    return `${walks.map((w) => `${w.run}  ${w.checklist.padEnd(16)} ${w.outcome.padEnd(10)} ${w.target}`).join('\n')}\n`;
+    return `${walks.map((w) => `${line1(w.run)}  ${line1(w.checklist).padEnd(16)} ${line1(w.outcome).padEnd(10)} ${line1(redact(w.target, settings.target.secrets))}`).join('\n')}\n`;
   }
-  return redact(service.report(runPrefix).markdown, settings.target.secrets);
+  // the report escapes each value it took in; this pass is the terminal's own guard
+  return sanitizeText(redact(service.report(runPrefix).markdown, settings.target.secrets));
 }

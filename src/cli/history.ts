@@ -2,6 +2,7 @@
 import { formatOperator, readLog, type Journal, type RunSummary, type StepSummary } from '../journal';
 import { redact } from '../util/redact';
 import { truncate } from '../util/format';
+import { sanitizeLine as line1, sanitizeText, terminalJson } from '../util/sanitize';
 
 /** `2026-11-23 18:45:00` in local time; '-' for a missing or bad timestamp. */
 export function formatTime(iso: string | null | undefined): string {
@@ -22,6 +23,10 @@ export function formatMs(ms: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+// Printing: everything read from the journal or a log is outside text (a task's output, a
+// database's error, an operator's name from the environment) and passes the sanitizer: one-line
+// fields through line1 (after redaction, before truncation), the log through sanitizeText.
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -39,15 +44,15 @@ function outcomeText(s: RunSummary): string {
 /** The journal's runs, newest first, as a table; `json` gives RunSummary[] as JSON. */
 export function historyCommand(journal: Journal, opts: { json?: boolean; limit?: number } = {}): string {
   const runs = journal.runs({ limit: opts.limit });
-  if (opts.json) return JSON.stringify(runs, null, 2);
-  if (runs.length === 0) return `No task runs yet (journal: ${journal.file}).`;
+  if (opts.json) return terminalJson(runs, 2);
+  if (runs.length === 0) return `No task runs yet (journal: ${line1(journal.file)}).`;
   const rows = runs.map((s) => [
-    s.run,
+    line1(s.run),
     formatTime(s.startedAt),
-    s.task,
-    truncate(redact(s.target), 40),
-    formatOperator(s.operator),
-    outcomeText(s),
+    line1(s.task),
+    truncate(line1(redact(s.target)), 40),
+    line1(formatOperator(s.operator)),
+    line1(outcomeText(s)),
     String(s.pendingRollbacks),
   ]);
   return table(['RUN', 'STARTED', 'TASK', 'TARGET', 'OPERATOR', 'OUTCOME', 'PENDING ROLLBACKS'], rows);
@@ -58,35 +63,35 @@ function stepLine(st: StepSummary, i: number): string[] {
   if (st.attempts > 1) notes.push(`${st.attempts} attempts`);
   if (st.status === 'started') notes.push('started, no finish recorded: outcome unknown');
   if (st.exitCode !== null && st.status !== 'ok') notes.push(`exit ${st.exitCode}`);
-  if (st.error) notes.push(truncate(st.error.split('\n')[0], 120));
+  if (st.error) notes.push(truncate(line1(redact(st.error.split('\n')[0])), 120));
   if (st.rolledBack) notes.push('rolled back');
-  else if (st.rollbackStatus !== 'none') notes.push(`rollback ${st.rollbackStatus}`);
-  else if (st.status === 'ok' && st.rollback) notes.push(`rollback pending: ${truncate(st.rollback, 60)}`);
+  else if (st.rollbackStatus !== 'none') notes.push(`rollback ${line1(st.rollbackStatus)}`);
+  else if (st.status === 'ok' && st.rollback) notes.push(`rollback pending: ${truncate(line1(redact(st.rollback)), 60)}`);
   if (st.irreversible) notes.push('irreversible');
-  return [`${i + 1}.`, st.id, truncate(st.title, 40), st.status, formatMs(st.durationMs), notes.join('; ')];
+  return [`${i + 1}.`, line1(st.id), truncate(line1(st.title), 40), line1(st.status), formatMs(st.durationMs), notes.join('; ')];
 }
 
 /** One run: its header, each step with status and duration, its notes, then its full log. */
 export function showCommand(journal: Journal, runIdPrefix: string): string {
   const run = journal.findRun(runIdPrefix);
   const s = journal.summary(run);
-  if (!s) return `Run ${run}: no events.`;
+  if (!s) return `Run ${line1(run)}: no events.`;
   const op = s.operator;
   const out: string[] = [];
-  out.push(`Run ${s.run} · ${s.task} · ${s.title}`);
-  out.push(`  outcome   ${outcomeText(s)}${s.error ? `: ${s.error.split('\n')[0]}` : ''}`);
-  out.push(`  risk      ${s.risk}`);
-  out.push(`  target    ${redact(s.target)}`);
+  out.push(`Run ${line1(s.run)} · ${line1(s.task)} · ${line1(s.title)}`);
+  out.push(`  outcome   ${line1(outcomeText(s))}${s.error ? `: ${line1(redact(s.error.split('\n')[0]))}` : ''}`);
+  out.push(`  risk      ${line1(s.risk)}`);
+  out.push(`  target    ${line1(redact(s.target))}`);
   if (op) {
     const where = [op.host && `on ${op.host}`, op.tty && `tty ${op.tty}`, `pid ${op.pid}`].filter(Boolean).join(', ');
-    out.push(`  operator  ${formatOperator(op)} (${where})`);
+    out.push(`  operator  ${line1(formatOperator(op))} (${line1(where)})`);
   }
   const took = s.endedAt ? ` (${formatMs(Date.parse(s.endedAt) - Date.parse(s.startedAt))})` : '';
   out.push(`  started   ${formatTime(s.startedAt)}   ended ${s.endedAt ? formatTime(s.endedAt) : '- (no end recorded)'}${took}`);
-  if (s.resumeOf) out.push(`  resumes   ${s.resumeOf}`);
+  if (s.resumeOf) out.push(`  resumes   ${line1(s.resumeOf)}`);
   if (s.pendingRollbacks > 0) {
     const ids = s.steps.filter((x) => x.status === 'ok' && x.rollback && !x.rolledBack).map((x) => x.id);
-    out.push(`  pending rollbacks: ${s.pendingRollbacks} (${ids.join(', ')})`);
+    out.push(`  pending rollbacks: ${s.pendingRollbacks} (${line1(ids.join(', '))})`);
   }
   out.push('');
   out.push('Steps');
@@ -101,15 +106,17 @@ export function showCommand(journal: Journal, runIdPrefix: string): string {
   if (s.notes.length) {
     out.push('');
     out.push('Notes');
-    for (const n of s.notes) out.push(`  ${formatTime(n.ts)}  ${n.text}`);
+    for (const n of s.notes) out.push(`  ${formatTime(n.ts)}  ${line1(redact(n.text))}`);
   }
   out.push('');
   const path = journal.logPath(run);
   const log = readLog(path);
-  if (log === null) out.push(`Log: none (${path})`);
+  if (log === null) out.push(`Log: none (${line1(path)})`);
   else {
-    out.push(`Log ${path}`);
-    out.push(log.endsWith('\n') ? log.slice(0, -1) : log);
+    // the file keeps the bytes the task wrote; what reaches the terminal is sanitized
+    out.push(`Log ${line1(path)}`);
+    const shown = sanitizeText(log);
+    out.push(shown.endsWith('\n') ? shown.slice(0, -1) : shown);
   }
   return out.join('\n');
 }

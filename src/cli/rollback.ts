@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
+import { sanitizeText } from '../util/sanitize';
 import { openSession, pastRun, sessionRunner, refuseReadOnly } from './run';
 
 /** Runs that still have something to undo, or that never ended cleanly; newest first. */
@@ -24,7 +25,7 @@ export function describeRun(r: RunSummary): string {
 
 export async function rollbackCommand(settings: Settings, runPrefix: string | undefined, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
-  const print = (s: string) => out.write(redact(s, secrets));
+  const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const journal = new Journal(undefined, { secrets });
 
   if (!runPrefix) {

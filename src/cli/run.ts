@@ -8,6 +8,7 @@ import { parseParams, TaskRunner, type LogSink } from '../tasks/engine';
 import { acquireRunLock } from '../tasks/lock';
 import type { Risk, TaskDef } from '../tasks/model';
 import { redact } from '../util/redact';
+import { sanitizeLine, sanitizeText } from '../util/sanitize';
 import { BUILTIN_TASKS } from '../../tasks/index';
 import { loadUserTasks, userTaskSource, userTasksDir } from '../tasks/user-tasks';
 import { startupNotice } from './rollback';
@@ -102,7 +103,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const params = parseParams(task, parseParamFlags(flags.params));
   const target = settings.target;
   const secrets = target.secrets;
-  const print = (s: string) => out.write(redact(s, secrets));
+  const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   // a critical task names what it overwrites: the database parameter when it has one
   const dbName = typeof params.database === 'string' && params.database ? params.database : target.database;
 
@@ -208,7 +209,8 @@ export async function openSession(settings: Settings, task: TaskDef, runId: stri
   const log: LogSink = {
     write: (line, stream) => {
       file.write(line, stream);
-      safeWrite(`${stream === 'err' ? '! ' : stream === 'out' ? '' : '· '}${redact(line, secrets)}\n`);
+      // the log file keeps the raw bytes; the terminal gets them sanitized (no escapes, one line)
+      safeWrite(`${stream === 'err' ? '! ' : stream === 'out' ? '' : '· '}${sanitizeLine(redact(line, secrets))}\n`);
     },
     flush: () => file.flush(),
     close: () => file.close(),
@@ -304,7 +306,7 @@ export function pastRun(settings: Settings, journal: Journal, runPrefix: string,
  *  not done (an interrupted step whose outcome was not recorded, or a failed one, runs again). */
 export async function resumeCommand(settings: Settings, runPrefix: string, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
-  const print = (s: string) => out.write(redact(s, secrets));
+  const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const journal = new Journal(undefined, { secrets });
   const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'run --resume');
   refuseReadOnly(settings, `run --resume ${runId}`);

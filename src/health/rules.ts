@@ -3,6 +3,7 @@
 import type { Thresholds } from '../config/schema';
 import type { Check, CheckGroup, HealthReport, Snapshot, Status } from '../types';
 import { formatBytes, formatCount, formatDuration, truncate } from '../util/format';
+import { perfdataLabel, sanitizeLine } from '../util/sanitize';
 
 /** Severity for the overall verdict: CRITICAL > WARNING > UNKNOWN > OK (Nagios aggregation). */
 const SEVERITY: Record<Status, number> = { OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3 };
@@ -313,15 +314,18 @@ export function perfdata(report: HealthReport): string {
   return report.checks
     .filter((c) => c.value !== null && Number.isFinite(c.value))
     .map((c) => {
-      const label = c.id.replace(/'/g, '');
       const v = Number((c.value as number).toFixed(c.unit === '%' ? 1 : 3));
       const t = c.thresholds;
-      return `'${label}'=${v}${UOM[c.unit] ?? ''}${t ? `;${t.warning};${t.critical}` : ''}`;
+      return `${perfdataLabel(c.id)}=${v}${UOM[c.unit] ?? ''}${t ? `;${t.warning};${t.critical}` : ''}`;
     })
     .join(' ');
 }
 
-/** The plugin's first line: `OPS CRITICAL - summary | perfdata`. */
+/**
+ * The plugin's first line: `OPS CRITICAL - summary | perfdata`. Always one line: the summaries
+ * (which carry table names and query texts) pass through the sanitizer, and a `|` in them,
+ * which would start the perfdata, becomes `/`.
+ */
 export function pluginLine(report: HealthReport): string {
   const bad = report.checks.filter((c) => c.status !== 'OK');
   const order = (s: Status) => -SEVERITY[s];
@@ -347,5 +351,5 @@ export function pluginLine(report: HealthReport): string {
       ? `${report.checks.length} checks OK`
       : 'nothing to check: the selected groups have nothing configured';
   const pd = perfdata(report);
-  return `OPS ${report.status} - ${summary.replace(/\|/g, '/')}${pd ? ` | ${pd}` : ''}`;
+  return `OPS ${report.status} - ${sanitizeLine(summary).replace(/\|/g, '/')}${pd ? ` | ${pd}` : ''}`;
 }
