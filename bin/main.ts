@@ -328,4 +328,11 @@ function walkNotice(checklists: ChecklistService): string | null {
   return `checklist ${open[0].checklist} is unfinished: l lists it to resume (ops checklist resume)`;
 }
 
-main().catch((err) => fail(err, 1));
+main().then(
+  () => {
+    // Done: whatever still holds the event loop (a socket to a server that stopped answering)
+    // must not keep the command from returning. Normally the loop drains first.
+    setTimeout(() => process.exit(), 2000).unref();
+  },
+  (err) => fail(err, 1),
+);

@@ -96,6 +96,8 @@ const runRoute = (handle: RunHandleLike, back: RunRoute['back']): RunRoute => ({
   result: null,
 });
 
+const RUN_BUSY_NOTICE = 'a run is in progress: q does not quit; c cancels it';
+
 export function App({ monitor, service, checklists, walk, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now }: AppProps) {
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   const [app, dispatch] = useReducer(appReducer, INITIAL_APP);
@@ -126,13 +128,13 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
         type: 'notice',
         text:
           phase === 'running' || phase === 'rolling back'
-            ? 'a run is in progress: q does not quit; c cancels it'
+            ? RUN_BUSY_NOTICE
             : 'the run is still open: answer the rollback prompt first (Enter runs the chosen, Esc leaves them pending)',
       });
       return;
     }
     if (r.screen === 'plan' && r.starting) {
-      apply({ type: 'notice', text: 'the run is starting: q does not quit now' });
+      apply({ type: 'notice', text: 'the run is starting: Esc or c gives up (nothing runs); q does not quit now' });
       return;
     }
     onQuitRef.current();
@@ -257,13 +259,21 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
     [apply, toPlan],
   );
 
+  /** Gives up a start still connecting or waiting for the lock (a server that does not answer). */
+  const startAbortRef = useRef<AbortController | null>(null);
+
   /** Starts the task and parameters the plan was shown for (never a row index). */
   const start = useCallback(
     (r: PlanRoute) => {
       const svc = serviceRef.current!;
+      const abort = new AbortController();
+      startAbortRef.current = abort;
       apply({ type: 'starting', on: true });
-      svc.start(r.task.id, r.params).then(
+      svc.start(r.task.id, r.params, abort.signal).then(
         (handle) => {
+          startAbortRef.current = null;
+          // a notice about the start (q does not quit now) no longer holds
+          apply({ type: 'notice', text: null });
           if (r.checklist) {
             const back: ChecklistBack = { ...r.checklist, startedAt: nowRef.current?.() ?? Date.now() };
             try {
@@ -276,8 +286,10 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
           apply({ type: 'go', route: runRoute(handle, r.fromDashboard ? { screen: 'dashboard' } : r.from) });
         },
         (err: unknown) => {
+          startAbortRef.current = null;
           apply({ type: 'starting', on: false });
-          apply({ type: 'error', error: errorText(err) });
+          apply({ type: 'notice', text: null });
+          apply({ type: 'error', error: abort.signal.aborted ? `${r.task.id} was not started: given up while connecting (nothing ran)` : errorText(err) });
         },
       );
     },
@@ -387,7 +399,13 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
   };
 
   const planKey = (r: PlanRoute, k: KeyName): void => {
-    if (r.starting) return apply({ type: 'notice', text: 'starting the run…' });
+    if (r.starting) {
+      if (k === 'esc' || k === 'ctrl-c' || (typeof k === 'object' && k.ch === 'c')) {
+        startAbortRef.current?.abort();
+        return;
+      }
+      return apply({ type: 'notice', text: 'starting the run… (Esc or c gives up)' });
+    }
     const scroll = typeof k === 'object' ? null : SCROLL[k as keyof typeof SCROLL];
     if (scroll !== undefined && scroll !== null) {
       const svc = serviceRef.current!;
@@ -499,7 +517,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
         return walkCtlRef.current.listKey(r, k);
     }
     // everywhere else Ctrl-C quits (a run in progress is only on the run screen)
-    if (k === 'ctrl-c' && r.screen !== 'history') return quit();
+    if (k === 'ctrl-c' && r.screen !== 'history' && !(r.screen === 'plan' && r.starting)) return quit();
     switch (r.screen) {
       case 'tasks':
         return tasksKey(r, k);
@@ -527,6 +545,8 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
     const r = appRef.current.route;
     if (r.screen !== 'run' || r.stage !== 'live') return;
     const phase = r.handle.runner.state.phase;
+    // what was said while it ran (q does not quit) no longer holds once it stopped
+    if ((phase === 'stopped' || phase === 'done') && appRef.current.notice === RUN_BUSY_NOTICE) apply({ type: 'notice', text: null });
     if (phase === 'stopped') {
       // a failure or a cancel (or a past run opened for its rollbacks): offer the rollbacks
       let items: ReturnType<typeof r.handle.runner.rollbackPlan> = [];

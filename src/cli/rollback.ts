@@ -7,18 +7,36 @@ import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
 import { sanitizeText } from '../util/sanitize';
+import { groupAlive } from '../tasks/engine';
 import { openSession, pastRun, sessionRunner, refuseReadOnly } from './run';
 
 /** Runs that still have something to undo, or that never ended cleanly; newest first. */
 export function runsNeedingAttention(journal: Journal, limit = 50): RunSummary[] {
-  return journal.runs({ limit }).filter((r) => r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished');
+  return journal.runs({ limit }).filter((r) => r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished' || r.steps.some((s) => s.status === 'started'));
+}
+
+/**
+ * What is known of a step that started and has no recorded end: its process group, and whether
+ * anything of it still runs on this host. "" when nothing more is known.
+ */
+export function unknownStepState(s: { pgid?: number | null; backendPid?: number | null }, runHost: string | null | undefined): string {
+  const parts: string[] = [];
+  if (typeof s.pgid === 'number' && s.pgid > 0) {
+    if (runHost && runHost !== hostname()) parts.push(`its process group ${s.pgid} ran on ${runHost}`);
+    else parts.push(groupAlive(s.pgid) ? `its process group ${s.pgid} is still running` : `its process group ${s.pgid} has ended`);
+  }
+  if (typeof s.backendPid === 'number' && s.backendPid > 0) parts.push(`its statement ran as backend pid ${s.backendPid}`);
+  return parts.join('; ');
 }
 
 export function describeRun(r: RunSummary): string {
   const lines = [`${r.run}  ${r.task} on ${r.target}  by ${formatOperator(r.operator)}  ${r.outcome}`];
   for (const s of [...r.steps].reverse()) {
     if (s.status === 'ok' && s.rollback && !s.rolledBack) lines.push(`    undo ${s.title}: ${s.rollback}`);
-    else if (s.status === 'started') lines.push(`    ${s.title}: started, outcome not recorded (the process died mid-step)`);
+    else if (s.status === 'started') {
+      const known = unknownStepState(s as { pgid?: number | null; backendPid?: number | null }, r.operator?.host);
+      lines.push(`    ${s.title}: started, outcome not recorded (ops died mid-step)${known ? `; ${known}` : ''}${s.rollback ? `; may have run: undo ${s.rollback}` : ''}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -41,7 +59,8 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
 
   refuseReadOnly(settings, `rollback ${runPrefix}`);
   const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'rollback');
-  const session = await openSession(settings, task, runId, journal, out);
+  // an undo that only removes files needs no database: without one the lock guards this host only
+  const session = await openSession(settings, task, runId, journal, out, { database: 'if-reachable' });
   const runner = sessionRunner(settings, task, params, runId, journal, session);
   const detach = session.watch(runner);
   try {
@@ -52,7 +71,12 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
       return 0;
     }
     print(`run ${runId}: ${task.title} on ${summary.target}, ${summary.outcome}. Rollbacks, newest first:\n`);
-    plan.forEach((p, i) => print(`  ${i + 1}. undo ${p.title}: ${p.detail}\n`));
+    plan.forEach((p, i) => {
+      const st = summary.steps.find((s) => s.id === p.step) as { pgid?: number | null; backendPid?: number | null } | undefined;
+      const known = p.mayHaveRun && st ? unknownStepState(st, summary.operator?.host) : '';
+      print(`  ${i + 1}. undo ${p.title}${p.mayHaveRun ? ` [may have run: its end was never recorded${known ? `; ${known}` : ''}]` : ''}: ${p.detail}\n`);
+    });
+    if (!session.hasDatabase) print('  (no database connection: an undo that needs one fails and stays pending)\n');
     if (!flags.yes) {
       if (!process.stdin.isTTY) throw new UserError(`rollback ${runId}: asks for confirmation; run it at a terminal, or pass --yes`, 2);
       const rl = createInterface({ input: process.stdin, output: process.stdout });
@@ -107,6 +131,11 @@ export function startupNotice(journal: Journal): string | null {
   if (runs.length === 0) return null;
   if (runs.length > 1) return `${runs.length} runs were interrupted; "ops rollback" lists them`;
   const r = runs[0];
-  const at = r.steps.find((s) => s.status === 'started') ?? r.steps.find((s) => s.status === 'pending');
+  const started = r.steps.find((s) => s.status === 'started');
+  if (started) {
+    const known = unknownStepState(started as { pgid?: number | null; backendPid?: number | null }, r.operator?.host);
+    return `run ${r.run} (${r.task}) stopped mid-step: "${started.title}" may have run${known ? ` (${known})` : ''}; "ops rollback ${r.run}" shows what ran and how to undo it`;
+  }
+  const at = r.steps.find((s) => s.status === 'pending');
   return `run ${r.run} (${r.task}) was interrupted${at ? ` at "${at.title}"` : ''}; "ops rollback ${r.run}" shows what ran and how to undo it`;
 }

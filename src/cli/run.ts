@@ -1,12 +1,14 @@
 // `ops run TASK [--param k=v ...] [--dry-run] [--yes]`: one task, headless or at a plain
 // terminal prompt. The console's task screens drive the same TaskRunner.
 import { createInterface } from 'node:readline/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { UserError, type Settings } from '../config/load';
 import { Journal, operatorIdentity, type JournalEvent, type RunSummary } from '../journal';
-import { parseParams, TaskRunner, type LogSink } from '../tasks/engine';
+import { groupAlive, parseParams, TaskRunner, type LogSink } from '../tasks/engine';
+import { hostname } from 'node:os';
 import { acquireRunLock } from '../tasks/lock';
 import type { Risk, TaskDef } from '../tasks/model';
+import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type GuardedClient } from '../util/db';
 import { redact } from '../util/redact';
 import { sanitizeLine, sanitizeText } from '../util/sanitize';
 import { BUILTIN_TASKS } from '../../tasks/index';
@@ -151,6 +153,12 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
       runner.end('interrupted');
       return 1;
     }
+    if (state.fault) {
+      // the journal or the log cannot be written: say so, and leave the rollbacks to ops rollback
+      runner.end();
+      print(`run ${runId} ${runner.state.outcome}: ${state.fault}\n`);
+      return 1;
+    }
     const plan = runner.rollbackPlan();
     if (plan.length && interactive && !flags.yes) {
       print(`\nThe run stopped (${state.outcome}). Steps done, with their rollbacks, newest first:\n`);
@@ -167,7 +175,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
       print(`run ${runId} ${state.outcome}; rollbacks not applied: ${plan.map((p) => p.step).join(', ')} (ops rollback ${runId})\n`);
     }
     runner.end();
-    print(`run ${runId} ${runner.state.outcome}\n`);
+    print(`run ${runId} ${runner.state.outcome}${runner.state.fault ? `: ${runner.state.fault}` : ''}\n`);
     return 1;
   } finally {
     detach();
@@ -180,20 +188,70 @@ export interface Session {
   log: LogSink;
   operator: ReturnType<typeof operatorIdentity>;
   connect: () => Promise<pg.Client>;
+  /** before each step: the run lock still holds (after a lost connection: reconnect, take it again) */
+  beforeStep: () => Promise<void>;
+  /** whether the session has a database connection (a rollback of file steps may go without) */
+  readonly hasDatabase: boolean;
   /** Ctrl-C cancels; a hang-up lets the running step finish, then stops the run (interrupted). */
   watch(runner: TaskRunner): () => void;
   release(): Promise<void>;
 }
 
+export interface SessionOptions {
+  /**
+   * 'if-reachable': when the database cannot be reached, go on without it (a rollback whose
+   * undo only touches files); the lock file then guards this host only. Default 'required'.
+   */
+  database?: 'required' | 'if-reachable';
+  /** aborts opening the session (the console's Esc while "starting the run…") */
+  signal?: AbortSignal;
+}
+
+/** The limits of every connection a run opens: connect, and each statement of ops' own. */
+export function runDbLimits(settings: Settings): DbLimits {
+  const ms = settings.config.taskConnectTimeoutMs ?? DEFAULT_DB_LIMITS.connectTimeoutMs;
+  return { connectTimeoutMs: ms, queryTimeoutMs: ms };
+}
+
+/** Rejects with "cancelled" when `signal` aborts first; `onAbort` cleans up what was opened. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string, onAbort?: (value: T) => void): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.then((v) => onAbort?.(v), () => undefined);
+    return Promise.reject(new UserError(`${what}: cancelled`, 1));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      p.then((v) => onAbort?.(v), () => undefined);
+      reject(new UserError(`${what}: cancelled`, 1));
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        if (signal.aborted) return;
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', abort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /**
  * What a run (or a later rollback of it) needs around the runner: the run log (also echoed to
  * the terminal while there is one), the task's own connection, and the run lock held throughout.
+ * Every connection is bounded (taskConnectTimeoutMs); a connection that breaks while the run
+ * goes on is said at once and replaced, with the lock taken again, before the next step.
  */
-export async function openSession(settings: Settings, task: TaskDef, runId: string, journal: Journal, out: NodeJS.WritableStream): Promise<Session> {
+export async function openSession(settings: Settings, task: TaskDef, runId: string, journal: Journal, out: NodeJS.WritableStream, opts: SessionOptions = {}): Promise<Session> {
   const target = settings.target;
   const secrets = target.secrets;
   const operator = operatorIdentity();
-  const file = journal.openLog(runId, secrets);
+  const limits = runDbLimits(settings);
+  let runner: TaskRunner | null = null;
   let echo = true;
   const safeWrite = (text: string) => {
     if (!echo) return;
@@ -206,6 +264,8 @@ export async function openSession(settings: Settings, task: TaskDef, runId: stri
   (out as NodeJS.WriteStream).on?.('error', () => {
     echo = false;
   });
+  // a log that cannot be written (a full disk) stops the run at once, as the journal does
+  const file = journal.openLog(runId, secrets, { onError: (err) => runner?.failWrite(err) });
   const log: LogSink = {
     write: (line, stream) => {
       file.write(line, stream);
@@ -215,40 +275,80 @@ export async function openSession(settings: Settings, task: TaskDef, runId: stri
     flush: () => file.flush(),
     close: () => file.close(),
   };
-  const open = async () => {
-    const c = new pg.Client({ ...target.connection, application_name: `ops-console: ${task.id} ${runId}`.slice(0, 63) });
-    await c.connect();
-    return c;
-  };
-  let first: pg.Client | null = await open().catch((err: Error) => {
-    throw new UserError(`${task.id}: cannot connect to ${target.display}: ${redact(err.message, secrets)}`, 1);
-  });
-  const lock = await acquireRunLock({
-    client: first,
-    lockDir: `${journal.dir}/locks`,
-    targetKey: target.display,
-    holder: { user: operator.user, sshClient: operator.sshClient, host: operator.host, pid: process.pid, task: task.id, runId, since: new Date().toISOString() },
-  }).catch(async (err) => {
-    await first?.end().catch(() => undefined);
-    throw err;
+  const what = `${task.id}`;
+  // the connection that holds the advisory lock; the task's SQL runs on it too
+  let locked: GuardedClient | null = null;
+  let handedOut = false;
+  let lockLost: Error | null = null;
+  const open = (holdsLock: boolean) =>
+    openClient(target.connection, limits, {
+      applicationName: `ops-console: ${task.id} ${runId}`.slice(0, 63),
+      display: target.display,
+      onLost: holdsLock
+        ? (err) => {
+            lockLost = err;
+            runner?.connectionLost(err);
+          }
+        : undefined,
+    });
+  const cannotConnect = (err: unknown) => new UserError(`${what}: cannot connect to ${target.display}: ${redact(oneLine((err as Error).message), secrets)}`, 1);
+  try {
+    locked = await abortable(open(true), opts.signal, what, (c) => c.destroy());
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if (opts.database !== 'if-reachable') throw cannotConnect(err);
+    log.write(`no database connection (${redact(oneLine((err as Error).message), secrets)}): going on without one; the run lock guards this host only`, 'info');
+    locked = null;
+  }
+  const hadDatabase = locked !== null;
+  const lock = await abortable(
+    acquireRunLock({
+      client: locked,
+      lockDir: `${journal.dir}/locks`,
+      targetKey: target.display,
+      holder: { user: operator.user, sshClient: operator.sshClient, host: operator.host, pid: process.pid, task: task.id, runId, since: new Date().toISOString() },
+    }),
+    opts.signal,
+    what,
+    (l) => void l.release(),
+  ).catch(async (err) => {
+    await closeClient(locked, 500);
+    throw err instanceof UserError ? err : new UserError(`${what}: cannot take the run lock: ${redact(oneLine((err as Error).message), secrets)}`, 1);
   });
   return {
     log,
     operator,
+    hasDatabase: hadDatabase,
     // the first connection, which holds the lock, is the task's; cancel requests get their own
     connect: async () => {
-      if (first) {
-        const c = first;
-        first = null;
-        return c;
+      if (locked && !handedOut && !locked.lost) {
+        handedOut = true;
+        return locked;
       }
-      return open();
+      if (!hadDatabase) {
+        // a rollback that went on without the database: try once more, for the step that needs it
+        return open(false).catch((err) => {
+          throw cannotConnect(err);
+        });
+      }
+      if (lockLost) {
+        await relock();
+        handedOut = true;
+        return locked!;
+      }
+      return open(false).catch((err) => {
+        throw cannotConnect(err);
+      });
     },
-    watch(runner) {
-      const onInt = () => runner.cancel();
+    beforeStep: async () => {
+      if (lockLost) await relock();
+    },
+    watch(r) {
+      runner = r;
+      const onInt = () => r.cancel();
       const onHup = () => {
         echo = false;
-        runner.interrupt('terminal hung up (SIGHUP): the running step finishes, then the run stops');
+        r.interrupt('terminal hung up (SIGHUP): the running step finishes, then the run stops');
       };
       process.on('SIGINT', onInt);
       process.on('SIGHUP', onHup);
@@ -259,9 +359,36 @@ export async function openSession(settings: Settings, task: TaskDef, runId: stri
     },
     async release() {
       await lock.release();
-      await first?.end().catch(() => undefined);
+      await closeClient(locked, 1000);
     },
   };
+
+  /** After the lock's connection broke: a new one, and the advisory lock on it, or a one-line refusal. */
+  async function relock(): Promise<void> {
+    const reason = lockLost;
+    let next: GuardedClient;
+    try {
+      next = await open(true);
+    } catch (err) {
+      throw new UserError(`the run lock went with the lost connection (${oneLine(reason?.message ?? '')}), and the server cannot be reached again: ${redact(oneLine((err as Error).message), secrets)}`, 1);
+    }
+    try {
+      await lock.relock(next);
+    } catch (err) {
+      await closeClient(next, 500);
+      throw new UserError(`the run lock went with the lost connection, and could not be taken again: ${redact(oneLine((err as Error).message), secrets)}`, 1);
+    }
+    const old = locked;
+    locked = next;
+    handedOut = false;
+    lockLost = null;
+    if (old && old !== next) void closeClient(old, 200);
+    log.write(`reconnected to ${target.display} and took the run lock again`, 'info');
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 const NO_JOURNAL = { append: () => undefined };
@@ -274,7 +401,18 @@ export function planRunner(settings: Settings, task: TaskDef, params: Record<str
 
 /** The runner of a real run (or of a past run's rollbacks) inside an open session. */
 export function sessionRunner(settings: Settings, task: TaskDef, params: Record<string, unknown>, runId: string, journal: Journal, session: Session): TaskRunner {
-  return new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal, log: session.log, operator: { ...session.operator }, connect: session.connect });
+  return new TaskRunner({
+    task,
+    params,
+    runId,
+    target: settings.target,
+    config: settings.config,
+    journal,
+    log: session.log,
+    operator: { ...session.operator },
+    connect: session.connect,
+    beforeStep: session.beforeStep,
+  });
 }
 
 export interface PastRun {
@@ -317,9 +455,30 @@ export async function resumeCommand(settings: Settings, runPrefix: string, flags
     print(`run ${runId}: every step is done; nothing to resume\n`);
     return 0;
   }
+  const uncertain = probe.outcomeUnknown(from);
   print(`run ${runId}: ${task.title}, ${summary.outcome}. Going on from step ${from + 1}: ${task.steps[from].title}` +
-    `${probe.state.steps[from].status === 'running' ? ' (its outcome was never recorded: it runs again)' : probe.state.steps[from].status !== 'pending' ? ` (it ${probe.state.steps[from].status}: it runs again)` : ''}\n`);
-  if (!flags.yes) {
+    `${uncertain ? ' (its end was never recorded: it may have run)' : probe.state.steps[from].status !== 'pending' ? ` (it ${probe.state.steps[from].status}: it runs again)` : ''}\n`);
+  if (uncertain) {
+    // a step that may have run is never run again unasked, and never while its processes live
+    const st = summary.steps[from] as { pgid?: number | null } | undefined;
+    const pgid = typeof st?.pgid === 'number' ? st.pgid : null;
+    if (pgid && summary.operator?.host === hostname() && groupAlive(pgid)) {
+      throw new UserError(`run --resume ${runId}: step "${task.steps[from].title}" is still running as process group ${pgid}; wait for it to end (or stop it: kill -- -${pgid}), then resume`, 1);
+    }
+    if (!process.stdin.isTTY) {
+      throw new UserError(`run --resume ${runId}: step "${task.steps[from].title}" may have run (its end was never recorded); run the resume at a terminal to confirm running it again, or undo it with "ops rollback ${runId}"`, 2);
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      const a = (await rl.question(`Step "${task.steps[from].title}" may have run already. Run it again? [y/N] `)).trim();
+      if (!/^y(es)?$/i.test(a)) {
+        print(`nothing was run ("ops rollback ${runId}" undoes what ran)\n`);
+        return 1;
+      }
+    } finally {
+      rl.close();
+    }
+  } else if (!flags.yes) {
     if (!process.stdin.isTTY) throw new UserError(`run --resume ${runId}: asks for confirmation; run it at a terminal, or pass --yes ("ops rollback ${runId}" undoes it instead)`, 2);
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     try {

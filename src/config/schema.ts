@@ -52,19 +52,48 @@ export const ThresholdsSchema = z
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." or "-"');
 
+/** libpq's sslmode values; anything else is refused rather than left to the driver to guess. */
+export const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+const shortText = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 39)}…` : s);
+
+/**
+ * What is wrong with a URL, or null. The URL itself is never quoted (it may hold a password):
+ * a password holding "/" or "@" makes the URL unparseable, and the message says how to fix it.
+ */
+export function urlProblem(url: string, schemes: readonly string[]): string | null {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const want = schemes.map((x) => `${x}://`).join(' or ');
+  if (!scheme || !schemes.includes(scheme)) return `must be a ${want} URL`;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `not a valid URL (a user name or password holding "/", "@", ":", "?" or "#" must be percent-encoded, e.g. "/" as %2F)`;
+  }
+  for (const [key, value] of u.searchParams) {
+    if (key === 'sslmode' && !(SSLMODES as readonly string[]).includes(value)) return `sslmode ${shortText(value)} is not one of ${SSLMODES.join(', ')}`;
+  }
+  return null;
+}
+
+const urlOf = (schemes: readonly string[]) =>
+  z.string().superRefine((url, ctx) => {
+    const problem = urlProblem(url, schemes);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const TargetSchema = z
   .object({
     name,
-    url: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+    url: urlOf(['postgres', 'postgresql']),
   })
   .strict();
 
 export const HttpEndpointSchema = z
   .object({
     name,
-    url: z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL'),
+    url: urlOf(['http', 'https']),
     /** expected status; any 2xx when absent */
     expectStatus: z.number().int().min(100).max(599).optional(),
   })
@@ -109,7 +138,15 @@ export type MaintenanceWindow = z.infer<typeof MaintenanceWindowSchema>;
 
 export const ConfigSchema = z
   .object({
-    targets: z.array(TargetSchema).default([]),
+    /**
+     * Absent: the target comes from --database, DATABASE_URL or libpq's defaults, as with psql.
+     * Present, it must list at least one: an empty list is refused rather than read as "use the
+     * libpq defaults", which would quietly reach whatever server those point at.
+     */
+    targets: z
+      .array(TargetSchema)
+      .min(1, 'lists no target: add one, or remove the key to use DATABASE_URL or the PG* variables (libpq defaults)')
+      .default([]),
     /** the target used when --target is not given; the first target when absent */
     defaultTarget: z.string().optional(),
     http: z.array(HttpEndpointSchema).default([]),
@@ -119,18 +156,42 @@ export const ConfigSchema = z
       .strict()
       .optional(),
     redis: z
-      .object({ url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL') })
+      .object({ url: urlOf(['redis', 'rediss']) })
       .strict()
       .optional(),
     /** seconds between dashboard refreshes; k9s and friends refuse faster than 1 s */
     refreshSec: z.number().min(1).max(3600).default(2),
     /** per-probe timeout in milliseconds */
     probeTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
+    /**
+     * how long a task, its run lock or a rollback waits for PostgreSQL (milliseconds): to
+     * connect, and for each statement of ops' own; a step's SQL is bounded by its own timeout
+     */
+    taskConnectTimeoutMs: z.number().int().min(500).max(300_000).default(10_000),
     thresholds: ThresholdsSchema.default(ThresholdsSchema.parse({})),
     /** when maintenance may happen; the checklists' window gate reads it */
     maintenanceWindow: MaintenanceWindowSchema.default(MaintenanceWindowSchema.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // names are how --target, defaultTarget and the checks' ids tell entries apart
+    for (const list of ['targets', 'http', 'tls'] as const) {
+      const seen = new Map<string, number>();
+      c[list].forEach((entry, i) => {
+        const first = seen.get(entry.name);
+        if (first === undefined) seen.set(entry.name, i);
+        else ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `duplicate name "${entry.name}" (also ${list}[${first}].name)` });
+      });
+    }
+    if (c.defaultTarget !== undefined && !c.targets.some((t) => t.name === c.defaultTarget)) {
+      const known = c.targets.map((t) => t.name);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultTarget'],
+        message: `no target named ${shortText(c.defaultTarget)} (${known.length ? `targets: ${known.join(', ')}` : 'no targets are configured'})`,
+      });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type Thresholds = z.infer<typeof ThresholdsSchema>;

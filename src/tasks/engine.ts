@@ -3,10 +3,12 @@
 // a cancel offers the completed steps' rollbacks in reverse order. Every step start and finish
 // is journaled before and after it runs, so a crash leaves a record of exactly what ran.
 // UI-free: the CLI and the console drive the same runner.
-import { readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import type pg from 'pg';
 import { UserError } from '../config/load';
+import type { GuardedClient } from '../util/db';
+import { closeClient } from '../util/db';
 import { redact } from '../util/redact';
 import { LineRing, LineSplitter } from '../util/ring';
 import { describeAction, type Action, type RunContext, type StepDef, type StepResult, type TaskDef } from './model';
@@ -42,6 +44,11 @@ export interface RunState {
   outcome: Outcome | null;
   /** the recent output lines, for the screen */
   output: LineRing;
+  /**
+   * Why the run had to stop whatever its steps did: the journal or the run log could not be
+   * written (a full disk), or the run lock was lost. One line, for the operator.
+   */
+  fault: string | null;
 }
 
 /** Where events go: src/journal.ts's Journal (appends and fsyncs each one). */
@@ -62,6 +69,11 @@ export interface RollbackItem {
   title: string;
   /** what the rollback will run */
   detail: string;
+  /**
+   * the step started but its end was never recorded (ops was killed mid-step): it may have run,
+   * in part or whole
+   */
+  mayHaveRun?: boolean;
 }
 
 export interface RunnerOptions {
@@ -81,6 +93,11 @@ export interface RunnerOptions {
   graceMs?: number;
   /** lines kept in memory for the screen; default 2000 */
   ringLines?: number;
+  /**
+   * Called before each step and rollback: the session makes sure the run lock still holds (after
+   * a lost connection it reconnects and takes it again). A throw stops the run there.
+   */
+  beforeStep?: () => Promise<void>;
 }
 
 /**
@@ -92,7 +109,7 @@ export interface RunnerLike {
   /** called after every change; returns the unsubscribe */
   subscribe(fn: () => void): () => void;
   cancel(): void;
-  /** the completed steps' rollbacks, newest first */
+  /** the completed steps' rollbacks, newest first (and steps that may have run, marked) */
   rollbackPlan(): RollbackItem[];
   /** runs the chosen rollbacks, newest step first */
   rollback(stepIds: readonly string[]): Promise<{ step: string; ok: boolean; error?: string }[]>;
@@ -131,7 +148,14 @@ export class TaskRunner implements RunnerLike {
   private child: ResultPromise | null = null;
   private client: pg.Client | null = null;
   private clientPid: number | null = null;
+  /** rejects the running step at once (a server that does not answer a cancel) */
+  private hardStop: ((f: StepFailure) => void) | null = null;
+  /** the first journal or log write that failed; the run stops at once */
+  private writeFailure: Error | null = null;
+  /** the step restored as started with no finish: its outcome is unknown */
+  private readonly unknownOutcome = new Set<number>();
   private cancelling = false;
+  private timedOut = false;
   private readonly stepValues: Record<string, unknown>[] = [];
   private endWritten = false;
   private interrupted = false;
@@ -163,6 +187,7 @@ export class TaskRunner implements RunnerLike {
       phase: 'ready',
       outcome: null,
       output: new LineRing(opts.ringLines ?? 2000),
+      fault: null,
     };
   }
 
@@ -175,8 +200,46 @@ export class TaskRunner implements RunnerLike {
     for (const l of this.listeners) l();
   }
 
-  private event(type: string, body: Record<string, unknown>): void {
-    this.opts.journal.append({ v: 1, ts: new Date().toISOString(), seq: ++this.seq, run: this.opts.runId, type, ...body });
+  /**
+   * Journals one event. A journal that cannot be written (ENOSPC, EIO) never throws out of the
+   * run: the run stops at once (the running step's processes are stopped), and whatever can
+   * still be recorded is tried. Returns whether the event is on disk.
+   */
+  private event(type: string, body: Record<string, unknown>): boolean {
+    try {
+      this.opts.journal.append({ v: 1, ts: new Date().toISOString(), seq: ++this.seq, run: this.opts.runId, type, ...body });
+      return true;
+    } catch (err) {
+      this.failWrite(err as Error);
+      return false;
+    }
+  }
+
+  /**
+   * The journal or the run log cannot be written: stop the run now, as a cancel does, and say
+   * why in one line. What has already run is on disk; what could not be recorded is said.
+   */
+  failWrite(err: Error): void {
+    if (this.writeFailure) return;
+    this.writeFailure = err;
+    const msg = this.clean(oneLine(err.message));
+    this.state.fault = `the run stopped: ${msg}`;
+    this.state.output.push(`! ${this.state.fault}`);
+    this.stopRunning();
+    this.changed();
+  }
+
+  /** The task connection broke (a restart, a terminated backend): said at once, reconnected on the next step. */
+  connectionLost(err: Error): void {
+    const c = this.client;
+    this.client = null;
+    this.clientPid = null;
+    if (c) void closeClient(c, 200);
+    if (this.state.phase !== 'running' && this.state.phase !== 'rolling back') return;
+    const text = `the database connection was lost (${this.clean(oneLine(err.message))}); the next step reconnects and takes the run lock again`;
+    this.out(text, 'err');
+    this.event('note', { text });
+    this.changed();
   }
 
   private clean(s: string): string {
@@ -184,7 +247,11 @@ export class TaskRunner implements RunnerLike {
   }
 
   private out(line: string, stream: 'out' | 'err' | 'notice' | 'info'): void {
-    this.opts.log.write(line, stream);
+    try {
+      this.opts.log.write(line, stream);
+    } catch (err) {
+      this.failWrite(err as Error);
+    }
     this.state.output.push(stream === 'out' ? line : `${stream === 'err' ? '!' : '·'} ${line}`);
   }
 
@@ -251,6 +318,10 @@ export class TaskRunner implements RunnerLike {
     this.state.phase = 'running';
     this.changed();
     for (let i = start; i < task.steps.length; i++) {
+      if (this.writeFailure) {
+        this.state.outcome = 'failed';
+        break;
+      }
       if (this.cancelling) {
         this.state.outcome = 'cancelled';
         break;
@@ -280,6 +351,14 @@ export class TaskRunner implements RunnerLike {
   private async runStep(i: number): Promise<boolean> {
     const def = this.opts.task.steps[i];
     const st = this.state.steps[i];
+    const notStarted = (error: string): false => {
+      st.status = 'failed';
+      st.error = this.clean(error);
+      this.event('step.finish', { step: def.id, index: i, outcome: 'failed', exitCode: null, durationMs: 0, error: st.error });
+      this.out(`step ${def.id} did not start: ${st.error}`, 'err');
+      this.changed();
+      return false;
+    };
     let action: Action;
     try {
       action = def.action(this.ctx);
@@ -290,16 +369,33 @@ export class TaskRunner implements RunnerLike {
       this.out(`step ${def.id} could not be prepared: ${st.error}`, 'err');
       return false;
     }
+    try {
+      await this.opts.beforeStep?.();
+      // an SQL step's connection is open before its start is journaled, so the start names its backend
+      if (action.kind === 'sql') await this.sqlClient();
+    } catch (err) {
+      return notStarted((err as Error).message);
+    }
+    if (this.cancelling) return notStarted('cancelled before it started');
     st.detail = this.clean(describeAction(action));
     st.status = 'running';
     st.startedAt = Date.now();
     this.state.current = i;
     this.attempts[i] = (this.attempts[i] ?? 0) + 1;
-    this.event('step.start', { step: def.id, index: i, attempt: this.attempts[i], detail: st.detail });
+    const start = { step: def.id, index: i, attempt: this.attempts[i], detail: st.detail, ...(this.clientPid ? { backendPid: this.clientPid } : {}) };
+    // A command's start is journaled by runCommand once its process group exists, before the
+    // command itself is let go; anything else is journaled here, before it runs.
+    const startEvent = action.kind === 'command' ? (pgid: number) => this.event('step.start', { ...start, pgid }) : null;
+    if (!startEvent && !this.event('step.start', start)) {
+      st.status = 'pending';
+      st.startedAt = null;
+      return notStarted(this.state.fault ?? 'the journal cannot be written');
+    }
     this.out(`▶ ${def.title}: ${st.detail}`, 'info');
     this.changed();
     try {
-      const result = await this.execute(action, def.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const result = await this.execute(action, def.timeoutMs ?? DEFAULT_TIMEOUT_MS, startEvent);
+      if (this.writeFailure) throw new StepFailure(this.state.fault ?? 'the journal cannot be written', 'failed', result.exitCode);
       const values = def.capture ? def.capture(result) : result.returned;
       this.stepValues[i] = values ?? {};
       Object.assign(this.ctx.values, values);
@@ -320,7 +416,7 @@ export class TaskRunner implements RunnerLike {
       const f = err instanceof StepFailure ? err : new StepFailure((err as Error).message, 'failed', null);
       st.status = f.status;
       st.exitCode = f.exitCode;
-      st.error = this.clean(f.message);
+      st.error = this.clean(oneLine(f.message));
       st.endedAt = Date.now();
       this.event('step.finish', {
         step: def.id,
@@ -333,8 +429,16 @@ export class TaskRunner implements RunnerLike {
       this.out(`✗ ${def.title}: ${st.error}`, 'err');
       return false;
     } finally {
-      this.opts.log.flush();
+      this.flushLog();
       this.changed();
+    }
+  }
+
+  private flushLog(): void {
+    try {
+      this.opts.log.flush();
+    } catch (err) {
+      this.failWrite(err as Error);
     }
   }
 
@@ -344,8 +448,15 @@ export class TaskRunner implements RunnerLike {
     for (let i = this.state.steps.length - 1; i >= 0; i--) {
       const st = this.state.steps[i];
       const def = this.opts.task.steps[i];
-      if (st.status !== 'ok' || !def.rollback || st.rollback === 'done') continue;
-      items.push({ step: def.id, index: i, title: def.title, detail: this.tryDescribe(() => def.rollback!(this.rollbackCtx(i))) });
+      const uncertain = this.unknownOutcome.has(i) && st.status === 'running';
+      if ((st.status !== 'ok' && !uncertain) || !def.rollback || st.rollback === 'done') continue;
+      items.push({
+        step: def.id,
+        index: i,
+        title: def.title,
+        detail: this.tryDescribe(() => def.rollback!(this.rollbackCtx(i))),
+        ...(uncertain ? { mayHaveRun: true } : {}),
+      });
     }
     return items;
   }
@@ -366,18 +477,34 @@ export class TaskRunner implements RunnerLike {
     this.state.phase = 'rolling back';
     this.changed();
     for (const item of chosen) {
+      if (this.writeFailure) break;
       const def = this.opts.task.steps[item.index];
       const st = this.state.steps[item.index];
-      const action = def.rollback!(this.rollbackCtx(item.index));
+      let action: Action;
+      try {
+        action = def.rollback!(this.rollbackCtx(item.index));
+        await this.opts.beforeStep?.();
+        if (action.kind === 'sql') await this.sqlClient();
+      } catch (err) {
+        const error = this.clean(oneLine((err as Error).message));
+        st.rollback = 'failed';
+        this.out(`✗ undo not started: ${def.title}: ${error}`, 'err');
+        results.push({ step: def.id, ok: false, error });
+        continue;
+      }
       const detail = this.clean(describeAction(action));
       const started = Date.now();
       st.rollback = 'running';
       this.state.current = item.index;
-      this.event('rollback.start', { step: def.id, index: item.index, detail });
-      this.out(`↶ undo ${def.title}: ${detail}`, 'info');
+      if (!this.event('rollback.start', { step: def.id, index: item.index, detail })) {
+        st.rollback = 'failed';
+        results.push({ step: def.id, ok: false, error: this.state.fault ?? 'the journal cannot be written' });
+        break;
+      }
+      this.out(`↶ undo ${def.title}${item.mayHaveRun ? ' (it may have run)' : ''}: ${detail}`, 'info');
       this.changed();
       try {
-        const r = await this.execute(action, def.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+        const r = await this.execute(action, def.timeoutMs ?? DEFAULT_TIMEOUT_MS, null);
         st.rollback = 'done';
         this.event('rollback.finish', { step: def.id, index: item.index, outcome: 'ok', exitCode: r.exitCode, durationMs: Date.now() - started });
         this.out(`✓ undone: ${def.title}`, 'info');
@@ -391,7 +518,7 @@ export class TaskRunner implements RunnerLike {
         results.push({ step: def.id, ok: false, error });
         if (f.status === 'cancelled') break;
       } finally {
-        this.opts.log.flush();
+        this.flushLog();
         this.changed();
       }
     }
@@ -412,12 +539,17 @@ export class TaskRunner implements RunnerLike {
     this.state.phase = 'done';
     this.endWritten = true;
     const failed = this.state.steps.find((s) => s.status !== 'ok' && s.status !== 'pending');
-    this.event('run.end', { outcome: final, ...(failed?.error ? { error: failed.error } : {}) });
-    this.opts.log.flush();
-    this.opts.log.close();
+    const error = this.state.fault ?? failed?.error;
+    this.event('run.end', { outcome: final, ...(error ? { error } : {}) });
+    this.flushLog();
+    try {
+      this.opts.log.close();
+    } catch (err) {
+      this.failWrite(err as Error);
+    }
     const c = this.client;
     this.client = null;
-    void c?.end().catch(() => undefined);
+    void closeClient(c, 1000);
     this.changed();
   }
 
@@ -445,8 +577,10 @@ export class TaskRunner implements RunnerLike {
       if (e.type === 'step.start') {
         st.status = 'running';
         this.attempts[i] = (this.attempts[i] ?? 0) + 1;
+        this.unknownOutcome.add(i);
       }
       if (e.type === 'step.finish') {
+        this.unknownOutcome.delete(i);
         st.status = (e.outcome as StepStatus) ?? 'failed';
         if (e.outcome === 'ok' && e.values && typeof e.values === 'object') {
           this.stepValues[i] = e.values as Record<string, unknown>;
@@ -464,55 +598,118 @@ export class TaskRunner implements RunnerLike {
   cancel(): void {
     if (this.cancelling) return;
     this.cancelling = true;
-    this.abort.abort();
     this.out('cancel requested', 'info');
-    const child = this.child;
-    if (child?.pid) void killGroup(child.pid, this.opts.graceMs ?? 3000);
-    if (this.clientPid !== null) void this.cancelSql(this.clientPid);
+    this.stopRunning();
     this.changed();
+  }
+
+  /** Whether the step at `index` was restored as started with no recorded end. */
+  outcomeUnknown(index: number): boolean {
+    return this.unknownOutcome.has(index) && this.state.steps[index]?.status === 'running';
+  }
+
+  /**
+   * Stops what runs now: SIGINT/SIGTERM/SIGKILL to the step's process group, a cancel request for
+   * its statement, the abort signal for a function step. A server that does not answer the
+   * cancel within the grace time has the step ended on our side (see execute).
+   */
+  private stopRunning(): void {
+    this.abort.abort();
+    const grace = this.opts.graceMs ?? 3000;
+    const child = this.child;
+    if (child?.pid) void killGroup(child.pid, grace);
+    if (this.clientPid !== null) void this.cancelSql(this.clientPid);
+    const hard = this.hardStop;
+    if (hard) {
+      // a command gets its SIGINT, SIGTERM and SIGKILL first; a statement or a function, the grace time
+      const wait = child?.pid ? 3 * grace + 1000 : grace;
+      const timer = setTimeout(() => {
+        if (this.hardStop !== hard) return;
+        const pid = this.clientPid;
+        if (!child?.pid && this.client) {
+          // the server did not answer the cancel: give the connection up, the next step reconnects
+          const c = this.client;
+          this.client = null;
+          this.clientPid = null;
+          (c as Partial<GuardedClient>).destroy?.();
+          void closeClient(c, 0);
+        }
+        hard(
+          new StepFailure(
+            child?.pid
+              ? `its process group ${child.pid} did not end after SIGKILL`
+              : `the server did not answer${pid ? `; the statement may still be running as pid ${pid}` : ''}`,
+            this.cancelling && !this.timedOut ? 'cancelled' : this.timedOut ? 'timeout' : 'failed',
+            null,
+          ),
+        );
+      }, wait);
+      timer.unref?.();
+    }
   }
 
   // ---------------------------------------------------------------- execution
 
-  private async execute(action: Action, timeoutMs: number): Promise<StepResult> {
+  private async execute(action: Action, timeoutMs: number, startEvent: ((pgid: number) => boolean) | null): Promise<StepResult> {
     if (this.cancelling) throw new StepFailure('cancelled before it started', 'cancelled', null);
-    let timedOut = false;
+    this.timedOut = false;
     const timer = setTimeout(() => {
-      timedOut = true;
+      this.timedOut = true;
       this.out(`timed out after ${Math.round(timeoutMs / 1000)} s`, 'err');
-      if (this.child?.pid) void killGroup(this.child.pid, this.opts.graceMs ?? 3000);
-      if (this.clientPid !== null) void this.cancelSql(this.clientPid);
-      this.abort.abort();
+      this.stopRunning();
     }, timeoutMs);
+    // the step ends on time even when what it waits for never answers (a stopped server)
+    const hard = new Promise<never>((_, reject) => {
+      this.hardStop = reject;
+    });
+    const work = this.perform(action, startEvent);
+    work.catch(() => undefined); // when the hard stop wins, the work's own end is not awaited
     try {
-      switch (action.kind) {
-        case 'command':
-          return await this.runCommand(action);
-        case 'sql':
-          return await this.runSql(action.text, action.values);
-        case 'fn': {
-          const returned =
-            (await action.run({
-              log: (line, stream = 'out') => this.out(line, stream),
-              signal: this.abort.signal,
-              sql: (text, values) => this.runSql(text, values),
-            })) ?? {};
-          if (this.abort.signal.aborted) throw new Error('aborted');
-          return { exitCode: null, stdoutTail: [], rows: [], returned };
-        }
-      }
+      return await Promise.race([work, hard]);
     } catch (err) {
-      if (timedOut) throw new StepFailure(`timed out after ${Math.round(timeoutMs / 1000)} s`, 'timeout', null);
-      if (this.cancelling) throw new StepFailure('cancelled', 'cancelled', err instanceof StepFailure ? err.exitCode : null);
+      // what the hard stop knows (the server did not answer, a group that outlived SIGKILL) is kept
+      const known = err instanceof StepFailure && /did not answer|did not end/.test(err.message) ? `: ${err.message}` : '';
+      const code = err instanceof StepFailure ? err.exitCode : null;
+      if (this.writeFailure) throw new StepFailure(this.state.fault ?? 'the journal cannot be written', 'failed', code);
+      if (this.timedOut) throw new StepFailure(`timed out after ${Math.round(timeoutMs / 1000)} s${known}`, 'timeout', code);
+      if (this.cancelling) throw new StepFailure(`cancelled${known}`, 'cancelled', code);
       throw err;
     } finally {
       clearTimeout(timer);
+      this.hardStop = null;
     }
   }
 
-  private async runCommand(action: Extract<Action, { kind: 'command' }>): Promise<StepResult> {
-    const [file, ...args] = action.shell ? ['/bin/sh', '-c', action.argv[0], ...action.argv.slice(1)] : action.argv;
-    if (!file) throw new StepFailure('empty command', 'failed', null);
+  private async perform(action: Action, startEvent: ((pgid: number) => boolean) | null): Promise<StepResult> {
+    switch (action.kind) {
+      case 'command':
+        return await this.runCommand(action, startEvent);
+      case 'sql':
+        return await this.runSql(action.text, action.values);
+      case 'fn': {
+        const returned =
+          (await action.run({
+            log: (line, stream = 'out') => this.out(line, stream),
+            signal: this.abort.signal,
+            sql: (text, values) => this.runSql(text, values),
+          })) ?? {};
+        if (this.abort.signal.aborted) throw new Error('aborted');
+        return { exitCode: null, stdoutTail: [], rows: [], returned };
+      }
+    }
+  }
+
+  /**
+   * Runs a command in a process group of its own. With `startEvent` (a step, not a rollback) the
+   * group is created held at a gate (`sh` waiting for one line on stdin): the step's start is
+   * journaled with the group's id first, and only then is the command let go. ops killed before
+   * that point leaves a gate that reads end-of-file and exits without running anything.
+   */
+  private async runCommand(action: Extract<Action, { kind: 'command' }>, startEvent: ((pgid: number) => boolean) | null): Promise<StepResult> {
+    const [cmd, ...cmdArgs] = action.shell ? ['/bin/sh', '-c', action.argv[0], ...action.argv.slice(1)] : action.argv;
+    if (!cmd) throw new StepFailure('empty command', 'failed', null);
+    if (!findExecutable(cmd, action.env?.PATH ?? process.env.PATH ?? '', action.cwd)) throw new StepFailure(`${cmd}: command not found`, 'failed', 127);
+    const [file, ...args] = startEvent ? ['/bin/sh', '-c', 'read -r _ || exit 125; exec "$0" "$@"', cmd, ...cmdArgs] : [cmd, ...cmdArgs];
     const tail: string[] = [];
     const outSplit = new LineSplitter((l) => {
       this.out(l, 'out');
@@ -526,7 +723,7 @@ export class TaskRunner implements RunnerLike {
       // (SIGHUP to the console's group) does not kill a step mid-flight
       detached: true,
       cleanup: false,
-      stdin: 'ignore',
+      stdin: startEvent ? 'pipe' : 'ignore',
       buffer: false,
       reject: false,
       encoding: 'utf8',
@@ -539,6 +736,18 @@ export class TaskRunner implements RunnerLike {
     child.stderr?.setEncoding('utf8');
     child.stdout?.on('data', (d: string) => outSplit.push(d));
     child.stderr?.on('data', (d: string) => errSplit.push(d));
+    if (startEvent) {
+      child.stdin?.on('error', () => undefined); // a gate that already exited
+      if (!child.pid || !startEvent(child.pid)) {
+        // not journaled: the command must not run
+        child.stdin?.destroy();
+        if (child.pid) void killGroup(child.pid, 200);
+        await child.catch(() => undefined);
+        this.child = null;
+        throw new StepFailure(child.pid ? (this.state.fault ?? 'the journal cannot be written') : 'the command could not be started', 'failed', null);
+      }
+      child.stdin?.end('go\n');
+    }
     let result;
     try {
       result = await child;
@@ -560,19 +769,27 @@ export class TaskRunner implements RunnerLike {
   }
 
   private async sqlClient(): Promise<pg.Client> {
-    if (this.client) return this.client;
+    if (this.client && !(this.client as Partial<GuardedClient>).lost) return this.client;
+    this.client = null;
+    this.clientPid = null;
     if (!this.opts.connect) throw new StepFailure('this task needs a database connection, and none is configured', 'failed', null);
     const c = await this.opts.connect();
     c.on('notice', (n: { severity?: string; message?: string }) => this.out(`${n.severity ?? 'NOTICE'}: ${n.message ?? ''}`, 'notice'));
-    c.on('error', () => undefined); // reported by the next query
+    c.on('error', () => undefined); // the session hears of it (connectionLost); a running query fails with it
     this.client = c;
-    const r = await c.query('SELECT pg_backend_pid() AS pid');
-    this.clientPid = Number(r.rows[0].pid);
+    const known = (c as Partial<GuardedClient>).backendPid;
+    if (typeof known === 'number') this.clientPid = known;
+    else {
+      const r = await c.query('SELECT pg_backend_pid() AS pid');
+      this.clientPid = Number(r.rows[0].pid);
+    }
     return c;
   }
 
   private async runSql(text: string, values?: unknown[]): Promise<StepResult> {
     const c = await this.sqlClient();
+    // the step's own timeout bounds its statements (a VACUUM may rightly take an hour)
+    (c as Partial<GuardedClient>).setDeadline?.(null);
     try {
       const r = await c.query({ text, values: values as unknown[] | undefined });
       const last = Array.isArray(r) ? r[r.length - 1] : r;
@@ -581,6 +798,8 @@ export class TaskRunner implements RunnerLike {
       return { exitCode: null, stdoutTail: [], rows, returned: {} };
     } catch (err) {
       throw new StepFailure(this.clean((err as Error).message), 'failed', null);
+    } finally {
+      (c as Partial<GuardedClient>).setDeadline?.(undefined);
     }
   }
 
@@ -588,11 +807,12 @@ export class TaskRunner implements RunnerLike {
   private async cancelSql(pid: number): Promise<void> {
     if (!this.opts.connect) return;
     try {
+      // a connection of the session's: bounded by its connect timeout and statement deadline
       const c = await this.opts.connect();
       try {
         await c.query('SELECT pg_cancel_backend($1)', [pid]);
       } finally {
-        await c.end();
+        await closeClient(c, 500);
       }
     } catch {
       /* the query ends anyway when its connection does */
@@ -648,3 +868,21 @@ export function groupAlive(pgid: number): boolean {
 }
 
 export type { StepDef };
+
+/** Whether `cmd` names an executable file (a path, or a name found on `path`). */
+export function findExecutable(cmd: string, path: string, cwd?: string): boolean {
+  const ok = (f: string) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes('/')) return ok(cmd.startsWith('/') || !cwd ? cmd : `${cwd}/${cmd}`);
+  return path.split(':').some((dir) => dir !== '' && ok(`${dir}/${cmd}`));
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -39,6 +39,11 @@ export interface RunLock {
   readonly file: string;
   /** drops the advisory lock (when the connection is still open) and the lock file (when it is still ours); idempotent */
   release(): Promise<void>;
+  /**
+   * Takes the advisory lock again on a new connection, after the one that held it was lost (the
+   * lock went with its session). Refused, as at the start, when someone else took it meanwhile.
+   */
+  relock(client: pg.Client): Promise<void>;
 }
 
 export interface AcquireRunLockOptions {
@@ -87,6 +92,7 @@ export async function acquireRunLock(opts: AcquireRunLockOptions): Promise<RunLo
   await takeLockFile(file, holder);
 
   let previousAppName: string | null = null;
+  let current = client;
   if (client) {
     try {
       previousAppName = await takeAdvisoryLock(client, holder);
@@ -98,6 +104,7 @@ export async function acquireRunLock(opts: AcquireRunLockOptions): Promise<RunLo
 
   let releasing: Promise<void> | null = null;
   const release = async () => {
+    const client = current;
     if (client) {
       // Best effort: a dead session has already dropped its advisory lock.
       await withTimeout(
@@ -116,6 +123,10 @@ export async function acquireRunLock(opts: AcquireRunLockOptions): Promise<RunLo
   return {
     file,
     release: () => (releasing ??= release()),
+    relock: async (next) => {
+      previousAppName = await takeAdvisoryLock(next, holder);
+      current = next;
+    },
   };
 }
 

@@ -48,7 +48,8 @@ export interface TaskServiceLike {
   tasks(): { tasks: TaskDef[]; errors: string[] };
   /** throws a one-line error naming a bad parameter */
   plan(taskId: string, params: Record<string, unknown>): PlanStep[];
-  start(taskId: string, params: Record<string, unknown>): Promise<RunHandleLike>;
+  /** `signal` gives up opening the session (connecting, taking the lock): nothing runs then */
+  start(taskId: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RunHandleLike>;
   openForRollback(runId: string): Promise<RunHandleLike>;
   /** newest first */
   history(limit?: number): RunSummary[];
@@ -96,15 +97,16 @@ export class TaskService implements TaskServiceLike {
   }
 
   /** Opens the session (connection, run lock) and starts the run; resolves once it started. */
-  async start(taskId: string, params: Record<string, unknown>): Promise<RunHandle> {
+  async start(taskId: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RunHandle> {
     const task = this.task(taskId);
     refuseReadOnly(this.settings, task.id);
     const parsed = parseParams(task, params);
     const runId = this.journal.newRunId(task.id);
-    const session = await openSession(this.settings, task, runId, this.journal, discard());
+    const session = await openSession(this.settings, task, runId, this.journal, discard(), { signal });
     const runner = sessionRunner(this.settings, task, parsed, runId, this.journal, session);
     const handle = this.handle(runId, task, runner, session);
-    void runner.run();
+    // run() journals its own failures; anything else still ends the run, never the console
+    runner.run().catch((err: unknown) => runner.failWrite(err instanceof Error ? err : new Error(String(err))));
     return handle;
   }
 
@@ -112,7 +114,7 @@ export class TaskService implements TaskServiceLike {
   async openForRollback(runId: string): Promise<RunHandle> {
     refuseReadOnly(this.settings, `rollback ${runId}`);
     const { task, events, params } = pastRun(this.settings, this.journal, runId, 'rollback');
-    const session = await openSession(this.settings, task, runId, this.journal, discard());
+    const session = await openSession(this.settings, task, runId, this.journal, discard(), { database: 'if-reachable' });
     const runner = sessionRunner(this.settings, task, params, runId, this.journal, session);
     runner.restore(events);
     return this.handle(runId, task, runner, session);

@@ -151,6 +151,7 @@ export function fakeRunner(task: TaskDef, runId: string, plan: PlanStep[]): Fake
     phase: 'ready',
     outcome: null,
     output: new LineRing(2000),
+    fault: null,
   };
   const notify = () => {
     for (const l of [...listeners]) l();
