@@ -134,7 +134,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
       return;
     }
     if (r.screen === 'plan' && r.starting) {
-      apply({ type: 'notice', text: 'the run is starting: Esc or c gives up (nothing runs); q does not quit now' });
+      apply({ type: 'notice', text: 'the run is starting: q does not quit now; Esc or c gives up' });
       return;
     }
     onQuitRef.current();

@@ -64,7 +64,7 @@ function promptLines(route: PlanRoute, target: string, databaseName: string): Li
 }
 
 export function planHints(route: PlanRoute): string {
-  if (route.starting) return 'starting…';
+  if (route.starting) return 'starting… · Esc or c gives up';
   if (route.confirm === 'none') return 'Enter run · ↑↓ PgUp PgDn scroll · Esc back';
   if (route.confirm === 'yn') return 'y run · n Enter Esc back · ↑↓ PgUp PgDn scroll';
   return 'type the name · Enter confirm · Backspace erase · Esc back · ↑↓ scroll';

@@ -195,7 +195,7 @@ describe('plan and confirmation', () => {
     expect(d.frame()).toContain('Enter runs it');
     await d.press(KEY.enter);
     expect(service.start).toHaveBeenCalledTimes(1);
-    expect(service.start).toHaveBeenCalledWith('analyze', { tables: 'public.orders' });
+    expect(service.start).toHaveBeenCalledWith('analyze', { tables: 'public.orders' }, expect.any(AbortSignal));
   });
 
   test('medium: y/N; Enter and n do not start, y starts the task and parameters shown', async () => {
@@ -215,7 +215,7 @@ describe('plan and confirmation', () => {
     await d.press(`${KEY.down}${KEY.up}x`);
     await d.press('y');
     expect(service.start).toHaveBeenCalledTimes(1);
-    expect(service.start).toHaveBeenCalledWith('vacuum-analyze', { tables: 'public.orders' });
+    expect(service.start).toHaveBeenCalledWith('vacuum-analyze', { tables: 'public.orders' }, expect.any(AbortSignal));
     expect(d.lines()[0]).toMatch(/^Run · vacuum-analyze \[medium\] · running step 1\/2/);
   });
 
@@ -240,7 +240,7 @@ describe('plan and confirmation', () => {
     expect(d.frame()).toContain('to run it: appdb█');
     await d.press(KEY.enter);
     expect(service.start).toHaveBeenCalledTimes(1);
-    expect(service.start).toHaveBeenCalledWith('restore', {});
+    expect(service.start).toHaveBeenCalledWith('restore', {}, expect.any(AbortSignal));
   });
 
   test('Esc goes back from the plan to the form, and from the form to the list', async () => {
@@ -253,6 +253,47 @@ describe('plan and confirmation', () => {
     await d.press(KEY.esc);
     expect(d.lines()[0]).toMatch(/^Tasks/);
     expect(selected(d)).toMatch(/backup/);
+  });
+
+  test('a start that does not come back (a server that does not answer) is given up with Esc: its signal aborts and the plan says nothing ran', async () => {
+    const { d, service } = await open();
+    let signal: AbortSignal | undefined;
+    service.start.mockImplementationOnce(
+      (_id: string, _params: Record<string, unknown>, s?: AbortSignal) =>
+        new Promise((_resolve, reject) => {
+          signal = s;
+          s?.addEventListener('abort', () => reject(new Error('analyze: cancelled')));
+        }),
+    );
+    await openTask(d, service, 'analyze');
+    await d.press(KEY.enter);
+    await d.press(KEY.enter);
+    expect(d.frame()).toContain('starting analyze…');
+    await d.press('q');
+    expect(d.onQuit).not.toHaveBeenCalled();
+    expect(d.frame()).toContain('Esc or c gives up');
+    await d.press(KEY.esc);
+    expect(signal?.aborted).toBe(true);
+    expect(d.frame()).toContain('analyze was not started: given up while connecting (nothing ran)');
+    expect(d.frame()).not.toContain('starting analyze…');
+    expect(d.frame()).not.toContain('q does not quit now');
+    expect(d.lines()[0]).toMatch(/^Plan · analyze/);
+  });
+
+  test('the notice said while starting is gone once the run has started', async () => {
+    const { d, service } = await open();
+    let go: (() => void) | undefined;
+    const real = service.start.getMockImplementation()!;
+    service.start.mockImplementationOnce((id: string, params: Record<string, unknown>) => new Promise((resolve) => (go = () => resolve(real(id, params)))));
+    await openTask(d, service, 'analyze');
+    await d.press(KEY.enter);
+    await d.press(KEY.enter);
+    await d.press('q');
+    expect(d.onQuit).not.toHaveBeenCalled();
+    expect(d.frame()).toContain('starting the run… (Esc or c gives up)');
+    await act(async () => go!());
+    expect(service.last().runner.state.phase).toBe('running');
+    expect(d.frame()).not.toContain('starting the run…');
   });
 
   test('a start refused by the service (the run lock) is shown on the plan', async () => {
@@ -625,7 +666,7 @@ describe('Sessions panel → terminate', () => {
     expect(d.frame()).toContain('pg_terminate_backend(4242)');
     expect(service.start).not.toHaveBeenCalled();
     await d.press('y');
-    expect(service.start).toHaveBeenCalledWith('terminate-sessions', { pids: [4242] });
+    expect(service.start).toHaveBeenCalledWith('terminate-sessions', { pids: [4242] }, expect.any(AbortSignal));
   });
 
   test('↓ moves the mark to another row even when every row fits, and x is bound to that row\'s pid', async () => {
