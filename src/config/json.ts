@@ -1,11 +1,19 @@
 // A small strict JSON parser that remembers where each value starts, so that configuration
 // errors can name the line of a bad value, and syntax errors their line and column.
+// A configuration is a few levels deep: nesting past MAX_DEPTH is refused (the parser recurses,
+// and 100,000 "[" would overflow the stack), and so is a "__proto__" key, which an assignment
+// would turn into the object's prototype, its keys then read as if they were the object's own.
+
+/** How deep values may nest: the configuration needs four levels. */
+export const MAX_DEPTH = 64;
 
 export class JsonSyntaxError extends Error {
   constructor(
     message: string,
     readonly line: number,
     readonly col: number,
+    /** set when the JSON is well formed but refused (too deep, a "__proto__" key): where */
+    readonly refusedAt: readonly PropertyKey[] | null = null,
   ) {
     super(message);
   }
@@ -34,9 +42,9 @@ export function parseJsonLocated(text: string): LocatedJson {
     }
     return lo + 1;
   };
-  const fail = (msg: string, pos = i): never => {
+  const fail = (msg: string, pos = i, refusedAt: readonly PropertyKey[] | null = null): never => {
     const line = lineOf(pos);
-    throw new JsonSyntaxError(msg, line, pos - lineStarts[line - 1] + 1);
+    throw new JsonSyntaxError(msg, line, pos - lineStarts[line - 1] + 1, refusedAt);
   };
   const ws = () => {
     while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
@@ -76,6 +84,7 @@ export function parseJsonLocated(text: string): LocatedJson {
     ws();
     lines.set(pathKey(path), lineOf(i));
     const c = text[i];
+    if ((c === '{' || c === '[') && path.length >= MAX_DEPTH) fail(`nested more than ${MAX_DEPTH} levels deep`, i, path);
     if (c === '{') {
       i++;
       const obj: Record<string, unknown> = {};
@@ -87,11 +96,14 @@ export function parseJsonLocated(text: string): LocatedJson {
       for (;;) {
         ws();
         if (text[i] !== '"') fail(text[i] === '}' ? 'trailing comma before "}"' : `expected a quoted key, found ${describe()}`);
+        const keyAt = i;
         const key = str();
+        if (key === '__proto__') fail('"__proto__" is not allowed as a key', keyAt, [...path, key]);
         ws();
         if (text[i] !== ':') fail(`expected ":" after key "${key}", found ${describe()}`);
         i++;
-        obj[key] = value([...path, key]);
+        // a data property in every case, never a setter (the parser's own defence, whatever the key)
+        Object.defineProperty(obj, key, { value: value([...path, key]), enumerable: true, writable: true, configurable: true });
         ws();
         if (text[i] === ',') {
           i++;

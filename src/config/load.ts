@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
-import { ConfigSchema, type Config } from './schema';
+import { ConfigSchema, SSLMODES, urlProblem, type Config } from './schema';
 import { redact } from '../util/redact';
 import { JsonSyntaxError, parseJsonLocated, pathKey, type LocatedJson } from './json';
 
@@ -45,6 +45,10 @@ export function parseConfigText(text: string, file: string): Config {
       located = parseJsonLocated(text);
     } catch (err) {
       if (!(err instanceof JsonSyntaxError)) throw err;
+      if (err.refusedAt) {
+        const at = err.refusedAt.length > 8 ? `${formatKeyPath(err.refusedAt.slice(0, 6))}…` : formatKeyPath(err.refusedAt);
+        throw new UserError(`${file}:${err.line}:${err.col}: ${at}: ${err.message}`);
+      }
       throw new UserError(`${file}:${err.line}:${err.col}: not valid JSON: ${err.message}`);
     }
   }
@@ -89,13 +93,18 @@ export interface ResolvedTarget {
   secrets: string[];
 }
 
+/** The URL, checked as the config's targets are (scheme, parses, sslmode); errors show it redacted. */
 function parsePgUrl(url: string, where: string): URL {
-  try {
-    const u = new URL(url);
-    if (!/^postgres(ql)?:$/.test(u.protocol)) throw new Error('scheme');
-    return u;
-  } catch {
-    throw new UserError(`${where}: not a valid postgres:// URL: ${redact(url)}`);
+  const problem = urlProblem(url, ['postgres', 'postgresql']);
+  if (problem) throw new UserError(`${where}: ${problem}: ${redact(url)}`);
+  return new URL(url);
+}
+
+/** PGSSLMODE, when set, must be one of libpq's modes, as in a URL. */
+function checkSslmodeEnv(env: NodeJS.ProcessEnv): void {
+  const mode = env.PGSSLMODE;
+  if (mode !== undefined && mode !== '' && !(SSLMODES as readonly string[]).includes(mode)) {
+    throw new UserError(`PGSSLMODE: ${JSON.stringify(mode.slice(0, 40))} is not one of ${SSLMODES.join(', ')}`);
   }
 }
 
@@ -149,24 +158,36 @@ export interface TargetFlags {
   database?: string;
 }
 
-export function resolveTarget(config: Config, flags: TargetFlags, env: NodeJS.ProcessEnv = process.env): ResolvedTarget {
+/**
+ * The target: --database, then --target, then DATABASE_URL, then the file's defaultTarget (or
+ * its first target), then libpq's defaults, but only when the file configures no target at all
+ * (no "targets" key). A name that --target or defaultTarget gives and no target has is an
+ * error, never a fall back to another server.
+ */
+export function resolveTarget(config: Config, flags: TargetFlags, env: NodeJS.ProcessEnv = process.env, file?: string): ResolvedTarget {
+  checkSslmodeEnv(env);
+  const inFile = file ? ` in ${file}` : '';
+  const at = (i: number) => `${file ? `${file}: ` : ''}targets[${i}].url`;
+  const known = config.targets.map((x) => x.name);
   if (flags.database) return targetFromUrl('cli', 'flag', flags.database, '--database', env);
   if (flags.target) {
-    const t = config.targets.find((x) => x.name === flags.target);
-    if (!t) {
-      const known = config.targets.map((x) => x.name);
+    const i = config.targets.findIndex((x) => x.name === flags.target);
+    if (i === -1) {
       throw new UserError(
-        `--target: unknown target "${flags.target}" (${known.length ? `configured: ${known.join(', ')}` : 'no targets configured; see "ops config set targets"'})`,
+        `--target: unknown target ${JSON.stringify(flags.target)} (${known.length ? `configured: ${known.join(', ')}` : 'no targets are configured; see "ops config set targets"'})${inFile}`,
       );
     }
-    return targetFromUrl(t.name, 'flag', t.url, `targets.${t.name}`, env);
+    const t = config.targets[i];
+    return targetFromUrl(t.name, 'flag', t.url, at(i), env);
   }
   if (env.DATABASE_URL) return targetFromUrl('env', 'env', env.DATABASE_URL, 'DATABASE_URL', env);
-  if (config.targets.length) {
+  if (config.defaultTarget !== undefined || config.targets.length) {
     const name = config.defaultTarget ?? config.targets[0].name;
-    const t = config.targets.find((x) => x.name === name);
-    if (!t) throw new UserError(`defaultTarget: no target named "${name}" in targets`);
-    return targetFromUrl(t.name, 'file', t.url, `targets.${t.name}`, env);
+    const i = config.targets.findIndex((x) => x.name === name);
+    // the schema refuses this already; kept so that no path can fall through to libpq's defaults
+    if (i === -1) throw new UserError(`${file ? `${file}: ` : ''}defaultTarget: no target named ${JSON.stringify(name)} (${known.length ? `targets: ${known.join(', ')}` : 'no targets are configured'})`);
+    const t = config.targets[i];
+    return targetFromUrl(t.name, 'file', t.url, at(i), env);
   }
   return targetFromLibpqEnv(env);
 }
@@ -201,7 +222,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
   return {
     config,
     configFile,
-    target: resolveTarget(config, flags, env),
+    target: resolveTarget(config, flags, env, configFile),
     refreshMs: Math.round(refreshSec * 1000),
     color: !flags.noColor && !('NO_COLOR' in env && env.NO_COLOR !== ''),
     readOnly: !!flags.readOnly,
