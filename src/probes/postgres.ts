@@ -14,6 +14,7 @@ import type pg from 'pg';
 let pgModule: Promise<typeof pg> | null = null;
 const loadPg = () => (pgModule ??= import('pg').then((m) => (m.default ?? m) as typeof pg));
 import type { PgBlockedSession, PgData, PgIndex, PgReplica, PgSession, PgStatement, PgTable, ProbeResult } from '../types';
+import { redact } from '../util/redact';
 
 export interface PgProbeOptions {
   connection: pg.ClientConfig;
@@ -305,8 +306,8 @@ export class PostgresProbe {
   }
 
   private clean(text: string): string {
-    let out = text.replace(/\s+/g, ' ').trim();
-    for (const s of this.secrets) out = out.split(s).join('***');
+    // a driver's message may quote a connection string: URL passwords go too, not only the known secrets
+    const out = redact(text.replace(/\s+/g, ' ').trim(), this.secrets);
     return out || 'unknown error';
   }
 }
