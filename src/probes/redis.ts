@@ -1,5 +1,8 @@
 // Redis probe: PING latency and INFO figures over one short-lived connection.
 // A tiny RESP reader is enough for PING, AUTH, SELECT and INFO; no client library needed.
+// The whole exchange (connect, AUTH, SELECT, PING, INFO) has one deadline, kept on our side: a
+// server that is stopped, or answers a byte at a time, is given up on and its socket destroyed.
+// Nothing is kept between rounds, so the next round connects afresh.
 import { connect, type Socket } from 'node:net';
 import type { ProbeResult, RedisData } from '../types';
 import { redact } from '../util/redact';
@@ -63,14 +66,18 @@ export async function probeRedis(url: string, timeoutMs: number): Promise<ProbeR
   const host = u.hostname || '127.0.0.1';
   const port = Number(u.port || 6379);
   const db = u.pathname.length > 1 ? u.pathname.slice(1) : '';
+  const where = `${host}:${port}`;
   return new Promise((resolve) => {
     let socket: Socket;
     let done = false;
     let buf: Buffer = Buffer.alloc(0);
     const queue: ((r: Reply) => void)[] = [];
+    // what the exchange is at, for the reason given when the deadline passes
+    let step = 'connecting';
     const finish = (r: ProbeResult<RedisData>) => {
       if (done) return;
       done = true;
+      clearTimeout(deadline);
       socket.destroy();
       resolve(r);
     };
@@ -78,15 +85,20 @@ export async function probeRedis(url: string, timeoutMs: number): Promise<ProbeR
       finish({ ok: false, error: redact(msg, [password]), at: Date.now(), ms: Date.now() - started });
     const send = (args: string[]) =>
       new Promise<Reply>((res) => {
+        step = `waiting for its ${args[0]} reply`;
         queue.push(res);
         socket.write(encode(args));
       });
 
+    // one deadline for the whole exchange: the socket's idle timeout would start again on every
+    // byte, so a server trickling its reply could hold the probe for ever
+    const deadline = setTimeout(() => fail(`no answer from Redis at ${where} within ${timeoutMs} ms (${step})`), timeoutMs);
     socket = connect({ host, port });
-    socket.setTimeout(timeoutMs, () => fail(`no answer from Redis at ${host}:${port} within ${timeoutMs} ms`));
-    socket.once('error', (err: NodeJS.ErrnoException) =>
-      fail(err.code === 'ECONNREFUSED' ? `connection refused at ${host}:${port}` : `${err.code ?? err.message} ${host}:${port}`),
+    // on, not once: a second error after the first must not become an uncaught exception
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'ECONNREFUSED' ? `connection refused at ${where}` : `${err.code ?? err.message} ${where}`),
     );
+    socket.on('close', () => fail(`Redis at ${where} closed the connection (${step})`));
     socket.on('data', (chunk: Buffer) => {
       try {
         const parsed = parseReplies(Buffer.concat([buf, chunk]));
@@ -97,6 +109,7 @@ export async function probeRedis(url: string, timeoutMs: number): Promise<ProbeR
       }
     });
     socket.once('connect', async () => {
+      step = 'connected';
       try {
         if (password) {
           const args = u.username ? ['AUTH', decodeURIComponent(u.username), password] : ['AUTH', password];
