@@ -1,6 +1,6 @@
 // Turns a MonitorState into the dashboard's panels: plain lines of styled segments.
 // Pure (no React, no I/O), so it is cheap to run once per published state and easy to test.
-import type { Check, CheckGroup, MonitorState, PgData, PgSession, Status } from '../src/types';
+import type { Check, CheckGroup, MonitorState, PgData, PgSession, SourceWait, Status } from '../src/types';
 import { sparkline } from './components/Sparkline';
 import {
   clean,
@@ -8,6 +8,7 @@ import {
   formatBytes,
   formatCount,
   formatDuration,
+  hhmmss,
   judgeBy,
   pct0,
   rowMark,
@@ -124,11 +125,55 @@ type Body = { summary: Line; rows: Line[]; pids?: number[] };
 
 const collecting: Body = { summary: [s('collecting…')], rows: [] };
 
+// ---------------------------------------------------------------- sources still waited for
+/** A wait shorter than this is a slow answer, not worth a word (it would flicker every round). */
+const WAIT_SHOWN_MS = 1000;
+
+/**
+ * The wait on a source, when the panel should say so: it never answered, its deadline passed,
+ * or it has been waited on for a second or more.
+ */
+function waitOn(state: MonitorState, id: string, now: number): SourceWait | null {
+  const w = state.waiting?.find((x) => x.id === id);
+  if (!w) return null;
+  return w.lastAnswerAt === null || w.overdue || now - w.since >= WAIT_SHOWN_MS ? w : null;
+}
+
+function waitedText(w: SourceWait, now: number): string {
+  const d = formatDuration(Math.max(0, now - w.since) / 1000);
+  if (w.lastAnswerAt === null) return w.overdue ? `no answer from ${w.label} after ${d}` : `waiting for the first answer from ${w.label} (${d})`;
+  return w.overdue ? `no answer from ${w.label} for ${d}` : `waiting for ${w.label} ${d}`;
+}
+
+/** The same, for a row that already names its source. */
+function shortWait(w: SourceWait, now: number): string {
+  const d = formatDuration(Math.max(0, now - w.since) / 1000);
+  if (w.lastAnswerAt === null) return w.overdue ? `no answer after ${d}` : `no answer yet (${d})`;
+  return w.overdue ? `no answer for ${d}` : `waiting ${d}`;
+}
+
+/** "waiting for PostgreSQL 4s · showing 14:02:11, 6s old": what the panel's figures are. */
+function staleText(w: SourceWait, dataAt: number, now: number): string {
+  return `${waitedText(w, now)} · showing ${hhmmss(dataAt)}, ${formatDuration(Math.max(0, now - dataAt) / 1000)} old`;
+}
+
+/** The segment a panel's summary (its title line) starts with while its source is waited for. */
+function waitSeg(w: SourceWait, now: number): Seg {
+  return s(`${shortWait(w, now)} · `, w.overdue ? 'UNKNOWN' : undefined);
+}
+
+/** A panel whose source has not answered once: the short form on its title, the long in its body. */
+function neverAnswered(w: SourceWait, now: number, more: Line[] = []): Body {
+  return { summary: [s(shortWait(w, now), 'UNKNOWN')], rows: [[s(waitedText(w, now), w.overdue ? 'UNKNOWN' : undefined)], ...more] };
+}
+
 // ---------------------------------------------------------------- host
-function hostPanel({ state, checks, width }: Ctx): Body {
+function hostPanel({ state, checks, width, now }: Ctx): Body {
   const snap = state.snapshot;
   if (!snap) return collecting;
-  if (!snap.host.ok) return { summary: [s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
+  const w = waitOn(state, 'host', now);
+  if (w && w.lastAnswerAt === null) return neverAnswered(w, now);
+  if (!snap.host.ok) return { summary: [...(w ? [waitSeg(w, now)] : []), s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
   const h = snap.host.data;
   const cpu = checks.get('host.cpu')?.status;
   const mem = checks.get('host.memory')?.status;
@@ -136,8 +181,9 @@ function hostPanel({ state, checks, width }: Ctx): Body {
   const load = h.load.map((l) => l.toFixed(2)).join(' ');
   const cpuTxt = h.cpuPct === null ? 'n/a' : pct0(h.cpuPct, 1);
   return {
-    summary: [s('cpu '), fig(cpuTxt, cpu), s(' · mem '), fig(pct0(h.memUsedPct, 1), mem), s(` · load ${h.load[0].toFixed(2)}`)],
+    summary: [...(w ? [waitSeg(w, now)] : []), s('cpu '), fig(cpuTxt, cpu), s(' · mem '), fig(pct0(h.memUsedPct, 1), mem), s(` · load ${h.load[0].toFixed(2)}`)],
     rows: [
+      ...(w ? [[s(staleText(w, snap.host.at, now), w.overdue ? 'UNKNOWN' : undefined)]] : []),
       [s('cpu  '), s(fit(cpuTxt + suffix(cpu), 8), cpu), s(' '), s(sparkline(state.history.cpu, sw, 0, 100), undefined, { accent: true }), s(`  load ${load}`)],
       [
         s('mem  '),
@@ -152,14 +198,17 @@ function hostPanel({ state, checks, width }: Ctx): Body {
 }
 
 // ---------------------------------------------------------------- disks
-function disksPanel({ state, checks }: Ctx): Body {
+function disksPanel({ state, checks, now }: Ctx): Body {
   const snap = state.snapshot;
   if (!snap) return collecting;
-  if (!snap.host.ok) return { summary: [s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
+  const w = waitOn(state, 'host', now);
+  if (w && w.lastAnswerAt === null) return neverAnswered(w, now);
+  const lead = w ? [waitSeg(w, now)] : [];
+  if (!snap.host.ok) return { summary: [...lead, s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
   const judged = snap.host.data.filesystems.map((fs) => ({ fs, status: checks.get(`disk:${fs.mount}`)?.status }));
   if (judged.length === 0) {
     const c = checks.get('disk');
-    return { summary: [s(c ? clean(c.summary) : 'no filesystem reported', c?.status)], rows: [] };
+    return { summary: [...lead, s(c ? clean(c.summary) : 'no filesystem reported', c?.status)], rows: [] };
   }
   judged.sort((a, b) => severity(b.status) - severity(a.status) || b.fs.usedPct - a.fs.usedPct);
   const mw = Math.min(24, Math.max(...judged.map((j) => j.fs.mount.length)));
@@ -172,6 +221,7 @@ function disksPanel({ state, checks }: Ctx): Body {
   const top = judged[0];
   return {
     summary: [
+      ...lead,
       s(`${judged.length} filesystem${judged.length === 1 ? '' : 's'} · fullest ${clean(top.fs.mount)} `),
       fig(pct0(top.fs.usedPct), top.status),
     ],
@@ -187,6 +237,10 @@ function pgView({ state, checks }: Ctx): PgView {
   const up = checks.get('pg.up');
   const probe = snap?.postgres;
   if (probe && !probe.ok) return { kind: 'down', reason: clean(probe.error), status: up?.status ?? 'CRITICAL' };
+  // its last answer, while the next is waited for: shown as stale (its checks say UNKNOWN once overdue)
+  const waited = state.waiting?.some((w) => w.id === 'postgres') ?? false;
+  if (probe && probe.ok && waited) return { kind: 'up', pg: probe.data };
+  if (!probe && waited) return { kind: 'none' };
   if (up && up.status !== 'OK') {
     return { kind: 'down', reason: clean(up.summary.replace(/^PostgreSQL unavailable:\s*/, '')), status: up.status };
   }
@@ -204,7 +258,12 @@ function unavailable(v: Extract<PgView, { kind: 'down' }>, status: Status): Line
   return [s(`unavailable: ${v.reason}`, status)];
 }
 
-function notConfigured(state: MonitorState): Body {
+function notConfigured(state: MonitorState, now: number, withTarget = false): Body {
+  const w = waitOn(state, 'postgres', now);
+  if (w) {
+    if (!withTarget) return { summary: [s(shortWait(w, now), 'UNKNOWN')], rows: [] };
+    return neverAnswered(w, now, state.target ? [[s(`target ${clean(state.target.name)} ${clean(state.target.display)}`)]] : []);
+  }
   return { summary: [s(state.target ? 'no data yet' : 'not configured (no PostgreSQL target)')], rows: [] };
 }
 
@@ -235,9 +294,11 @@ function postgresPanel(ctx: Ctx): Body {
   const { state, checks, width, now } = ctx;
   if (!state.snapshot) return collecting;
   const v = pgView(ctx);
-  if (v.kind === 'none') return notConfigured(state);
+  if (v.kind === 'none') return notConfigured(state, now, true);
+  const w = waitOn(state, 'postgres', now);
   if (v.kind === 'down') {
-    const retry = retryText(state, now);
+    // while another attempt is under way, that is what to say, not a retry time already past
+    const retry = w ? waitedText(w, now) : retryText(state, now);
     const target = state.target ? `target ${clean(state.target.name)} ${clean(state.target.display)}` : '';
     const row = [retry, target].filter(Boolean).join(' · ');
     // the title line truncates; the rows give the whole reason, wrapped to the panel
@@ -245,6 +306,7 @@ function postgresPanel(ctx: Ctx): Body {
     return { summary: unavailable(v, v.status), rows: [...reason, ...(row ? [[s(row)]] : [])] };
   }
   const pg = v.pg;
+  const pgAt = state.snapshot.postgres?.at ?? state.snapshot.at;
   const sw = sparkWidth(width);
   const c = pg.connections;
   const connSt = checks.get('pg.connections')?.status;
@@ -270,6 +332,7 @@ function postgresPanel(ctx: Ctx): Body {
   const ver = shortVersion(pg);
   return {
     summary: [
+      ...(w ? [waitSeg(w, now)] : []),
       s(`${ver} · conns `),
       fig(`${c.total}/${c.max}`, connSt),
       s(' · cache '),
@@ -278,6 +341,7 @@ function postgresPanel(ctx: Ctx): Body {
       fig(xidVal === null ? 'n/a' : formatCount(xidVal), xidCheck?.status),
     ],
     rows: [
+      ...(w ? [[s(staleText(w, pgAt, now), w.overdue ? 'UNKNOWN' : undefined)]] : []),
       [s(`PostgreSQL ${ver} · ${clean(pg.database)} · ${pg.inRecovery ? 'standby' : 'primary'} · up ${formatDuration(pg.uptimeSec)}`)],
       [
         s('conns '),
@@ -323,11 +387,12 @@ function formatMs(ms: number): string {
 
 // ---------------------------------------------------------------- sessions
 function sessionsPanel(ctx: Ctx): Body {
-  const { state, checks } = ctx;
+  const { state, checks, now } = ctx;
   if (!state.snapshot) return collecting;
   const v = pgView(ctx);
-  if (v.kind === 'none') return notConfigured(state);
+  if (v.kind === 'none') return notConfigured(state, now);
   if (v.kind === 'down') return { summary: unavailable(v, 'UNKNOWN'), rows: [] };
+  const w = waitOn(state, 'postgres', now);
   const pg = v.pg;
   const bc = checks.get('sessions.blocked');
   const lc = checks.get('sessions.long_query');
@@ -369,17 +434,18 @@ function sessionsPanel(ctx: Ctx): Body {
   if (pg.blocked.length) parts.push([fig(`${pg.blocked.length} blocked`, bc?.status)]);
   if (long.length) parts.push([fig(`${long.length} long quer${long.length === 1 ? 'y' : 'ies'}`, lc?.status)]);
   if (idle.length) parts.push([fig(`${idle.length} idle in transaction`, ic?.status)]);
-  return { summary: parts.length ? joinParts(parts) : [s('none need attention', 'OK')], rows, pids };
+  return { summary: pgSummary(parts, w, state.snapshot.postgres?.at, now), rows, pids };
 }
 
 // ---------------------------------------------------------------- tables
 function tablesPanel(ctx: Ctx): Body {
-  const { state, checks } = ctx;
+  const { state, checks, now } = ctx;
   const snap = state.snapshot;
   if (!snap) return collecting;
   const v = pgView(ctx);
-  if (v.kind === 'none') return notConfigured(state);
+  if (v.kind === 'none') return notConfigured(state, now);
   if (v.kind === 'down') return { summary: unavailable(v, 'UNKNOWN'), rows: [] };
+  const w = waitOn(state, 'postgres', now);
   const pg = v.pg;
   const dc = checks.get('tables.dead_tuples');
   const uc = checks.get('tables.unused_indexes');
@@ -401,27 +467,40 @@ function tablesPanel(ctx: Ctx): Body {
   }
   const parts: Line[] = [];
   const top = tables[0];
-  if (top && top.st && top.st !== 'OK') parts.push([s(`${clean(`${top.t.schema}.${top.t.name}`)} `), fig(`dead ${pct0(top.t.deadPct, 1)}`, top.st)]);
+  // a stale figure (its check UNKNOWN past the deadline) is listed, not pointed out
+  if (top && (top.st === 'WARNING' || top.st === 'CRITICAL')) parts.push([s(`${clean(`${top.t.schema}.${top.t.name}`)} `), fig(`dead ${pct0(top.t.deadPct, 1)}`, top.st)]);
   if (pg.unusedIndexes.length) parts.push([fig(`${pg.unusedIndexes.length} unused index${pg.unusedIndexes.length === 1 ? '' : 'es'}`, uc?.status)]);
-  return { summary: parts.length ? joinParts(parts) : [s('none need attention', 'OK')], rows };
+  return { summary: pgSummary(parts, w, snap.postgres?.at, now), rows };
+}
+
+/** The Sessions and Tables titles: past the deadline, what the last answer said, and when. */
+function pgSummary(parts: Line[], w: SourceWait | null, dataAt: number | undefined, now: number): Line {
+  if (!w) return parts.length ? joinParts(parts) : [s('none need attention', 'OK')];
+  if (!w.overdue) return [waitSeg(w, now), ...(parts.length ? joinParts(parts) : [s('none need attention', 'OK')])];
+  const then = dataAt ? ` at ${hhmmss(dataAt)}` : '';
+  return [waitSeg(w, now), ...(parts.length ? [s(`${then.trim()}${then ? ': ' : ''}`), ...joinParts(parts)] : [s(`none needed attention${then}`)])];
 }
 
 // ---------------------------------------------------------------- endpoints
-function endpointsPanel({ state, checks }: Ctx): Body {
+function endpointsPanel({ state, checks, now }: Ctx): Body {
   const snap = state.snapshot;
   if (!snap) return collecting;
   const rows: Line[] = [];
   const statuses: (Status | undefined)[] = [];
+  // the wait on the source a row is about: said after the row's (stale) figures
+  let wait: SourceWait | null = null;
   const row = (st: Status | undefined, label: string, figure: string, rest = '') => {
     statuses.push(st);
-    rows.push([s(rowMark(st), st), s(` ${label} `), s(figure, st), s(rest)]);
+    rows.push([s(rowMark(st), st), s(` ${label} `), s(figure, st), s(rest), ...(wait ? [s(` · ${shortWait(wait, now)}`, wait.overdue ? 'UNKNOWN' : undefined)] : [])]);
   };
   for (const e of snap.http) {
+    wait = waitOn(state, `http:${e.name}`, now);
     const st = checks.get(`http:${e.name}`)?.status;
     if (e.result.ok) row(st, `http ${clean(e.name)}`, `${e.result.data.status} ${Math.round(e.result.data.latencyMs)} ms`, ` ${clean(e.url)}`);
     else row(st, `http ${clean(e.name)}`, `unreachable: ${clean(e.result.error)}`);
   }
   for (const t of snap.tls) {
+    wait = waitOn(state, `tls:${t.name}`, now);
     const st = checks.get(`tls:${t.name}`)?.status;
     if (t.result.ok) {
       const d = Math.floor(t.result.data.daysLeft);
@@ -429,6 +508,7 @@ function endpointsPanel({ state, checks }: Ctx): Body {
     } else row(st, `tls ${clean(t.name)}`, `error: ${clean(t.result.error)}`);
   }
   if (snap.backup) {
+    wait = waitOn(state, 'backup', now);
     const st = checks.get('backup.age')?.status;
     const b = snap.backup;
     if (!b.ok) row(st, 'backup', `error: ${clean(b.error)}`);
@@ -436,6 +516,7 @@ function endpointsPanel({ state, checks }: Ctx): Body {
     else row(st, 'backup', `newest ${formatDuration(b.data.newest.ageSec)} old`, ` ${clean(b.data.newest.file)} ${formatBytes(b.data.newest.sizeBytes)}`);
   }
   if (snap.redis) {
+    wait = waitOn(state, 'redis', now);
     const r = snap.redis;
     const mem = checks.get('redis.memory')?.status;
     const lat = checks.get('redis.latency')?.status;
@@ -452,8 +533,17 @@ function endpointsPanel({ state, checks }: Ctx): Body {
         s(' ping '),
         fig(`${d.latencyMs.toFixed(1)} ms`, lat),
         s(` · hit ${pct0(d.hitPct)} · ${d.connectedClients} clients`),
+        ...(wait ? [s(` · ${shortWait(wait, now)}`, wait.overdue ? 'UNKNOWN' : undefined)] : []),
       ]);
     }
+  }
+  // the endpoints that have not answered once yet
+  wait = null;
+  for (const w of state.waiting ?? []) {
+    if (w.lastAnswerAt !== null || !['http', 'tls', 'backup', 'redis'].includes(w.kind)) continue;
+    const st = checks.get(w.kind === 'backup' ? 'backup.age' : w.kind === 'redis' ? 'redis.latency' : w.id)?.status ?? 'UNKNOWN';
+    const name = w.kind === 'http' || w.kind === 'tls' ? `${w.kind} ${clean(w.id.slice(w.kind.length + 1))}` : w.kind;
+    row(st, name, shortWait(w, now));
   }
   if (rows.length === 0) return { summary: [s('none configured')], rows };
   const known = statuses.filter((x): x is Status => !!x);
@@ -473,7 +563,7 @@ const BUILDERS: Record<PanelId, (ctx: Ctx) => Body> = {
   endpoints: endpointsPanel,
 };
 
-/** Builds every panel for a column of `width` characters. `now` only feeds "retrying in Ns". */
+/** Builds every panel for a column of `width` characters. `now` feeds "retrying in Ns" and the ages of waits. */
 export function buildPanels(state: MonitorState, width: number, now: number): Record<PanelId, PanelModel> {
   const checks = new Map<string, Check>();
   for (const c of state.report?.checks ?? []) checks.set(c.id, c);

@@ -1,16 +1,36 @@
-// The collector runs one round of every configured probe; the monitor repeats rounds on the
-// refresh interval and publishes state for the console. `ops check` uses the collector once.
+// The collector knows the configured probe sources (the host with its disks, PostgreSQL, each HTTP
+// endpoint, each TLS host, the backup directory, Redis). `ops check` runs every source once and
+// waits for each up to its deadline. The monitor runs the sources on the refresh interval, each on
+// its own: a source publishes when it answers, so a slow or hung one never holds the others back,
+// and a source whose last probe is still unanswered is not started again (no pile-up of queries on
+// a hung server). Past its deadline an unanswered source's checks are UNKNOWN, with the reason.
 import { hostname } from 'node:os';
 import type { Config } from './config/schema';
 import type { ResolvedTarget } from './config/load';
-import { evaluate } from './health/rules';
+import { evaluate, worst } from './health/rules';
 import { probeBackup } from './probes/backup';
 import { HostProbe } from './probes/host';
 import { probeHttp } from './probes/http';
 import { PostgresProbe } from './probes/postgres';
 import { probeRedis } from './probes/redis';
 import { probeTls } from './probes/tls';
-import type { CheckGroup, History, HealthReport, MonitorLike, MonitorState, Snapshot } from './types';
+import type {
+  BackupData,
+  Check,
+  CheckGroup,
+  HealthReport,
+  History,
+  HostData,
+  MonitorLike,
+  MonitorState,
+  PgData,
+  ProbeResult,
+  RedisData,
+  Snapshot,
+  SourceKind,
+  SourceWait,
+} from './types';
+import { formatDuration } from './util/format';
 
 export interface CollectorOptions {
   config: Config;
@@ -20,20 +40,230 @@ export interface CollectorOptions {
   only?: ReadonlySet<CheckGroup>;
 }
 
+/**
+ * Every probe bounds itself by probeTimeoutMs and answers with its own reason (a PostgreSQL
+ * timeout, a refused connection). This margin lets it do so before the collector gives up on it.
+ */
+const DEADLINE_GRACE_MS = 1000;
+
+/** The latest answer of each source. */
+interface Answers {
+  host?: ProbeResult<HostData>;
+  postgres?: ProbeResult<PgData>;
+  /** by the endpoint's index in the configuration */
+  http: Map<number, Snapshot['http'][number]>;
+  tls: Map<number, Snapshot['tls'][number]>;
+  backup?: ProbeResult<BackupData>;
+  redis?: ProbeResult<RedisData>;
+}
+
+const noAnswers = (): Answers => ({ http: new Map(), tls: new Map() });
+
+interface CheckInit {
+  id: string;
+  group: CheckGroup;
+  label: string;
+  unit: string;
+}
+
+/** One probe source. */
+export interface Source {
+  readonly id: string;
+  readonly kind: SourceKind;
+  /** what messages call it: "PostgreSQL", "the host", "http endpoint api" */
+  readonly label: string;
+  /** the checks its answer feeds */
+  owns(check: Check): boolean;
+  /** what stands in its checks' place before its first answer */
+  readonly placeholders: readonly CheckInit[];
+  /** one probe; never rejects */
+  probe(): Promise<ProbeResult<unknown>>;
+  /** files an answer */
+  put(answers: Answers, result: ProbeResult<unknown>): void;
+}
+
+function source<T>(s: {
+  id: string;
+  kind: SourceKind;
+  label: string;
+  owns: (c: Check) => boolean;
+  placeholders: CheckInit[];
+  probe: () => Promise<ProbeResult<T>>;
+  put: (a: Answers, r: ProbeResult<T>) => void;
+}): Source {
+  return {
+    id: s.id,
+    kind: s.kind,
+    label: s.label,
+    owns: s.owns,
+    placeholders: s.placeholders,
+    // a probe that throws (a bug) still answers, so its source is not left waiting for ever
+    probe: () =>
+      Promise.resolve()
+        .then(s.probe)
+        .catch((err: unknown) => failed<T>(oneLine(err), Date.now())),
+    put: (a, r) => s.put(a, r as ProbeResult<T>),
+  };
+}
+
+function failed<T>(error: string, at: number): ProbeResult<T> {
+  return { ok: false, error, at, ms: Date.now() - at };
+}
+
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/\s+/g, ' ').trim() || 'unknown error';
+}
+
+function seconds(ms: number): string {
+  return formatDuration(Math.max(0, ms) / 1000);
+}
+
+const inGroups =
+  (...groups: CheckGroup[]) =>
+  (c: Check) =>
+    groups.includes(c.group);
+
+/** Waits for a probe up to `ms`; past it, answers for it with the reason. */
+async function answerWithin<T>(p: Promise<ProbeResult<T>>, ms: number, label: string): Promise<ProbeResult<T>> {
+  const at = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ProbeResult<T>>((resolve) => {
+    timer = setTimeout(() => resolve(failed(`no answer from ${label} within ${seconds(ms)}`, at)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class Collector {
   private readonly host: HostProbe | null;
   private readonly pg: PostgresProbe | null;
   private readonly wants: (g: CheckGroup) => boolean;
+  /** the configured sources, in a fixed order */
+  readonly sources: readonly Source[];
+  /** how long a source is waited for before it is given up on */
+  readonly deadlineMs: number;
 
   constructor(private readonly opts: CollectorOptions) {
     const only = opts.only;
     this.wants = (g) => !only || only.has(g);
-    const timeoutMs = opts.config.probeTimeoutMs;
-    this.host = this.wants('host') || this.wants('disk') ? new HostProbe({ timeoutMs }) : null;
+    const { config } = opts;
+    const t = config.probeTimeoutMs;
+    this.deadlineMs = t + DEADLINE_GRACE_MS;
+    this.host = this.wants('host') || this.wants('disk') ? new HostProbe({ timeoutMs: t }) : null;
     this.pg =
       opts.target && (this.wants('postgres') || this.wants('sessions') || this.wants('tables'))
-        ? new PostgresProbe({ connection: opts.target.connection, timeoutMs, secrets: opts.target.secrets })
+        ? new PostgresProbe({ connection: opts.target.connection, timeoutMs: t, secrets: opts.target.secrets })
         : null;
+
+    const sources: Source[] = [];
+    const host = this.host;
+    if (host) {
+      sources.push(
+        source({
+          id: 'host',
+          kind: 'host',
+          label: 'the host',
+          owns: inGroups('host', 'disk'),
+          placeholders: [
+            { id: 'host', group: 'host', label: 'host', unit: '' },
+            { id: 'disk', group: 'disk', label: 'disks', unit: '%' },
+          ],
+          probe: () => host.probe(),
+          put: (a, r) => {
+            a.host = r;
+          },
+        }),
+      );
+    }
+    const pg = this.pg;
+    if (pg) {
+      sources.push(
+        source({
+          id: 'postgres',
+          kind: 'postgres',
+          label: 'PostgreSQL',
+          owns: inGroups('postgres', 'sessions', 'tables'),
+          placeholders: [{ id: 'pg.up', group: 'postgres', label: 'PostgreSQL', unit: '' }],
+          probe: () => pg.probe(),
+          put: (a, r) => {
+            a.postgres = r;
+          },
+        }),
+      );
+    }
+    if (this.wants('http')) {
+      config.http.forEach((e, i) => {
+        const id = `http:${e.name}`;
+        sources.push(
+          source({
+            id,
+            kind: 'http',
+            label: `http endpoint ${e.name}`,
+            owns: (c) => c.id === id,
+            placeholders: [{ id, group: 'http', label: e.name, unit: 'ms' }],
+            probe: () => probeHttp(e.url, t),
+            put: (a, r) => {
+              a.http.set(i, { name: e.name, url: e.url, result: r });
+            },
+          }),
+        );
+      });
+    }
+    if (this.wants('tls')) {
+      config.tls.forEach((h, i) => {
+        const id = `tls:${h.name}`;
+        sources.push(
+          source({
+            id,
+            kind: 'tls',
+            label: `TLS ${h.name}`,
+            owns: (c) => c.id === id,
+            placeholders: [{ id, group: 'tls', label: h.name, unit: 'd' }],
+            probe: () => probeTls(h.host, h.port, t),
+            put: (a, r) => {
+              a.tls.set(i, { name: h.name, host: h.host, port: h.port, result: r });
+            },
+          }),
+        );
+      });
+    }
+    const backup = config.backup;
+    if (this.wants('backup') && backup) {
+      sources.push(
+        source({
+          id: 'backup',
+          kind: 'backup',
+          label: 'the backup directory',
+          owns: inGroups('backup'),
+          placeholders: [{ id: 'backup.age', group: 'backup', label: 'newest backup', unit: 'h' }],
+          probe: () => probeBackup(backup.dir, backup.glob, t),
+          put: (a, r) => {
+            a.backup = r;
+          },
+        }),
+      );
+    }
+    const redis = config.redis;
+    if (this.wants('redis') && redis) {
+      sources.push(
+        source({
+          id: 'redis',
+          kind: 'redis',
+          label: 'Redis',
+          owns: inGroups('redis'),
+          placeholders: [{ id: 'redis.latency', group: 'redis', label: 'Redis ping', unit: 'ms' }],
+          probe: () => probeRedis(redis.url, t),
+          put: (a, r) => {
+            a.redis = r;
+          },
+        }),
+      );
+    }
+    this.sources = sources;
   }
 
   /** Takes the first CPU sample, so the first round can report CPU use. */
@@ -45,33 +275,69 @@ export class Collector {
     return this.pg?.retryAt ?? null;
   }
 
+  /** Every source once, together; each is waited for up to its deadline (`ops check`). */
   async round(): Promise<Snapshot> {
-    const { config } = this.opts;
-    const t = config.probeTimeoutMs;
-    const [host, postgres, http, tls, backup, redis] = await Promise.all([
-      this.host ? this.host.probe() : Promise.resolve(undefined),
-      this.pg ? this.pg.probe() : Promise.resolve(undefined),
-      this.wants('http') ? Promise.all(config.http.map(async (e) => ({ name: e.name, url: e.url, result: await probeHttp(e.url, t) }))) : [],
-      this.wants('tls')
-        ? Promise.all(config.tls.map(async (h) => ({ name: h.name, host: h.host, port: h.port, result: await probeTls(h.host, h.port, t) })))
-        : [],
-      this.wants('backup') && config.backup ? probeBackup(config.backup.dir, config.backup.glob, t) : Promise.resolve(undefined),
-      this.wants('redis') && config.redis ? probeRedis(config.redis.url, t) : Promise.resolve(undefined),
-    ]);
+    const answers = noAnswers();
+    await Promise.all(
+      this.sources.map(async (s) => {
+        s.put(answers, await answerWithin(s.probe(), this.deadlineMs, s.label));
+      }),
+    );
+    return this.snapshotOf(answers, Date.now());
+  }
+
+  /** The snapshot of the answers so far. */
+  snapshotOf(a: Answers, at: number): Snapshot {
+    const byIndex = <T>(m: Map<number, T>): T[] => [...m.entries()].sort((x, y) => x[0] - y[0]).map(([, v]) => v);
     return {
-      at: Date.now(),
-      host: host ?? { ok: false, error: 'not probed', at: Date.now(), ms: 0 },
-      postgres,
-      http,
-      tls,
-      backup,
-      redis,
+      at,
+      host: a.host ?? { ok: false, error: this.host ? 'no answer yet' : 'not probed', at, ms: 0 },
+      postgres: a.postgres,
+      http: byIndex(a.http),
+      tls: byIndex(a.tls),
+      backup: a.backup,
+      redis: a.redis,
     };
   }
 
-  evaluate(snap: Snapshot): HealthReport {
+  /**
+   * Judges a snapshot. With `waiting` (the monitor), a source that has not answered yet has one
+   * UNKNOWN check in its place, and one past its deadline has every check UNKNOWN: its last
+   * answer is shown as stale, never judged as if it were current.
+   */
+  evaluate(snap: Snapshot, waiting: readonly SourceWait[] = [], now = Date.now()): HealthReport {
     const expectStatus = Object.fromEntries(this.opts.config.http.map((e) => [e.name, e.expectStatus]));
-    return evaluate(snap, this.opts.config.thresholds, { only: this.opts.only, expectStatus });
+    const report = evaluate(snap, this.opts.config.thresholds, { only: this.opts.only, expectStatus });
+    if (waiting.length === 0) return report;
+    let checks = report.checks;
+    let changed = false;
+    for (const w of waiting) {
+      const s = this.sources.find((x) => x.id === w.id);
+      if (!s) continue;
+      const waited = seconds(now - w.since);
+      if (w.lastAnswerAt === null) {
+        const reason = w.overdue
+          ? `no answer from ${s.label} after ${waited} (deadline ${seconds(this.deadlineMs)})`
+          : `waiting for the first answer from ${s.label} (${waited})`;
+        checks = checks.filter((c) => !s.owns(c));
+        for (const p of s.placeholders) {
+          if (this.wants(p.group)) checks.push({ ...p, status: 'UNKNOWN', summary: reason, value: null, thresholds: null, subject: null });
+        }
+        changed = true;
+      } else if (w.overdue) {
+        const reason = `no answer from ${s.label} for ${waited} (deadline ${seconds(this.deadlineMs)}); last answer ${seconds(now - w.lastAnswerAt)} ago`;
+        checks = checks.map((c) => (s.owns(c) ? { ...c, status: 'UNKNOWN', summary: reason, value: null, thresholds: null } : c));
+        changed = true;
+      }
+    }
+    if (!changed) return report;
+    const ok = checks.filter((c) => c.status === 'OK').length;
+    return {
+      at: report.at,
+      status: checks.length ? worst(checks.map((c) => c.status)) : 'UNKNOWN',
+      score: checks.length ? Math.round((100 * ok) / checks.length) : 0,
+      checks,
+    };
   }
 
   async close(): Promise<void> {
@@ -100,20 +366,44 @@ function push(arr: number[], v: number | null | undefined): number[] {
   return next;
 }
 
+/**
+ * A round publishes once, when every source it started has answered, or when this window closes
+ * (half the refresh interval at most), whichever comes first; a source answering later
+ * publishes on its own. So a healthy round costs one render, and a slow source costs one more.
+ */
+const SETTLE_MAX_MS = 250;
+
 export interface MonitorOptions extends CollectorOptions {
   refreshMs: number;
   badge?: string | null;
   notice?: string | null;
 }
 
-/** Repeats collector rounds on the refresh interval; the console subscribes to its state. */
+interface Flight {
+  since: number;
+  deadline: number;
+  overdue: boolean;
+  timer: NodeJS.Timeout;
+}
+
+/** Runs the sources on the refresh interval, each on its own; the console subscribes to its state. */
 export class Monitor implements MonitorLike {
   private readonly collector: Collector;
   private state: MonitorState;
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
+  private settleTimer: NodeJS.Timeout | null = null;
   private running = false;
-  private inFlight: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
+  private readonly answers = noAnswers();
+  /** the sources asked and not answered yet */
+  private readonly flights = new Map<string, Flight>();
+  private readonly answeredAt = new Map<string, number>();
+  /** the sources the current round started that have not answered; null once it has published */
+  private roundWaiting: Set<string> | null = null;
+  private publishQueued = false;
+  /** answers not yet in the history */
+  private fresh = { host: false, postgres: false };
 
   constructor(private readonly opts: MonitorOptions) {
     this.collector = new Collector(opts);
@@ -147,14 +437,16 @@ export class Monitor implements MonitorLike {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.inFlight = this.collector.prime().then(() => this.tick());
+    this.starting = this.collector.prime().then(() => this.round());
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight?.catch(() => undefined);
+    this.clearTimers();
+    await this.starting?.catch(() => undefined);
+    for (const f of this.flights.values()) clearTimeout(f.timer);
+    // Not waiting for unanswered probes: closing the collector ends the PostgreSQL connection,
+    // and an answer that still comes is dropped.
     await this.collector.close();
   }
 
@@ -165,46 +457,143 @@ export class Monitor implements MonitorLike {
       this.timer = null;
     }
     this.publish({ paused });
-    if (!paused && !this.state.busy) this.schedule(0);
+    if (!paused) this.schedule(0);
   }
 
   refreshNow(): void {
-    if (!this.running || this.state.busy) return;
+    if (!this.running || this.roundWaiting) return;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.schedule(0);
   }
 
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.timer = null;
+    this.settleTimer = null;
+  }
+
   private schedule(ms: number): void {
-    if (!this.running || this.state.paused) return;
+    if (!this.running || this.state.paused || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.inFlight = this.tick();
+      this.round();
     }, ms);
   }
 
-  private async tick(): Promise<void> {
+  /** Starts every source that is not still waiting on its previous probe. */
+  private round(): void {
     if (!this.running) return;
-    // no re-render just for "busy": each render costs the console more than the round itself
-    this.state = { ...this.state, busy: true };
-    let snapshot: Snapshot;
-    try {
-      snapshot = await this.collector.round();
-    } catch (err) {
-      // probes do not throw; this is a bug, but the console must stay up
-      snapshot = { at: Date.now(), host: { ok: false, error: (err as Error).message, at: Date.now(), ms: 0 }, http: [], tls: [] };
+    const now = Date.now();
+    const started = this.collector.sources.filter((s) => !this.flights.has(s.id));
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    this.roundWaiting = new Set(started.map((s) => s.id));
+    for (const s of started) this.launch(s, now);
+    this.state = { ...this.state, busy: this.flights.size > 0 };
+    if (started.length === 0) {
+      // everything is still waiting: publish anyway, so the waits' ages move on
+      this.settle();
+    } else {
+      const window = Math.max(1, Math.min(SETTLE_MAX_MS, Math.floor(this.opts.refreshMs / 2)));
+      this.settleTimer = setTimeout(() => this.settle(), window);
     }
-    if (!this.running) return;
-    const report = this.collector.evaluate(snapshot);
-    const h = this.state.history;
-    const host = snapshot.host.ok ? snapshot.host.data : null;
-    const pg = snapshot.postgres?.ok ? snapshot.postgres.data : null;
-    const history: History = {
-      cpu: push(h.cpu, host?.cpuPct),
-      mem: push(h.mem, host?.memUsedPct),
-      connections: push(h.connections, pg?.connections.total),
-      cacheHit: push(h.cacheHit, pg?.cache.bufferHitPct),
-    };
-    this.publish({ snapshot, report, history, busy: false, pgRetryAt: this.collector.pgRetryAt });
+    // the interval runs from round to round, whatever any source is doing
     this.schedule(this.opts.refreshMs);
+  }
+
+  private launch(s: Source, now: number): void {
+    const deadlineMs = this.collector.deadlineMs;
+    const flight: Flight = {
+      since: now,
+      deadline: now + deadlineMs,
+      overdue: false,
+      timer: setTimeout(() => {
+        flight.overdue = true;
+        // a round about to publish includes it; otherwise say so now
+        if (this.running && !this.roundWaiting && this.flights.get(s.id) === flight) this.queuePublish();
+      }, deadlineMs),
+    };
+    flight.timer.unref?.();
+    this.flights.set(s.id, flight);
+    void s.probe().then((r) => this.answered(s, flight, r));
+  }
+
+  private answered(s: Source, flight: Flight, r: ProbeResult<unknown>): void {
+    clearTimeout(flight.timer);
+    if (this.flights.get(s.id) === flight) this.flights.delete(s.id);
+    if (!this.running) return;
+    s.put(this.answers, r);
+    this.answeredAt.set(s.id, Date.now());
+    if (s.kind === 'host') this.fresh.host = true;
+    if (s.kind === 'postgres') this.fresh.postgres = true;
+    const waiting = this.roundWaiting;
+    if (waiting) {
+      // the round publishes it, now if it was the last one the round waited for
+      waiting.delete(s.id);
+      if (waiting.size === 0) this.settle();
+      return;
+    }
+    this.queuePublish();
+  }
+
+  /** Ends the round's wait and publishes what has answered. */
+  private settle(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    this.roundWaiting = null;
+    this.publishNow();
+  }
+
+  /** Answers arriving together (in one turn of the event loop) make one publish. */
+  private queuePublish(): void {
+    if (this.publishQueued) return;
+    this.publishQueued = true;
+    setImmediate(() => {
+      this.publishQueued = false;
+      if (this.running && !this.roundWaiting) this.publishNow();
+    });
+  }
+
+  private publishNow(): void {
+    if (!this.running) return;
+    const now = Date.now();
+    const waiting: SourceWait[] = [];
+    for (const s of this.collector.sources) {
+      const f = this.flights.get(s.id);
+      if (!f) continue;
+      waiting.push({
+        id: s.id,
+        kind: s.kind,
+        label: s.label,
+        since: f.since,
+        deadline: f.deadline,
+        overdue: f.overdue,
+        lastAnswerAt: this.answeredAt.get(s.id) ?? null,
+      });
+    }
+    const snapshot = this.collector.snapshotOf(this.answers, now);
+    const report = this.collector.evaluate(snapshot, waiting, now);
+    let history = this.state.history;
+    if (this.fresh.host || this.fresh.postgres) {
+      const host = this.fresh.host && snapshot.host.ok ? snapshot.host.data : null;
+      const pg = this.fresh.postgres && snapshot.postgres?.ok ? snapshot.postgres.data : null;
+      history = {
+        cpu: push(history.cpu, host?.cpuPct),
+        mem: push(history.mem, host?.memUsedPct),
+        connections: push(history.connections, pg?.connections.total),
+        cacheHit: push(history.cacheHit, pg?.cache.bufferHitPct),
+      } satisfies History;
+      this.fresh = { host: false, postgres: false };
+    }
+    this.publish({
+      snapshot,
+      report,
+      history,
+      busy: this.flights.size > 0,
+      pgRetryAt: this.collector.pgRetryAt,
+      waiting: waiting.length ? waiting : undefined,
+    });
   }
 }

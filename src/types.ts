@@ -244,6 +244,31 @@ export interface MonitorState {
   badge: string | null;
   /** something the operator must know at start, e.g. an interrupted run to roll back */
   notice: string | null;
+  /**
+   * The sources asked and not answered yet. Each source publishes when it answers, so a hung
+   * database leaves the host and disk figures on the refresh interval; its own panel keeps its
+   * last answer (stale, with its age) and says what it is waiting for. Absent: nothing waited on.
+   */
+  waiting?: SourceWait[];
+}
+
+/** A probe source: run on its own, never started again while its last probe is unanswered. */
+export type SourceKind = 'host' | 'postgres' | 'http' | 'tls' | 'backup' | 'redis';
+
+export interface SourceWait {
+  /** 'host', 'postgres', 'backup', 'redis', or 'http:NAME' / 'tls:NAME' */
+  id: string;
+  kind: SourceKind;
+  /** what messages call it: "PostgreSQL", "the host", "http endpoint api" */
+  label: string;
+  /** when the unanswered probe was started, epoch ms */
+  since: number;
+  /** when it is given up on (epoch ms): past it the source's checks are UNKNOWN, with the reason */
+  deadline: number;
+  /** the deadline has passed with no answer */
+  overdue: boolean;
+  /** when its last answer came, epoch ms; null: it never answered */
+  lastAnswerAt: number | null;
 }
 
 /** What the screens consume. The real implementation is src/monitor.ts; tests use fixed data. */
