@@ -512,6 +512,7 @@ function endpointsPanel({ state, checks, now }: Ctx): Body {
     const st = checks.get('backup.age')?.status;
     const b = snap.backup;
     if (!b.ok) row(st, 'backup', `error: ${clean(b.error)}`);
+    else if (!b.data.newest && b.data.skipped?.length) row(st, 'backup', 'none verified', ` ${clean(b.data.skipped[0].file)}: ${clean(b.data.skipped[0].reason)}`);
     else if (!b.data.newest) row(st, 'backup', 'none found', ` in ${clean(b.data.dir)}`);
     else row(st, 'backup', `newest ${formatDuration(b.data.newest.ageSec)} old`, ` ${clean(b.data.newest.file)} ${formatBytes(b.data.newest.sizeBytes)}`);
   }

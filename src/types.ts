@@ -151,8 +151,14 @@ export interface TlsData {
 export interface BackupData {
   dir: string;
   glob: string;
+  /** files matching the glob (checksum files and unfinished dumps aside) */
   count: number;
+  /** the newest that counts as a backup: not empty, and its .sha256 matches it */
   newest: { file: string; ageSec: number; sizeBytes: number } | null;
+  /** files newer than `newest` (all of them when there is none) that do not count, newest first, a few at most */
+  skipped?: { file: string; reason: string; pending?: true }[];
+  /** how many files newer than `newest` do not count */
+  skippedCount?: number;
 }
 
 export interface RedisData {

@@ -1,20 +1,31 @@
 // backup: pg_dump a database into the backup directory, in custom format (-Fc), with a
 // sha256sum-compatible checksum beside it, and check that pg_restore can read it back.
 //
-//   1. check     the directory exists, is writable and has room; choose the file name
-//                rollback: rm -f the dump (a pg_dump that failed or was cancelled leaves a partial file)
-//   2. dump      pg_dump -Fc -f <dir>/<db>-<YYYYMMDD-HHMMSS>.dump, the password in PGPASSWORD only
-//                rollback: rm -f the dump
-//   3. checksum  <file>.sha256 ("<hex>  <basename>"), computed by streaming the file
-//                rollback: rm -f the .sha256
-//   4. list      pg_restore --list <file> succeeds (read-only: nothing to undo)
+// The dump is written as .<file>.partial, a hidden name no backup glob matches, and gets its
+// final name only once pg_dump succeeded, its checksum is on disk and it reads back: a dump
+// that failed, was cancelled or was cut short by a server stop never looks like a backup.
 //
-// Values passed forward: file, sha256 (and serverVersionNum, which picks the pg_dump binary).
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, constants, stat, statfs, writeFile, rename } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+//   1. check     the directory exists, is writable and has room; choose the file name and
+//                create the unfinished file
+//                rollback: rm -f the unfinished file (what a failed or cancelled pg_dump leaves)
+//   2. dump      pg_dump -Fc -f <dir>/.<db>-<YYYYMMDD-HHMMSS>.dump.partial, the password in PGPASSWORD only
+//                rollback: rm -f the unfinished file
+//   3. checksum  <file>.sha256 ("<hex>  <basename>", and the dump's size and mtime as a comment
+//                sha256sum -c skips), computed by streaming the file, fsynced
+//                rollback: rm -f the .sha256
+//   4. list      pg_restore --list of the unfinished file succeeds (read-only: nothing to undo)
+//   5. rename    the unfinished file becomes <dir>/<db>-<YYYYMMDD-HHMMSS>.dump (fsynced first,
+//                and only while it is as the .sha256 records it); the directory is fsynced
+//                rollback: rm -f the dump
+//
+// Every rollback only removes files: none needs the database.
+// Values passed forward: file, partial, sha256 (and serverVersionNum, which picks the pg_dump binary).
+// A run journaled by an older ops (four steps, no `partial`: it wrote under the final name) is
+// rolled back the same way: its unfinished file was the final name.
+import { access, constants, stat, statfs, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
+import { checksumPath, CHECKSUM_SUFFIX, partialPath, promoteDump, sha256File, writeChecksum } from '../src/backups';
 import { formatBytes } from '../src/util/format';
 import type { RunContext, TaskDef } from '../src/tasks/model';
 import { libpqArgs, pgBin, targetDatabase } from './pgenv';
@@ -31,24 +42,7 @@ export function fileSafe(name: string): string {
   return s || 'db';
 }
 
-/** The sha256 of a file, streamed (never read whole into memory); stops when `signal` aborts. */
-export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-  const onAbort = () => stream.destroy(new Error('cancelled'));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  return hash.digest('hex');
-}
-
-/** The line sha256sum writes and `sha256sum -c` reads: "<hex>  <basename>". */
-export function sha256Line(hex: string, file: string): string {
-  return `${hex}  ${basename(file)}\n`;
-}
+export { sha256File } from '../src/backups';
 
 const LONG = 6 * 3600_000;
 /** fail below this much free space whatever the database's size */
@@ -64,21 +58,30 @@ function database(ctx: RunContext): string {
   return (ctx.params.database as string | undefined) ?? targetDatabase(ctx.target);
 }
 
-/** The dump file: chosen by step 1; before the run, the plan shows its pattern. */
+/** The dump's final name: chosen by step 1; before the run, the plan shows its pattern. */
 function dumpFile(ctx: RunContext): string {
   const file = ctx.values.file as string | undefined;
   return file ?? join(backupDir(ctx), `${fileSafe(database(ctx))}-YYYYMMDD-HHMMSS.dump`);
 }
 
-const rmFile = (file: string) => ({ kind: 'command' as const, argv: ['rm', '-f', '--', file] });
+/** Where pg_dump writes until the dump is complete (a run of an older ops wrote straight to the final name). */
+function partialFile(ctx: RunContext): string {
+  const partial = ctx.values.partial as string | undefined;
+  if (partial) return partial;
+  if (ctx.values.file) return ctx.values.file as string;
+  return partialPath(dumpFile(ctx));
+}
+
+const rmFiles = (...files: string[]) => ({ kind: 'command' as const, argv: ['rm', '-f', '--', ...files] });
 
 export const backup: TaskDef = {
   id: 'backup',
   title: 'Back up a database (pg_dump)',
   description:
-    'pg_dump -Fc into the backup directory as <db>-<YYYYMMDD-HHMMSS>.dump, write <file>.sha256 beside it ' +
-    '(sha256sum -c reads it) and check that pg_restore --list reads the archive. Rolling back removes the ' +
-    'dump and its checksum. The password reaches pg_dump through PGPASSWORD, never its command line.',
+    'pg_dump -Fc into the backup directory under a hidden unfinished name, write <file>.sha256 (sha256sum -c ' +
+    'reads it), check that pg_restore --list reads the archive, and only then name it <db>-<YYYYMMDD-HHMMSS>.dump: ' +
+    'a failed dump never counts as a backup. Rolling back removes the dump, its checksum and any unfinished ' +
+    'file, with no database needed. The password reaches pg_dump through PGPASSWORD, never its command line.',
   risk: 'medium',
   params: z
     .object({
@@ -128,18 +131,20 @@ export const backup: TaskDef = {
             if (free < size) io.log(`free space is below the database's size; the dump may not fit if its data does not compress`, 'err');
             const stem = `${fileSafe(db)}-${timestamp()}`;
             let file = join(dir, `${stem}.dump`);
-            for (let n = 2; await exists(file) || await exists(`${file}.sha256`); n++) file = join(dir, `${stem}-${n}.dump`);
+            for (let n = 2; (await exists(file)) || (await exists(checksumPath(file))) || (await exists(partialPath(file))); n++) file = join(dir, `${stem}-${n}.dump`);
+            const partial = partialPath(file);
             // created here, readable by its owner only: pg_dump writes into it and keeps the mode
             // (a dump holds every row of the database)
-            await writeFile(file, '', { mode: 0o600, flag: 'wx' });
-            io.log(`the dump goes to ${file}`);
-            return { file, serverVersionNum };
+            await writeFile(partial, '', { mode: 0o600, flag: 'wx' });
+            io.log(`the dump goes to ${file} (written as ${basename(partial)} until it is complete)`);
+            return { file, partial, serverVersionNum };
           },
         };
       },
       // pg_dump leaves a partial file when it fails or is cancelled, and a failed step offers no
-      // rollback of its own: this one removes it (rm -f: nothing happens when there is none)
-      rollback: (ctx) => rmFile(dumpFile(ctx)),
+      // rollback of its own: this one removes it, and a checksum's temp file (rm -f: nothing
+      // happens when there is none)
+      rollback: (ctx) => rmFiles(partialFile(ctx), join(dirname(dumpFile(ctx)), `.${basename(dumpFile(ctx))}${CHECKSUM_SUFFIX}.tmp`)),
     },
     {
       id: 'dump',
@@ -148,9 +153,9 @@ export const backup: TaskDef = {
       action: (ctx) => {
         const conn = libpqArgs(ctx.target, database(ctx));
         const bin = pgBin('pg_dump', ctx.values.serverVersionNum as number | undefined);
-        return { kind: 'command', argv: [bin, '-Fc', '--no-password', '-f', dumpFile(ctx), ...conn.args], env: conn.env };
+        return { kind: 'command', argv: [bin, '-Fc', '--no-password', '-f', partialFile(ctx), ...conn.args], env: conn.env };
       },
-      rollback: (ctx) => rmFile(dumpFile(ctx)),
+      rollback: (ctx) => rmFiles(partialFile(ctx)),
     },
     {
       id: 'checksum',
@@ -158,21 +163,20 @@ export const backup: TaskDef = {
       timeoutMs: LONG,
       action: (ctx) => {
         const file = dumpFile(ctx);
+        const partial = partialFile(ctx);
         return {
           kind: 'fn',
-          describe: `sha256 of ${file} into ${file}.sha256`,
+          describe: `sha256 of ${partial} into ${checksumPath(file)}`,
           run: async (io) => {
-            const size = (await stat(file)).size;
-            const hex = await sha256File(file, io.signal);
-            const tmp = `${file}.sha256.tmp`;
-            await writeFile(tmp, sha256Line(hex, file), { mode: 0o644 });
-            await rename(tmp, `${file}.sha256`);
+            const size = (await stat(partial)).size;
+            const hex = await sha256File(partial, io.signal);
+            await writeChecksum(partial, file, hex);
             io.log(`${hex}  ${basename(file)} (${formatBytes(size)})`);
             return { sha256: hex, size };
           },
         };
       },
-      rollback: (ctx) => rmFile(`${dumpFile(ctx)}.sha256`),
+      rollback: (ctx) => rmFiles(checksumPath(dumpFile(ctx))),
     },
     {
       id: 'list',
@@ -181,8 +185,25 @@ export const backup: TaskDef = {
       // read-only: nothing to undo
       action: (ctx) => ({
         kind: 'command',
-        argv: [pgBin('pg_restore', ctx.values.serverVersionNum as number | undefined), '--list', dumpFile(ctx)],
+        argv: [pgBin('pg_restore', ctx.values.serverVersionNum as number | undefined), '--list', partialFile(ctx)],
       }),
+    },
+    {
+      id: 'rename',
+      title: 'Give the dump its name (from now on it counts as a backup)',
+      action: (ctx) => {
+        const file = dumpFile(ctx);
+        const partial = partialFile(ctx);
+        return {
+          kind: 'fn',
+          describe: `rename ${partial} to ${file}, once it is as ${basename(checksumPath(file))} records it`,
+          run: async (io) => {
+            await promoteDump(partial, file);
+            io.log(`backup ${file} is complete`);
+          },
+        };
+      },
+      rollback: (ctx) => rmFiles(dumpFile(ctx)),
     },
   ],
 };

@@ -9,8 +9,9 @@
 //   2. list           pg_restore --list <file>: the archive reads (read-only: nothing to undo)
 //   3. safety-backup  pg_dump -Fc -f <safety>.partial of the database as it is now
 //                     (no rollback: a partial file is removed by step 1's rollback)
-//   4. safety-seal    <safety>.sha256 beside it, pg_restore --list reads it back, then the rename
-//                     of <safety>.partial to <safety>: only now does the safety backup exist, and
+//   4. safety-seal    pg_restore --list reads it back, <safety>.sha256 beside it (with the sealed
+//                     record the backup check reads, fsynced), then the rename of
+//                     <safety>.partial to <safety>: only now does the safety backup exist, and
 //                     only then can step 5 start. The safety backup is kept whatever happens next;
 //                     it is the way back (no rollback: nothing to undo, it only adds files)
 //   5. restore        pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error
@@ -23,12 +24,13 @@
 // alone (and one that depends on an object being dropped makes the whole restore fail, unchanged).
 // The password reaches pg_dump and pg_restore through PGPASSWORD, never their command lines.
 import { execa } from 'execa';
-import { access, constants, readFile, rename, stat, statfs, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
 import type { RunContext, TaskDef } from '../src/tasks/model';
 import { formatBytes } from '../src/util/format';
-import { fileSafe, sha256File, sha256Line, timestamp } from './backup';
+import { checksumPath, parseChecksum, PARTIAL_SUFFIX, promoteDump, sha256File, writeChecksum } from '../src/backups';
+import { fileSafe, timestamp } from './backup';
 import { libpqArgs, pgBin, targetDatabase } from './pgenv';
 
 const LONG = 6 * 3600_000;
@@ -102,12 +104,13 @@ export const restore: TaskDef = {
             const st = await stat(file).catch(() => null);
             if (!st?.isFile()) throw new Error(`${file} does not exist or is not a file`);
             if (st.size === 0) throw new Error(`${file} is empty`);
+            if (file.endsWith(PARTIAL_SUFFIX)) throw new Error(`${file} is an unfinished dump (a backup that failed or is still being written)`);
             io.log(`${file} (${formatBytes(st.size)}, written ${st.mtime.toISOString()})`);
-            const sumText = await readFile(`${file}.sha256`, 'utf8').catch(() => null);
+            const sumText = await readFile(checksumPath(file), 'utf8').catch(() => null);
             if (sumText === null) {
               io.log(`no ${basename(file)}.sha256 beside it: the checksum is not checked`, 'err');
             } else {
-              const expected = /^([0-9a-fA-F]{64})\b/.exec(sumText.trim())?.[1]?.toLowerCase();
+              const expected = parseChecksum(sumText)?.hex;
               if (!expected) throw new Error(`${file}.sha256 does not hold a sha256 checksum`);
               const hex = await sha256File(file, io.signal);
               if (expected !== hex) throw new Error(`sha256 mismatch: ${basename(file)} is ${hex}, ${basename(file)}.sha256 says ${expected}`);
@@ -194,9 +197,9 @@ export const restore: TaskDef = {
               throw new Error(`the safety backup does not read back: pg_restore --list exited with ${String(list.exitCode ?? list.signal)}: ${String(list.stderr).trim().split('\n').at(-1) ?? ''}`);
             }
             const entries = String(list.stdout).split('\n').filter((l) => l && !l.startsWith(';')).length;
-            await writeFile(`${safety}.sha256.tmp`, sha256Line(hex, safety), { mode: 0o644 });
-            await rename(`${safety}.sha256.tmp`, `${safety}.sha256`);
-            await rename(partial, safety);
+            // the .sha256 (with the sealed record the backup check reads), fsynced, then the name
+            await writeChecksum(partial, safety, hex);
+            await promoteDump(partial, safety);
             io.log(`safety backup ${safety}: ${formatBytes(size)}, ${entries} archive entries, sha256 ${hex} (kept)`);
             return { safetyFile: safety, safetySha256: hex, safetySize: size };
           },

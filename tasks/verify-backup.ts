@@ -1,8 +1,9 @@
 // verify-backup: proves a dump restores, by restoring it into a scratch database and comparing
 // exact row counts with the source database.
 //
-//   1. pick      the file (default: the newest *.dump matching backup.glob in backup.dir) and
-//                check its .sha256 when there is one (a mismatch fails here, before anything is created)
+//   1. pick      the file (default: the newest *.dump matching backup.glob in backup.dir that the
+//                backup check counts: complete, not empty, with a .sha256) and check its .sha256
+//                when there is one (a mismatch fails here, before anything is created)
 //   2. create    CREATE DATABASE "ops_verify_<timestamp>_<random>" TEMPLATE template0
 //                rollback: DROP DATABASE IF EXISTS ... WITH (FORCE)
 //   3. restore   pg_restore --no-owner --no-privileges -d <scratch> <file>
@@ -21,6 +22,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
 import * as z from 'zod';
+import { judgeBackup, notABackup, parseChecksum, PARTIAL_SUFFIX } from '../src/backups';
 import { globToRegExp } from '../src/probes/backup';
 import { quoteIdent, quoteQualified, type Action, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
 import { formatBytes } from '../src/util/format';
@@ -42,19 +44,34 @@ function dumpFile(ctx: RunContext): string {
   if (file) return resolve(file);
   const dir = ctx.config.backup?.dir;
   if (!dir) throw new Error('no file to verify: give --param file=<dump> or set backup.dir in the configuration');
-  return join(resolve(dir), `<newest ${ctx.config.backup?.glob ?? '*'} ending in .dump>`);
+  return join(resolve(dir), `<newest complete ${ctx.config.backup?.glob ?? '*'} ending in .dump>`);
 }
 
-/** The newest regular file in `dir` whose name matches `glob` and ends in .dump. */
-export async function newestDump(dir: string, glob: string): Promise<string | null> {
+/**
+ * The newest backup in `dir` the backup check would count, among the files matching `glob` and
+ * ending in .dump: not an unfinished dump, not empty, with a .sha256 beside it (whose record, when
+ * it has one, fits the file). Its sha256 is checked by the pick step itself. With none, `skipped`
+ * says why the newest file was passed over.
+ */
+export async function newestDump(dir: string, glob: string): Promise<{ file: string | null; skipped: string | null }> {
   const re = globToRegExp(glob);
-  let best: { file: string; mtime: number } | null = null;
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (!e.isFile() || !e.name.endsWith('.dump') || !re.test(e.name)) continue;
-    const s = await stat(join(dir, e.name)).catch(() => null);
-    if (s && (!best || s.mtimeMs > best.mtime)) best = { file: join(dir, e.name), mtime: s.mtimeMs };
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = new Set(entries.map((e) => e.name));
+  const files: { name: string; size: bigint; mtimeNs: bigint }[] = [];
+  for (const e of entries) {
+    if (!e.isFile() || !e.name.endsWith('.dump') || notABackup(e.name, glob) || !re.test(e.name)) continue;
+    const s = await stat(join(dir, e.name), { bigint: true }).catch(() => null);
+    if (s) files.push({ name: e.name, size: s.size, mtimeNs: s.mtimeNs });
   }
-  return best?.file ?? null;
+  files.sort((a, b) => (a.mtimeNs === b.mtimeNs ? 0 : a.mtimeNs > b.mtimeNs ? -1 : 1));
+  let skipped: string | null = null;
+  for (const f of files) {
+    // no time for hashing here (untilMs 0): a .sha256 without a record is checked by the pick step
+    const v = await judgeBackup(dir, f.name, f, names, 0);
+    if (v.counts || v.pending) return { file: join(dir, f.name), skipped };
+    skipped ??= `${f.name}: ${v.reason}`;
+  }
+  return { file: null, skipped };
 }
 
 /** DROP DATABASE IF EXISTS, forcing other sessions out (WITH (FORCE) from PostgreSQL 13). */
@@ -133,7 +150,7 @@ export const verifyBackup: TaskDef = {
           kind: 'fn',
           describe: given
             ? `check ${resolve(given)} against its .sha256`
-            : `pick the newest file matching ${glob} and ending in .dump in ${resolve(dir!)}; check it against its .sha256`,
+            : `pick the newest complete backup matching ${glob} and ending in .dump in ${resolve(dir!)}; check it against its .sha256`,
           run: async (io) => {
             let file: string;
             if (given) {
@@ -142,12 +159,20 @@ export const verifyBackup: TaskDef = {
               const found = await newestDump(resolve(dir!), glob).catch((err: NodeJS.ErrnoException) => {
                 throw new Error(err.code === 'ENOENT' ? `backup directory ${resolve(dir!)} does not exist` : `cannot read ${resolve(dir!)}: ${err.code ?? err.message}`);
               });
-              if (!found) throw new Error(`no file matching ${glob} and ending in .dump in ${resolve(dir!)}`);
-              file = found;
+              if (!found.file) {
+                throw new Error(
+                  found.skipped
+                    ? `no complete backup matching ${glob} and ending in .dump in ${resolve(dir!)} (${found.skipped}); name one with --param file=<dump>`
+                    : `no file matching ${glob} and ending in .dump in ${resolve(dir!)}`,
+                );
+              }
+              if (found.skipped) io.log(`newer, passed over: ${found.skipped}`, 'err');
+              file = found.file;
             }
             const st = await stat(file).catch(() => null);
             if (!st?.isFile()) throw new Error(`${file} does not exist or is not a file`);
             if (st.size === 0) throw new Error(`${file} is empty`);
+            if (file.endsWith(PARTIAL_SUFFIX)) throw new Error(`${file} is an unfinished dump (a backup that failed or is still being written)`);
             io.log(`${file} (${formatBytes(st.size)}, written ${st.mtime.toISOString()})`);
             const hex = await sha256File(file, io.signal);
             let checksum: 'ok' | 'absent' = 'absent';
@@ -155,7 +180,7 @@ export const verifyBackup: TaskDef = {
             if (sumText === null) {
               io.log(`no ${basename(file)}.sha256 beside it: the checksum is not checked (sha256 ${hex})`, 'err');
             } else {
-              const expected = /^([0-9a-fA-F]{64})\b/.exec(sumText.trim())?.[1]?.toLowerCase();
+              const expected = parseChecksum(sumText)?.hex;
               if (!expected) throw new Error(`${file}.sha256 does not hold a sha256 checksum`);
               if (expected !== hex) throw new Error(`sha256 mismatch: ${basename(file)} is ${hex}, ${basename(file)}.sha256 says ${expected}`);
               io.log(`sha256 ${hex} matches ${basename(file)}.sha256`);

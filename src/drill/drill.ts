@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import pg from 'pg';
+import { partialPath, sealDump } from '../backups';
 import { UserError } from '../config/load';
 import { binaryVersion, pgBin } from '../../tasks/pgenv';
 import { installedPath } from '../util/install';
@@ -330,11 +331,16 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
         await waitUntil(shop, "SELECT n_dead_tup > 50000 AS ok FROM pg_stat_user_tables WHERE relname = 'events'", 'the dead tuples of events showing in pg_stat_user_tables');
       }
       // a backup: three days old in the backup scenario, fresh otherwise (so only the scenario's problem shows)
+      // (written and sealed as the backup task does: an unfinished name, then its .sha256, then the name)
       const dump = join(backups, has('backup') ? 'shop-drill-old.dump' : 'shop-drill.dump');
-      if (dumpBin) pgDump(dumpBin, cluster.port, dump);
-      if (has('backup')) {
-        const old = new Date(Date.now() - 3 * 86_400_000);
-        utimesSync(dump, old, old);
+      if (dumpBin) {
+        const partial = partialPath(dump);
+        pgDump(dumpBin, cluster.port, partial);
+        if (has('backup')) {
+          const old = new Date(Date.now() - 3 * 86_400_000);
+          utimesSync(partial, old, old);
+        }
+        await sealDump(partial, dump);
       }
       if (has('locks')) {
         r.children.push(startPlantedSessions(r.url));

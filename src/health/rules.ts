@@ -261,13 +261,21 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
   if (want('backup') && snap.backup) {
     const init: CheckInit = { id: 'backup.age', group: 'backup', label: 'newest backup', unit: 'h' };
     const b = snap.backup;
+    // files that do not count (empty, no or a wrong .sha256: a failed or unfinished dump) are named
+    const skipped = b.ok ? (b.data.skipped ?? []) : [];
+    const more = b.ok ? (b.data.skippedCount ?? skipped.length) - 1 : 0;
+    const notCounted = skipped.length ? `${skipped[0].file}: ${skipped[0].reason}${more > 0 ? ` (and ${more} more not counted)` : ''}` : '';
     if (!b.ok) checks.push(unknown(init, b.error));
-    else if (!b.data.newest) checks.push(fixed(init, 'CRITICAL', `no backup matching ${b.data.glob} in ${b.data.dir}`, null, b.data.dir));
+    else if (!b.data.newest && skipped.length) {
+      const text = `no verified backup matching ${b.data.glob} in ${b.data.dir}: ${notCounted}`;
+      // a sha256 still being read is not known yet, not missing
+      checks.push(skipped.some((x) => x.pending) ? unknown(init, text, b.data.dir) : fixed(init, 'CRITICAL', text, null, b.data.dir));
+    } else if (!b.data.newest) checks.push(fixed(init, 'CRITICAL', `no backup matching ${b.data.glob} in ${b.data.dir}`, null, b.data.dir));
     else {
       const hours = b.data.newest.ageSec / 3600;
       checks.push(
         measured(init, hours, th.backupAgeHours,
-          `newest backup ${b.data.newest.file} is ${formatDuration(b.data.newest.ageSec)} old (${formatBytes(b.data.newest.sizeBytes)})`,
+          `newest backup ${b.data.newest.file} is ${formatDuration(b.data.newest.ageSec)} old (${formatBytes(b.data.newest.sizeBytes)})${notCounted ? `; newer, not counted: ${notCounted}` : ''}`,
           `${b.data.dir}/${b.data.newest.file}`),
       );
     }

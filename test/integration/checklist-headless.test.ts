@@ -1,9 +1,11 @@
 // `ops checklist run NAME --yes` and `ops report` as cron and an operator run them: the built
 // `ops`, a real database, real backup files, a private state and config directory each.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksumText } from '../../src/backups';
 import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 
@@ -31,6 +33,12 @@ function writeChecklist(confDir: string, name: string, yaml: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   writeFileSync(join(dir, `${name}.yaml`), yaml, { mode: 0o600 });
+}
+
+/** a complete backup's .sha256, sealed as ops backup writes it (a dump without one does not count) */
+function seal(file: string): void {
+  const st = statSync(file, { bigint: true });
+  writeFileSync(`${file}.sha256`, checksumText(createHash('sha256').update(readFileSync(file)).digest('hex'), file, { size: st.size, mtimeNs: st.mtimeNs }));
 }
 
 describe('ops checklist run, headless', () => {
@@ -61,6 +69,7 @@ describe('ops checklist run, headless', () => {
 
   function freshBackup(): void {
     writeFileSync(join(backups, 'fresh.dump'), 'x');
+    seal(join(backups, 'fresh.dump'));
   }
 
   it('daily: exit 0 on a healthy database, every step passed, and a report with before and after', async () => {
@@ -231,6 +240,7 @@ steps:
     writeFileSync(old, 'old');
     const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
     utimesSync(old, threeDaysAgo, threeDaysAgo);
+    seal(old);
     const { env, state, conf } = setup({ backup: { dir, glob: '*.dump' } });
     writeChecklist(
       conf.dir,

@@ -238,8 +238,11 @@ describe('an SSH drop mid-run (SIGHUP)', () => {
       ['dump', 'ok'],
       ['checksum', 'pending'],
       ['list', 'pending'],
+      ['rename', 'pending'],
     ]);
-    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    // the dump is there, under its unfinished name only: not a backup yet
+    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(0);
+    expect(readdirSync(backups).filter((f) => f.endsWith('.dump.partial'))).toHaveLength(1);
     // the next start says so, and the rollback session offers to undo what ran
     const next = await runOps(['run', 'analyze', '--yes'], { env });
     expect(next.stdout).toContain(`note: run ${runs[0].run} (backup) was interrupted at "`);
@@ -256,8 +259,10 @@ describe('an SSH drop mid-run (SIGHUP)', () => {
     expect(resumed.code).toBe(0);
     const after = JSON.parse((await runOps(['history', '--json'], { env })).stdout).find((r: { run: string }) => r.run === runs[0].run);
     expect(after.outcome).toBe('succeeded');
-    expect(after.steps.map((s: { status: string }) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(after.steps.map((s: { status: string }) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
     expect(readdirSync(backups).filter((f) => f.endsWith('.dump.sha256'))).toHaveLength(1);
+    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    expect(readdirSync(backups).filter((f) => f.endsWith('.partial'))).toHaveLength(0);
     expect((await runOps(['run', '--resume', runs[0].run, '--yes'], { env })).stdout).toContain('nothing to resume');
   });
 });

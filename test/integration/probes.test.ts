@@ -2,13 +2,15 @@
 // servers on loopback, and a real Redis.
 import cp from 'node:child_process';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { checksumText } from '../../src/backups';
 import { globToRegExp, probeBackup } from '../../src/probes/backup';
 import { HostProbe, parseMounts } from '../../src/probes/host';
 import { probeHttp } from '../../src/probes/http';
@@ -97,6 +99,12 @@ describe('backup probe', () => {
     utimesSync(join(dir, 'prod-1.dump'), old, old);
     writeFileSync(join(dir, 'prod-2.dump'), 'y'.repeat(200));
     utimesSync(join(dir, 'prod-2.dump'), old + 86400, old + 86400);
+    // complete backups have their .sha256 (test/integration/backup-probe.test.ts: the ones that do not)
+    for (const f of ['prod-1.dump', 'prod-2.dump']) {
+      const path = join(dir, f);
+      const st = statSync(path, { bigint: true });
+      writeFileSync(`${path}.sha256`, checksumText(createHash('sha256').update(readFileSync(path)).digest('hex'), path, { size: st.size, mtimeNs: st.mtimeNs }));
+    }
     writeFileSync(join(dir, 'notes.txt'), 'newest, but not a backup');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

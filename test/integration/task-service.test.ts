@@ -78,7 +78,7 @@ describe('TaskService', () => {
     const hung = svc2.hangUp();
     await c.query('COMMIT');
     await hung;
-    expect(b.runner.state.steps.map((st) => st.status)).toEqual(['ok', 'ok', 'pending', 'pending']);
+    expect(b.runner.state.steps.map((st) => st.status)).toEqual(['ok', 'ok', 'pending', 'pending', 'pending']);
     expect(svc2.history()[0]).toMatchObject({ run: b.runId, outcome: 'interrupted' });
     expect(svc2.interrupted().map((r) => r.run)).toContain(b.runId);
   });

@@ -2,7 +2,7 @@
 // and its checksum, a verified restore with row counts compared, a corrupted dump and a changed
 // source detected, the scratch database never left behind, rollback removing the files, and the
 // password kept out of every command line.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -125,11 +125,18 @@ describe('backup, then verify-backup', () => {
     r.end();
     expect(events.at(-1)).toMatchObject({ type: 'run.end', outcome: 'succeeded' });
 
-    // the checksum file is exactly what sha256sum writes, and sha256sum -c accepts it
+    // the checksum file's line is exactly what sha256sum writes, then the sealed record (the
+    // dump's size and mtime) as a comment; sha256sum -c --strict accepts it, with no warning
     const ours = readFileSync(`${file}.sha256`, 'utf8');
     const theirs = execFileSync('sha256sum', [basename(file)], { cwd: f.dir, encoding: 'utf8' });
-    expect(ours).toBe(theirs);
-    expect(execFileSync('sha256sum', ['-c', `${basename(file)}.sha256`], { cwd: f.dir, encoding: 'utf8' })).toContain(': OK');
+    const st = statSync(file, { bigint: true });
+    expect(ours).toBe(`${theirs}# ops-console sealed: size=${st.size} mtime_ns=${st.mtimeNs}\n`);
+    const checked = spawnSync('sha256sum', ['-c', '--strict', `${basename(file)}.sha256`], { cwd: f.dir, encoding: 'utf8' });
+    expect(checked.status).toBe(0);
+    expect(checked.stdout).toBe(`${basename(file)}: OK\n`);
+    expect(checked.stderr).toBe('');
+    // nothing else is left: no unfinished file, no temp file
+    expect(readdirSync(f.dir).sort()).toEqual([basename(file), `${basename(file)}.sha256`]);
     expect(values('checksum').sha256).toBe(theirs.split(' ')[0]);
 
     // verify-backup picks the newest dump in backup.dir by itself
@@ -156,14 +163,23 @@ describe('backup, then verify-backup', () => {
     const f = await fixture();
     const { file, r } = await runBackup(f);
     const plan = r.rollbackPlan();
-    expect(plan.map((p) => p.step)).toEqual(['checksum', 'dump', 'check']);
-    expect(plan[0].detail).toBe(`rm -f -- ${file}.sha256`);
-    expect(plan[1].detail).toBe(`rm -f -- ${file}`);
+    expect(plan.map((p) => p.step)).toEqual(['rename', 'checksum', 'dump', 'check']);
+    const partial = join(f.dir, `.${basename(file)}.partial`);
+    expect(plan[0].detail).toBe(`rm -f -- ${file}`);
+    expect(plan[1].detail).toBe(`rm -f -- ${file}.sha256`);
+    expect(plan[2].detail).toBe(`rm -f -- ${partial}`);
+    expect(plan[3].detail).toBe(`rm -f -- ${partial} ${join(f.dir, `.${basename(file)}.sha256.tmp`)}`);
+    // plain file actions: no rollback of a backup needs the database
+    for (const step of backup.steps) {
+      if (!step.rollback) continue;
+      const ctx: RunContext = { params: {}, values: { file, partial }, target: f.target, config: f.config };
+      expect(step.rollback(ctx).kind, step.id).toBe('command');
+    }
     const results = await r.rollback(plan.map((p) => p.step));
     expect(results.every((x) => x.ok)).toBe(true);
     expect(existsSync(file) || existsSync(`${file}.sha256`)).toBe(false);
     expect(readdirSync(f.dir)).toEqual([]);
-    expect(r.state.steps.map((s) => s.rollback)).toEqual(['done', 'done', 'done', 'none']);
+    expect(r.state.steps.map((s) => s.rollback)).toEqual(['done', 'done', 'done', 'none', 'done']);
   });
 
   it('fails clearly when the backup directory is missing or not configured, before pg_dump runs', async () => {
@@ -316,7 +332,7 @@ describe('secrets', () => {
     const state = await b.r.run();
     expect(state.outcome, b.lines.map((l) => l.line).join('\n')).toBe('succeeded');
     b.r.end();
-    expect(state.steps[1].detail).toMatch(/pg_dump -Fc --no-password -f \S+\.dump -h \S+ -p \d+ -U \S+ -d /);
+    expect(state.steps[1].detail).toMatch(/pg_dump -Fc --no-password -f \S+\/\.\S+\.dump\.partial -h \S+ -p \d+ -U \S+ -d /);
     expect(JSON.stringify(b.events)).not.toContain(password);
     expect(JSON.stringify(b.lines)).not.toContain(password);
     expect(JSON.stringify(state.steps)).not.toContain(password);
