@@ -16,7 +16,7 @@
 // the process, a bounded slice per call so that no probe round waits on a big dump.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export const CHECKSUM_SUFFIX = '.sha256';
@@ -145,12 +145,6 @@ export async function sealDump(partial: string, final: string, signal?: AbortSig
   const sealed = await writeChecksum(partial, final, hex);
   await promoteDump(partial, final);
   return { hex, size: Number(sealed.size) };
-}
-
-/** Removes a dump's unfinished file (and an unfinished checksum temp file); nothing when absent. */
-export async function removePartial(final: string): Promise<void> {
-  await rm(partialPath(final), { force: true });
-  await rm(join(dirname(final), `.${basename(final)}${CHECKSUM_SUFFIX}.tmp`), { force: true });
 }
 
 // ---------------------------------------------------------------- does a file count
