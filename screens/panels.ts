@@ -206,24 +206,41 @@ function disksPanel({ state, checks, now }: Ctx): Body {
   const lead = w ? [waitSeg(w, now)] : [];
   if (!snap.host.ok) return { summary: [...lead, s(`unavailable: ${clean(snap.host.error)}`, 'UNKNOWN')], rows: [] };
   const judged = snap.host.data.filesystems.map((fs) => ({ fs, status: checks.get(`disk:${fs.mount}`)?.status }));
-  if (judged.length === 0) {
+  // filesystems whose statfs has not returned (a hung network mount): named, never left out
+  const stalled = (snap.host.data.stalledMounts ?? []).map((m) => ({ m, status: checks.get(`disk:${m.mount}`)?.status ?? ('UNKNOWN' as Status) }));
+  if (judged.length === 0 && stalled.length === 0) {
     const c = checks.get('disk');
     return { summary: [...lead, s(c ? clean(c.summary) : 'no filesystem reported', c?.status)], rows: [] };
   }
   judged.sort((a, b) => severity(b.status) - severity(a.status) || b.fs.usedPct - a.fs.usedPct);
-  const mw = Math.min(24, Math.max(...judged.map((j) => j.fs.mount.length)));
-  const rows: Line[] = judged.map(({ fs, status }) => [
+  const mw = Math.min(24, Math.max(...judged.map((j) => j.fs.mount.length), ...stalled.map((x) => x.m.mount.length)));
+  const row = ({ fs, status }: (typeof judged)[number]): Line => [
     s(rowMark(status), status),
     s(` ${fit(clean(fs.mount), mw)} `),
     s(pct0(fs.usedPct).padStart(4), status),
     s(`  ${formatBytes(fs.usedBytes)} of ${formatBytes(fs.sizeBytes)}, ${formatBytes(fs.availBytes)} free  ${clean(fs.fstype)}`),
-  ]);
+  ];
+  const stalledRow = ({ m, status }: (typeof stalled)[number]): Line => [
+    s(rowMark(status), status),
+    s(` ${fit(clean(m.mount), mw)} `),
+    s('not answering', status),
+    s(` for ${formatDuration(Math.max(0, now - m.since) / 1000)} (statfs)  ${clean(m.fstype)} ${clean(m.device)}`),
+  ];
+  // in order of severity: the warnings and criticals first, then the ones not answering, then the rest
+  const rows: Line[] = [
+    ...judged.filter((j) => severity(j.status) > severity('UNKNOWN')).map(row),
+    ...stalled.map(stalledRow),
+    ...judged.filter((j) => severity(j.status) <= severity('UNKNOWN')).map(row),
+  ];
+  const quiet = stalled.length ? [s(' · '), fig(`${stalled.length} not answering`, 'UNKNOWN')] : [];
   const top = judged[0];
+  if (!top) return { summary: [...lead, fig(`${stalled.length} filesystem${stalled.length === 1 ? '' : 's'} not answering`, 'UNKNOWN')], rows };
   return {
     summary: [
       ...lead,
       s(`${judged.length} filesystem${judged.length === 1 ? '' : 's'} · fullest ${clean(top.fs.mount)} `),
       fig(pct0(top.fs.usedPct), top.status),
+      ...quiet,
     ],
     rows,
   };

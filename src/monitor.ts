@@ -308,9 +308,28 @@ export class Collector {
   evaluate(snap: Snapshot, waiting: readonly SourceWait[] = [], now = Date.now()): HealthReport {
     const expectStatus = Object.fromEntries(this.opts.config.http.map((e) => [e.name, e.expectStatus]));
     const report = evaluate(snap, this.opts.config.thresholds, { only: this.opts.only, expectStatus });
-    if (waiting.length === 0) return report;
+    const stalled = snap.host.ok && this.wants('disk') ? (snap.host.data.stalledMounts ?? []) : [];
+    if (waiting.length === 0 && stalled.length === 0) return report;
     let checks = report.checks;
     let changed = false;
+    if (stalled.length) {
+      // a filesystem that does not answer is not known, and is not "no filesystem found" either
+      checks = checks.filter((c) => c.id !== 'disk');
+      for (const m of stalled) {
+        checks.push({
+          id: `disk:${m.mount}`,
+          group: 'disk',
+          label: m.mount,
+          status: 'UNKNOWN',
+          summary: `${m.mount} (${m.fstype}) is not answering: statfs waited on for ${seconds(now - m.since)}`,
+          value: null,
+          unit: '%',
+          thresholds: null,
+          subject: m.mount,
+        });
+      }
+      changed = true;
+    }
     for (const w of waiting) {
       const s = this.sources.find((x) => x.id === w.id);
       if (!s) continue;

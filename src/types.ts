@@ -34,6 +34,11 @@ export interface HostData {
   load: [number, number, number];
   uptimeSec: number;
   filesystems: Filesystem[];
+  /**
+   * Filesystems whose statfs has not returned (a hung network filesystem): left out of
+   * `filesystems`, and not asked again until the call returns. Absent when there are none.
+   */
+  stalledMounts?: { mount: string; device: string; fstype: string; since: number }[];
 }
 
 // ---------------------------------------------------------------- postgres

@@ -3,7 +3,13 @@
 // (systeminformation's fsSize() would start four per call). /proc files are read synchronously:
 // they are generated in memory, never wait on a disk, and a sync read costs a fraction of the
 // promise machinery around an async one.
-import { readFileSync } from 'node:fs';
+//
+// A statfs can hang (an NFS or CIFS server that stopped answering) and cannot be cancelled: it
+// holds one of libuv's few threads until it returns. A round waits a short while for each
+// filesystem; one that takes longer is reported as not answering, and is not asked again until
+// its call has returned, so a hung mount costs one thread, not one per round, and never holds
+// the CPU, memory and other disks back.
+import { readFileSync, type StatsFs } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
 import type { Filesystem, HostData, ProbeResult } from '../types';
@@ -16,6 +22,8 @@ const REAL_FS = new Set([
 ]);
 
 const MIN_CPU_INTERVAL_MS = 100;
+/** the longest a round waits for one filesystem's statfs (less when the probe's timeout is short) */
+const STATFS_WAIT_MS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface CpuSample {
@@ -75,7 +83,11 @@ export interface HostProbeOptions {
   ignoreMounts?: string[];
   /** for tests: read these files instead of /proc */
   procRoot?: string;
+  /** for tests: stands in for fs.promises.statfs */
+  statfs?: (path: string) => Promise<StatsFs>;
 }
+
+type FsAnswer = { fs: Filesystem } | { stalled: MountEntry & { since: number } } | null;
 
 export class HostProbe {
   private prevCpu: CpuSample | null = null;
@@ -85,9 +97,13 @@ export class HostProbe {
   private readonly host = hostname();
   private readonly cores = Math.max(1, cpus().length);
   private readonly proc: string;
+  private readonly statfs: (path: string) => Promise<StatsFs>;
+  /** mount point -> since when its statfs call has not returned */
+  private readonly pendingStatfs = new Map<string, number>();
 
   constructor(private readonly opts: HostProbeOptions) {
     this.proc = opts.procRoot ?? '/proc';
+    this.statfs = opts.statfs ?? ((p) => statfs(p));
   }
 
   /** Takes a CPU sample so that the next probe() can report CPU use over the interval. */
@@ -145,23 +161,14 @@ export class HostProbe {
     const [l1, l5, l15] = loadavg.split(' ').map(Number);
 
     const entries = parseMounts(mounts, this.opts.ignoreMounts);
-    const filesystems = (
-      await Promise.all(
-        entries.map(async (e): Promise<Filesystem | null> => {
-          try {
-            const s = await statfs(e.mount);
-            const size = s.blocks * s.bsize;
-            if (size === 0) return null;
-            const used = (s.blocks - s.bfree) * s.bsize;
-            const avail = s.bavail * s.bsize;
-            const usedPct = used + avail > 0 ? (100 * used) / (used + avail) : 0;
-            return { mount: e.mount, device: e.device, fstype: e.fstype, sizeBytes: size, usedBytes: used, availBytes: avail, usedPct };
-          } catch {
-            return null; // unmounted between reading /proc/mounts and statfs, or no permission
-          }
-        }),
-      )
-    ).filter((f): f is Filesystem => f !== null);
+    const wait = Math.max(20, Math.min(STATFS_WAIT_MS, Math.floor(this.opts.timeoutMs / 2)));
+    const answers = await Promise.all(entries.map((e) => this.statOne(e, wait)));
+    const filesystems: Filesystem[] = [];
+    const stalled: NonNullable<HostData['stalledMounts']> = [];
+    for (const a of answers) {
+      if (a && 'fs' in a) filesystems.push(a.fs);
+      else if (a) stalled.push(a.stalled);
+    }
 
     return {
       hostname: this.host,
@@ -175,6 +182,42 @@ export class HostProbe {
       load: [l1 || 0, l5 || 0, l15 || 0],
       uptimeSec: Number(uptime.split(' ')[0]) || 0,
       filesystems,
+      ...(stalled.length ? { stalledMounts: stalled } : {}),
     };
+  }
+
+  /** One filesystem's figures, or that it is not answering; null when it cannot be read. */
+  private async statOne(e: MountEntry, waitMs: number): Promise<FsAnswer> {
+    const pendingSince = this.pendingStatfs.get(e.mount);
+    if (pendingSince !== undefined) return { stalled: { ...e, since: pendingSince } };
+    const since = Date.now();
+    let returned = false;
+    const call = this.statfs(e.mount).then(
+      (s): FsAnswer => {
+        const size = s.blocks * s.bsize;
+        if (size === 0) return null;
+        const used = (s.blocks - s.bfree) * s.bsize;
+        const avail = s.bavail * s.bsize;
+        const usedPct = used + avail > 0 ? (100 * used) / (used + avail) : 0;
+        return { fs: { mount: e.mount, device: e.device, fstype: e.fstype, sizeBytes: size, usedBytes: used, availBytes: avail, usedPct } };
+      },
+      () => null, // unmounted between reading /proc/mounts and statfs, or no permission
+    );
+    void call.finally(() => {
+      returned = true;
+      if (this.pendingStatfs.get(e.mount) === since) this.pendingStatfs.delete(e.mount);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), waitMs);
+    });
+    try {
+      const r = await Promise.race([call, late]);
+      if (r !== 'late') return r;
+      if (!returned) this.pendingStatfs.set(e.mount, since);
+      return { stalled: { ...e, since } };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

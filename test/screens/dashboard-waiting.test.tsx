@@ -106,6 +106,34 @@ describe('a source still waited for', () => {
   });
 });
 
+describe('a filesystem that does not answer statfs', () => {
+  test('is named in the Disks panel as not answering, with how long, and counted on its title', async () => {
+    const base = healthyState();
+    const snap = base.snapshot!;
+    const host = snap.host.ok ? snap.host.data : null;
+    const now = Date.now();
+    const state: MonitorState = {
+      ...base,
+      snapshot: { ...snap, host: { ...snap.host, ok: true, data: { ...host!, stalledMounts: [{ mount: '/mnt/nas', device: 'nas:/export', fstype: 'nfs4', since: now - 12_000 }] } } },
+      report: {
+        ...base.report!,
+        status: 'UNKNOWN',
+        checks: [
+          ...base.report!.checks,
+          { id: 'disk:/mnt/nas', group: 'disk', label: '/mnt/nas', status: 'UNKNOWN', summary: '/mnt/nas (nfs4) is not answering', value: null, unit: '%', thresholds: null, subject: '/mnt/nas' },
+        ],
+      },
+    };
+    const d = await renderDashboard(state, { columns: 80, rows: 50 });
+    const lines = d.lines();
+    expect(titleOf(lines, 'Disks')).toMatch(/^..Disks \? · 3 filesystems · fullest \/var 55% · 1 not answering\?/);
+    const row = lines.find((l) => l.includes('/mnt/nas'));
+    expect(row).toMatch(/^\? +\/mnt\/nas +not answering for 12s \(statfs\) +nfs4 nas:\/export/);
+    // after the filesystems in trouble, before the healthy ones
+    expect(lines.indexOf(row!)).toBeLessThan(lines.findIndex((l) => /^ +\/var /.test(l)));
+  });
+});
+
 describe('the real monitor, with a PostgreSQL that accepts connections and never answers', () => {
   test('the host panel shows and updates its figures while the PostgreSQL probe is still pending', async () => {
     const sockets = new Set<net.Socket>();
