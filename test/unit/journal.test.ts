@@ -1,6 +1,8 @@
 // The journal on real files in a temporary directory: round trips, folding into run summaries,
-// damaged lines, redaction, file modes, run lookup, the run log and the history commands.
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// damaged lines, redaction, file modes, run lookup, the run log and the history commands; every
+// line checked when read, the index beside the journal after a crash or another process's
+// appends, and writes that fail (a full disk, through /dev/full).
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,11 +14,14 @@ import {
   formatOperator,
   operatorIdentity,
   parseLine,
+  setJournalWarningHandler,
   stateDir,
+  StateWriteError,
   type Operator,
   type StepPlan,
 } from '../../src/journal';
 import { historyCommand, showCommand } from '../../src/cli/history';
+import { runsNeedingAttention } from '../../src/cli/rollback';
 
 const ALICE: Operator = { user: 'alice', sudoUser: null, sshClient: '10.0.0.7', tty: '/dev/pts/3', host: 'db1', pid: 4242 };
 
@@ -219,7 +224,7 @@ describe('damaged and foreign lines', () => {
     appendFileSync(journal.file, '{"v":1,"ts":"2026-11-23T18:4'); // while this journal's fd is open
     journal.append({ type: 'note', run: 'r1', text: 'still here' });
     expect(journal.events('r1').map((e) => e.type)).toEqual(['run.start', 'note']);
-    expect(parseLine('{"v":1,"ts":"x","seq":1,"run":"a","type":"no{"v":1,"ts":"y","seq":2,"run":"a","type":"note","text":"t"}')).toMatchObject({
+    expect(parseLine('{"v":1,"ts":"2026-11-23T18:45:00.000Z","seq":1,"run":"a","type":"no{"v":1,"ts":"2026-11-23T18:45:01.000Z","seq":2,"run":"a","type":"note","text":"t"}')).toMatchObject({
       seq: 2,
       text: 't',
     });
@@ -475,5 +480,414 @@ describe('history and show', () => {
     expect(out).toMatch(/1\.\s+snapshot\s+Snapshot the table\s+started\s+-\s+started, no finish recorded: outcome unknown/);
     expect(out).toContain(`Log: none (${journal.logPath('r1')})`);
     expect(() => showCommand(journal, 'nope')).toThrow(UserError);
+  });
+});
+
+// ---------------------------------------------------------------- lines checked when read
+
+/** A journal line as ops writes it, with `over` replacing or adding fields. */
+function line(run: string, type: string, seq: number, over: Record<string, unknown> = {}): string {
+  const base: Record<string, Record<string, unknown>> = {
+    'run.start': { task: 'vacuum-table', title: 'Vacuum a table', risk: 'high', params: {}, target: 'postgres://app@db1/prod', operator: ALICE, steps: PLAN, dryRun: false },
+    'step.start': { step: 'snapshot', index: 0, attempt: 1, detail: 'run snapshot' },
+    'step.finish': { step: 'snapshot', index: 0, outcome: 'ok', exitCode: 0, durationMs: 12 },
+    'rollback.start': { step: 'snapshot', index: 0, detail: 'drop it' },
+    'rollback.finish': { step: 'snapshot', index: 0, outcome: 'ok', exitCode: 0, durationMs: 3 },
+    'run.end': { outcome: 'succeeded' },
+    note: { text: 'a note' },
+  };
+  return `${JSON.stringify({ v: 1, ts: `2026-11-23T10:00:${String(seq).padStart(2, '0')}.000Z`, seq, run, type, ...base[type], ...over })}\n`;
+}
+
+describe('every line is checked when read', () => {
+  afterEach(() => setJournalWarningHandler(null));
+
+  it('a line of the wrong shape is skipped with one warning naming its line; it hides no other run', () => {
+    failedRun(journal, 'r-good', '2026-11-23T09:00:00.000Z');
+    journal.close();
+    // line numbers: failedRun wrote 10 lines
+    appendFileSync(journal.file, line('r-nullstep', 'run.start', 1, { steps: [null] })); // 11
+    appendFileSync(journal.file, line('r-op', 'run.start', 1, { operator: 'str' })); // 12
+    appendFileSync(journal.file, line('r-good', 'note', 11, { text: 'kept' })); // 13
+    appendFileSync(journal.file, line('r-good', 'step.start', 12, { index: '1' })); // 14
+    const j = new Journal(dir, { env: {} });
+    start(j, 'r-after', { ts: '2026-11-23T11:00:00.000Z' }); // 15
+    j.append({ type: 'step.start', run: 'r-after', step: 'snapshot', index: 0, attempt: 1, detail: 'x' }); // 16
+
+    const runs = j.runs();
+    expect(runs.map((r) => r.run)).toEqual(['r-after', 'r-good']);
+    expect(runs[1].notes.map((n) => n.text)).toEqual(['kept']);
+    expect(j.warnings).toEqual([
+      `journal ${j.file}: line 11 skipped: run.start: steps[0] is not an object`,
+      `journal ${j.file}: line 12 skipped: run.start: operator is not an object or null`,
+      `journal ${j.file}: line 14 skipped: step.start: index is not a whole number`,
+    ]);
+    // reading again, one run or all, warns no more
+    j.runs({ limit: 1 });
+    j.summary('r-good');
+    j.events('r-after');
+    j.findRun('r-af');
+    expect(j.warnings).toHaveLength(3);
+    j.close();
+  });
+
+  it('history, show and the rollback list read the other runs; each line is warned once per process', () => {
+    const seen: string[] = [];
+    setJournalWarningHandler((m) => seen.push(m));
+    start(journal, '20261123-100000-vacuum-table-aa11', { ts: '2026-11-23T10:00:00.000Z' });
+    journal.append({ type: 'step.start', run: '20261123-100000-vacuum-table-aa11', step: 'snapshot', index: 0, attempt: 1, detail: 'x' });
+    journal.append({ type: 'run.end', run: '20261123-100000-vacuum-table-aa11', outcome: 'interrupted' });
+    journal.close();
+    appendFileSync(journal.file, line('20261123-110000-bad-bb22', 'run.start', 1, { steps: [null], ts: '2026-11-23T11:00:00.000Z' }));
+    appendFileSync(journal.file, line('20261123-110000-bad-bb22', 'run.end', 2, { outcome: 'perhaps' }));
+
+    const a = new Journal(dir, { env: {} });
+    expect(historyCommand(a, { json: false })).toContain('20261123-100000-vacuum-table-aa11');
+    expect(JSON.parse(historyCommand(a, { json: true }))).toHaveLength(1);
+    expect(showCommand(a, '20261123-10')).toContain('Run 20261123-100000-vacuum-table-aa11');
+    expect(() => showCommand(a, '20261123-11')).toThrow(UserError); // its every line was unreadable
+    expect(runsNeedingAttention(a).map((r) => r.run)).toEqual(['20261123-100000-vacuum-table-aa11']);
+    // a second Journal in the same process (the CLI may open two) does not warn again
+    const b = new Journal(dir, { env: {} });
+    expect(b.runs()).toHaveLength(1);
+    expect(b.warnings).toHaveLength(2);
+    expect(seen).toEqual([
+      `journal ${a.file}: line 4 skipped: run.start: steps[0] is not an object`,
+      `journal ${a.file}: line 5 skipped: run.end: outcome is not a run outcome`,
+    ]);
+    expect(a.unreadable).toEqual({ count: 2, lines: [4, 5] });
+  });
+
+  it('an own onWarning gets each warning once; past 10, one more line counts the rest', () => {
+    start(journal, 'r1');
+    journal.close();
+    for (let i = 0; i < 25; i++) appendFileSync(journal.file, line('r1', 'note', i + 2, { text: i }));
+    const got: string[] = [];
+    const j = new Journal(dir, { env: {}, onWarning: (m) => got.push(m) });
+    expect(j.runs()[0].run).toBe('r1');
+    j.runs();
+    expect(got).toHaveLength(11);
+    expect(got[0]).toBe(`journal ${j.file}: line 2 skipped: note: text is not a string`);
+    expect(got[9]).toBe(`journal ${j.file}: line 11 skipped: note: text is not a string`);
+    expect(got[10]).toBe(`journal ${j.file}: 15 more unreadable lines skipped`);
+    for (const m of got) expect(m.split('\n')).toHaveLength(1);
+  });
+
+  it('checks every field the readers use, with its type', () => {
+    const bad: [string, Record<string, unknown>, string][] = [
+      ['run.start', { steps: [null] }, 'steps[0] is not an object'],
+      ['run.start', { steps: [{ id: 'a', title: 'A', rollback: null }] }, 'steps[0].irreversible is missing'],
+      ['run.start', { steps: 'all' }, 'steps is not a list'],
+      ['run.start', { operator: 'str' }, 'operator is not an object or null'],
+      ['run.start', { operator: { ...ALICE, pid: 'x' } }, 'operator.pid is not a whole number'],
+      ['run.start', { operator: { ...ALICE, sudoUser: 7 } }, 'operator.sudoUser is not a string or null'],
+      ['run.start', { risk: 'extreme' }, 'risk is not a risk level'],
+      ['run.start', { params: [] }, 'params is not an object'],
+      ['run.start', { task: 7 }, 'task is not a string'],
+      ['run.start', { dryRun: 'no' }, 'dryRun is not true or false'],
+      ['run.start', { resumeOf: 5 }, 'resumeOf is not a string'],
+      ['step.start', { index: '1' }, 'index is not a whole number'],
+      ['step.start', { index: -1 }, 'index is not a whole number'],
+      ['step.start', { step: null }, 'step is not a string'],
+      ['step.start', { attempt: 1.5 }, 'attempt is not a whole number'],
+      ['step.start', { pgid: 0 }, 'pgid is not a process id'],
+      ['step.start', { backendPid: '77' }, 'backendPid is not a process id'],
+      ['step.finish', { outcome: 'maybe' }, 'outcome is not a step outcome'],
+      ['step.finish', { exitCode: '1' }, 'exitCode is not a whole number or null'],
+      ['step.finish', { durationMs: null }, 'durationMs is not a number'],
+      ['step.finish', { values: 'v' }, 'values is not an object'],
+      ['step.finish', { error: {} }, 'error is not a string'],
+      ['rollback.start', { detail: 1 }, 'detail is not a string'],
+      ['rollback.finish', { outcome: 'ok!' }, 'outcome is not a step outcome'],
+      ['run.end', { outcome: 5 }, 'outcome is not a run outcome'],
+      ['note', { text: ['a'] }, 'text is not a string'],
+      ['note', { seq: 'x' }, 'seq is not a whole number'],
+      ['note', { ts: 'yesterday' }, 'ts is not a time (ISO 8601)'],
+      ['note', { run: 42 }, 'run is not a string'],
+      ['note', { run: '' }, 'run is empty'],
+    ];
+    for (const [type, over, why] of bad) {
+      expect(parseLine(line('r1', type, 1, over)), `${type} ${JSON.stringify(over)}`).toBeNull();
+      const j = new Journal(join(dir, `case-${bad.indexOf(bad.find((b) => b[1] === over)!)}`), { env: {} });
+      mkdirSync(j.dir, { recursive: true });
+      writeFileSync(j.file, line('r1', type, 1, over));
+      j.runs();
+      expect(j.warnings).toEqual([`journal ${j.file}: line 1 skipped: ${type}: ${why}`]);
+    }
+    // what is optional may be left out; operator may be null; unknown fields are kept
+    expect(parseLine(line('r1', 'run.start', 1, { operator: null, later: { x: 1 } }))).toMatchObject({ operator: null, later: { x: 1 } });
+    expect(parseLine(line('r1', 'step.finish', 1, { exitCode: null }))).toMatchObject({ exitCode: null });
+    expect(parseLine(line('r1', 'step.start', 1, { pgid: 4321, backendPid: 987 }))).toMatchObject({ pgid: 4321, backendPid: 987 });
+  });
+
+  it('quietly skips events of types and versions this ops does not know, and a last line still being written', () => {
+    start(journal, 'r1');
+    journal.close();
+    appendFileSync(journal.file, line('r1', 'step.progress', 2, { pct: 50 }));
+    appendFileSync(journal.file, `${JSON.stringify({ v: 2, ts: 'soon', seq: 3, run: 'r1', type: 'note', text: 7 })}\n\n`);
+    appendFileSync(journal.file, line('r1', 'note', 4).slice(0, 40));
+    const j = new Journal(dir, { env: {} });
+    expect(j.events('r1').map((e) => e.type)).toEqual(['run.start']);
+    expect(j.warnings).toEqual([]);
+    // once another event follows, the torn line is a line of its own, and named
+    j.append({ type: 'note', run: 'r1', text: 'after the crash' });
+    expect(j.events('r1').map((e) => e.type)).toEqual(['run.start', 'note']);
+    expect(j.warnings).toEqual([`journal ${j.file}: line 5 skipped: not a whole JSON line (cut short, or edited)`]);
+    // its seq goes on from the highest of the run's readable lines (the unknown type's too)
+    expect(j.events('r1')[1].seq).toBe(3);
+    j.close();
+  });
+
+  it('a step start carries its process group and backend pid into the summary (null when absent)', () => {
+    start(journal, 'r1');
+    journal.append({ type: 'step.start', run: 'r1', step: 'snapshot', index: 0, attempt: 1, detail: 'x', pgid: 4321, backendPid: 987 });
+    const [s] = journal.runs();
+    expect(s.steps[0]).toMatchObject({ status: 'started', pgid: 4321, backendPid: 987 });
+    expect(s.steps[1]).toMatchObject({ status: 'pending', pgid: null, backendPid: null });
+    // a later attempt without them: null again
+    journal.append({ type: 'step.start', run: 'r1', step: 'snapshot', index: 0, attempt: 2, detail: 'x' });
+    expect(journal.summary('r1')!.steps[0]).toMatchObject({ attempts: 2, pgid: null, backendPid: null });
+  });
+});
+
+// ---------------------------------------------------------------- the index
+
+describe('the index beside the journal', () => {
+  /** A journal that keeps its index file whatever its size. */
+  const indexed = (opts: { onWarning?: (m: string) => void } = {}) => new Journal(dir, { env: {}, indexMinBytes: 0, ...opts });
+  const names = (j: Journal, limit?: number) => j.runs({ limit }).map((r) => r.run);
+  const at = (h: number, m = 0) => `2026-11-23T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00.000Z`;
+
+  it('is written on first read, and read back by the next journal', () => {
+    const j = indexed();
+    for (let i = 0; i < 5; i++) failedRun(j, `r${i}`, at(10 + i));
+    expect(existsSync(j.indexFile)).toBe(false); // appends do not touch it
+    expect(names(j, 2)).toEqual(['r4', 'r3']);
+    expect(existsSync(j.indexFile)).toBe(true);
+    expect(statSync(j.indexFile).mode & 0o777).toBe(0o600);
+    const k = indexed();
+    expect(names(k)).toEqual(['r4', 'r3', 'r2', 'r1', 'r0']);
+    expect(k.summary('r2')).toMatchObject({ outcome: 'failed', pendingRollbacks: 1 });
+    expect(k.findRun('r3')).toBe('r3');
+    j.close();
+  });
+
+  it('a journal below the size gets no index file', () => {
+    failedRun(journal, 'r1');
+    expect(journal.runs()).toHaveLength(1);
+    expect(existsSync(journal.indexFile)).toBe(false);
+  });
+
+  it('an index older than the file: lines appended since (by another process) are read from where it stops', () => {
+    const j = indexed();
+    failedRun(j, 'old1', at(9));
+    start(j, 'old2', { ts: at(10) });
+    expect(names(j)).toEqual(['old2', 'old1']);
+    const indexBytes = readFileSync(j.indexFile);
+    // "another process": a second journal, and lines written straight to the file
+    const other = new Journal(dir, { env: {} });
+    other.append({ type: 'step.start', run: 'old2', step: 'snapshot', index: 0, attempt: 1, detail: 'x' });
+    other.append({ type: 'step.finish', run: 'old2', step: 'snapshot', index: 0, outcome: 'ok', exitCode: 0, durationMs: 5 });
+    other.close();
+    appendFileSync(j.file, line('new1', 'run.start', 1, { ts: at(12) }));
+    appendFileSync(j.file, line('early', 'run.start', 1, { ts: at(8) })); // started before the others
+    expect(readFileSync(j.indexFile)).toEqual(indexBytes); // still the old index
+    for (const k of [j, indexed()]) {
+      expect(names(k)).toEqual(['new1', 'old2', 'old1', 'early']);
+      expect(names(k, 2)).toEqual(['new1', 'old2']);
+      expect(k.summary('old2')!.steps[0]).toMatchObject({ status: 'ok', durationMs: 5 });
+      expect(k.summary('old2')!.pendingRollbacks).toBe(1);
+      expect(k.findRun('ear')).toBe('early');
+      expect(() => k.findRun('old')).toThrow('"old" matches 2 runs (old2, old1)');
+    }
+    // the next event of a run indexed before goes on from its last seq
+    expect(indexed().append({ type: 'note', run: 'old2', text: 'n' }).seq).toBe(4);
+    j.close();
+  });
+
+  it('a run indexed before that starts again later moves to its new start time', () => {
+    const j = indexed();
+    start(j, 'a', { ts: at(9) });
+    start(j, 'b', { ts: at(10) });
+    start(j, 'c', { ts: at(11) });
+    expect(names(j, 1)).toEqual(['c']);
+    appendFileSync(j.file, line('a', 'run.start', 2, { ts: at(12), task: 'again' }));
+    for (const k of [j, indexed()]) {
+      expect(names(k, 1)).toEqual(['a']);
+      expect(names(k, 2)).toEqual(['a', 'c']);
+      expect(names(k)).toEqual(['a', 'c', 'b']);
+      expect(k.summary('a')!.task).toBe('again');
+    }
+    j.close();
+  });
+
+  it('a torn last line is left out of the index until it is a whole line', () => {
+    const j = indexed();
+    failedRun(j, 'r1', at(9));
+    j.close();
+    appendFileSync(j.file, line('r2', 'run.start', 1, { ts: at(10) }).slice(0, 50));
+    expect(names(j)).toEqual(['r1']);
+    expect(j.warnings).toEqual([]);
+    const k = indexed();
+    start(k, 'r3', { ts: at(11) }); // ends the torn line, then its own
+    expect(names(indexed())).toEqual(['r3', 'r1']);
+    expect(names(j)).toEqual(['r3', 'r1']);
+    expect(j.warnings).toEqual([`journal ${j.file}: line 11 skipped: not a whole JSON line (cut short, or edited)`]);
+    k.close();
+  });
+
+  it('a journal replaced, truncated or edited in place is indexed again from the file', () => {
+    const j = indexed();
+    for (let i = 0; i < 3; i++) failedRun(j, `r${i}`, at(10 + i));
+    j.close();
+    expect(names(indexed())).toEqual(['r2', 'r1', 'r0']);
+
+    // replaced: another file renamed over it (an editor's save), as long as the old one
+    const text = readFileSync(j.file, 'utf8');
+    writeFileSync(`${j.file}.new`, text.replaceAll('"r1"', '"x1"'));
+    renameSync(`${j.file}.new`, j.file);
+    expect(names(indexed())).toEqual(['r2', 'x1', 'r0']);
+    expect(names(j)).toEqual(['r2', 'x1', 'r0']); // the index it kept in memory too
+
+    // edited in place, same length: a line of r0 now names another run
+    const fd = openSync(j.file, 'r+');
+    const pos = readFileSync(j.file, 'utf8').indexOf('"type":"step.start","run":"r0"');
+    expect(pos).toBeGreaterThan(0);
+    writeSync(fd, '"type":"step.start","run":"z0"', pos);
+    closeSync(fd);
+    const edited = indexed();
+    expect(names(edited).sort()).toEqual(['r0', 'r2', 'x1', 'z0']);
+    expect(edited.events('z0').map((e) => e.type)).toEqual(['step.start']);
+
+    // truncated to its first run (z0's line among them)
+    const firstRun = readFileSync(j.file, 'utf8').split('\n').slice(0, 10).join('\n') + '\n';
+    writeFileSync(j.file, firstRun);
+    expect(names(indexed())).toEqual(['z0', 'r0']);
+    expect(names(j)).toEqual(['z0', 'r0']);
+  });
+
+  it('a damaged or foreign index file is ignored and written again', () => {
+    const j = indexed();
+    failedRun(j, 'r1', at(9));
+    start(j, 'r2', { ts: at(10) });
+    j.runs();
+    const good = readFileSync(j.indexFile);
+    for (const junk of [Buffer.from('garbage'), good.subarray(0, good.length - 9), Buffer.alloc(good.length)]) {
+      writeFileSync(j.indexFile, junk);
+      expect(names(indexed())).toEqual(['r2', 'r1']);
+      expect(readFileSync(j.indexFile)).toEqual(good);
+    }
+    // the index of another journal
+    const otherDir = join(dir, 'other');
+    const other = new Journal(otherDir, { env: {}, indexMinBytes: 0 });
+    start(other, 'elsewhere');
+    other.runs();
+    other.close();
+    writeFileSync(j.indexFile, readFileSync(other.indexFile));
+    expect(names(indexed())).toEqual(['r2', 'r1']);
+    j.close();
+  });
+
+  it('reads only the lines of the runs it lists: a damaged line of an older run is found once that run is read', () => {
+    const j = indexed();
+    // more than the 4 KiB it hashes at either end before and after the runs
+    start(j, 'pad-head', { ts: at(1) });
+    for (let i = 0; i < 3; i++) j.append({ type: 'note', run: 'pad-head', text: 'h'.repeat(1900) });
+    for (let i = 0; i < 4; i++) failedRun(j, `r${i}`, at(10 + i));
+    start(j, 'pad-tail', { ts: at(2) });
+    for (let i = 0; i < 3; i++) j.append({ type: 'note', run: 'pad-tail', text: 't'.repeat(1900) });
+    j.close();
+    expect(names(indexed(), 1)).toEqual(['r3']);
+    // damage r0's run.end in place (the same length, so the index still matches)
+    const text = readFileSync(j.file, 'utf8');
+    const pos = text.indexOf('"outcome":"failed","error":"step reindex failed"');
+    const fd = openSync(j.file, 'r+');
+    writeSync(fd, '"outcome":"fa!led"', pos);
+    closeSync(fd);
+    const k = indexed();
+    expect(names(k, 2)).toEqual(['r3', 'r2']);
+    expect(k.warnings).toEqual([]);
+    // reading r0 finds it, and with it the index is built again from the file
+    expect(k.summary('r0')!.outcome).toBe('unfinished');
+    expect(k.warnings).toEqual([`journal ${k.file}: line 14 skipped: run.end: outcome is not a run outcome`]);
+    expect(names(k)).toEqual(['r3', 'r2', 'r1', 'r0', 'pad-tail', 'pad-head']);
+  });
+});
+
+// ---------------------------------------------------------------- writes that fail
+
+describe('writes that fail (/dev/full: every write is ENOSPC)', () => {
+  const full = '/dev/full';
+  const haveFull = existsSync(full);
+
+  it.skipIf(!haveFull)('the run log: no throw from its timer, write, flush or close; the failure is kept and told once', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const errors: StateWriteError[] = [];
+      const j = new Journal(dir, { env: {} });
+      mkdirSync(join(dir, 'runs'), { recursive: true });
+      symlinkSync(full, j.logPath('r1'));
+      const log = j.openLog('r1', [], { onError: (e) => errors.push(e) });
+      log.write('one', 'out');
+      log.write('two\nthree', 'err');
+      expect(() => vi.advanceTimersByTime(100)).not.toThrow(); // the timer's flush
+      expect(log.failed).toBeInstanceOf(StateWriteError);
+      expect(log.failed).toBeInstanceOf(UserError);
+      expect(log.failed!.path).toBe(j.logPath('r1'));
+      expect(log.failed!.message).toBe(`run log: cannot write ${j.logPath('r1')}: ENOSPC (no space left on device)`);
+      expect(errors).toEqual([log.failed]);
+      expect(log.dropped).toBe(3);
+      expect(log.lines).toBe(0);
+      for (let i = 0; i < 50_000; i++) log.write(`line ${i}`, 'out'); // past the 32 KiB chunk
+      expect(() => log.flush()).not.toThrow();
+      expect(log.dropped).toBe(50_003);
+      expect(() => log.close()).not.toThrow();
+      expect(() => log.write('after close', 'info')).not.toThrow();
+      expect(errors).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it.skipIf(!haveFull)('the run log: a failure at process exit is not thrown either', () => {
+    const j = new Journal(dir, { env: {} });
+    mkdirSync(join(dir, 'runs'), { recursive: true });
+    symlinkSync(full, j.logPath('r2'));
+    const log = j.openLog('r2');
+    let told: unknown = null;
+    log.onError = (e) => {
+      told = e;
+      throw new Error('an owner whose handler throws');
+    };
+    log.write('pending at exit', 'out');
+    // what the 'exit' hook does for every open log
+    for (const l of process.listeners('exit')) expect(() => (l as (code: number) => void)(0)).not.toThrow();
+    expect(told).toBeInstanceOf(StateWriteError);
+    log.close();
+  });
+
+  it.skipIf(!haveFull)('Journal.append throws a one-line StateWriteError naming the file; appending later starts a new line', () => {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    symlinkSync(full, join(dir, 'journal.jsonl'));
+    const j = new Journal(dir, { env: {} });
+    let err: unknown;
+    try {
+      start(j, 'r1');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StateWriteError);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as StateWriteError).path).toBe(j.file);
+    expect((err as Error).message).toBe(`journal: cannot write ${j.file}: ENOSPC (no space left on device)`);
+    expect(() => j.append({ type: 'note', run: 'r1', text: 'again' })).toThrow(StateWriteError);
+    expect(statSync(full).mode & 0o777).toBe(0o666); // a device is never chmod-ed
+  });
+
+  it('a state directory that cannot be created is a StateWriteError naming it', () => {
+    writeFileSync(join(dir, '..', 'plain-file'), '');
+    const j = new Journal(join(dir, '..', 'plain-file', 'state'), { env: {} });
+    expect(() => start(j, 'r1')).toThrow(StateWriteError);
+    expect(() => j.openLog('r1')).toThrow(/^run log: cannot create .*plain-file\/state\/runs: (ENOTDIR|EEXIST)/);
   });
 });
