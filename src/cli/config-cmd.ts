@@ -87,7 +87,7 @@ export async function configCommand(sub: string | undefined, args: string[], env
       const checked = ConfigSchema.safeParse(raw);
       if (!checked.success) {
         const issue = checked.error.issues[0];
-        throw new UserError(redact(`config set: ${formatKeyPath(issue.path)}: ${issue.message} (${file})`));
+        throw new UserError(redact(`config set: ${formatKeyPath(issue.path)}: ${issue.message}`));
       }
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       // conf (and its JSON-schema validator) is loaded only when writing
