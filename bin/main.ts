@@ -9,7 +9,7 @@ import { ChecklistService } from '../src/checklists/service';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand, startupNotice } from '../src/cli/rollback';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
-import { Journal, stateDir } from '../src/journal';
+import { Journal, setJournalWarningHandler, stateDir } from '../src/journal';
 import { reap, registryDir, SCENARIO_NAMES, startDrill } from '../src/drill/drill';
 import { runPlantedSessions, SESSIONS_COMMAND } from '../src/drill/sessions';
 import { hostname } from 'node:os';
@@ -91,6 +91,10 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+
+  // a journal line skipped as unreadable: one warning per line, on stderr (the console shows a
+  // notice instead: openConsole)
+  setJournalWarningHandler((message) => process.stderr.write(`ops: warning: ${message}\n`));
 
   switch (args.command) {
     case 'check': {
@@ -302,7 +306,9 @@ type ConsoleWalk = { begin: string } | { resume: string };
 /** The interactive console, opening on the dashboard, or on a checklist walkthrough. */
 async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: ConsoleWalk | null): Promise<void> {
   const checklists = new ChecklistService(settings);
-  const notices = [startupNotice(new Journal(undefined, { secrets: settings.target.secrets })), walk ? null : walkNotice(checklists)].filter(Boolean);
+  setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
+  const journal = new Journal(undefined, { secrets: settings.target.secrets });
+  const notices = [startupNotice(journal), unreadableNotice(journal), walk ? null : walkNotice(checklists)].filter(Boolean);
   const monitor = new Monitor({
     config: settings.config,
     target: settings.target,
@@ -318,6 +324,14 @@ async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: C
   process.off('exit', leaveEarly); // the console restores the terminal from here on
   const service = new TaskService(settings);
   await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true });
+}
+
+/** The start-up line about journal lines skipped as unreadable (read by startupNotice). */
+function unreadableNotice(journal: Journal): string | null {
+  const { count, lines } = journal.unreadable;
+  if (count === 0) return null;
+  const at = `line ${lines.slice(0, 3).join(', ')}${count > 3 ? ', …' : ''}`;
+  return `${count} journal line${count === 1 ? ' was' : 's were'} unreadable and skipped (${at}); ops history says why`;
 }
 
 /** The start-up line about a walkthrough left unfinished. */
