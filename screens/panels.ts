@@ -318,8 +318,10 @@ function postgresPanel(ctx: Ctx): Body {
     const retry = w ? waitedText(w, now) : retryText(state, now);
     const target = state.target ? `target ${clean(state.target.name)} ${clean(state.target.display)}` : '';
     const row = [retry, target].filter(Boolean).join(' · ');
-    // the title line truncates; the rows give the whole reason, wrapped to the panel
-    const reason: Line[] = wrapWords(v.reason, Math.max(20, width)).map((l) => [s(l, v.status)]);
+    // the title line truncates; the rows give the whole reason, wrapped to the panel (the retry
+    // time the last answer named is past once the next attempt is under way)
+    const why = w ? v.reason.replace(/ \(retrying in \d+s\)$/, '') : v.reason;
+    const reason: Line[] = wrapWords(why, Math.max(20, width)).map((l) => [s(l, v.status)]);
     return { summary: unavailable(v, v.status), rows: [...reason, ...(row ? [[s(row)]] : [])] };
   }
   const pg = v.pg;

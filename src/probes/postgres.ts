@@ -3,7 +3,9 @@
 // probe() never throws. Connection failures back off (1 s, doubling, at most 30 s); a call before
 // the next attempt is due answers at once with the last error. A dropped connection (server
 // restart, pg_terminate_backend) is noticed through the client's 'error'/'end' events and the next
-// round reconnects. Every round is bounded by timeoutMs overall; on timeout the socket is destroyed.
+// round reconnects. Every round is bounded by timeoutMs overall, on our side (statement_timeout
+// means nothing to a server that is stopped): on timeout the socket is destroyed, never reused,
+// and the next round connects afresh. close() ends a round in flight at once.
 import type pg from 'pg';
 
 /**
@@ -26,6 +28,8 @@ export interface PgProbeOptions {
 const APPLICATION_NAME = 'ops-console';
 const BACKOFF_START_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
+/** how long close() waits for an idle server to acknowledge the end of the session */
+const CLOSE_GRACE_MS = 300;
 const QUERY_TEXT_MAX = 200;
 /** pg_database_size() stats every file of every database: refresh it at most this often */
 const DB_SIZES_TTL_MS = 60_000;
@@ -45,6 +49,7 @@ interface ConnMeta {
 type Row = Record<string, unknown>;
 
 const TIMEOUT = Symbol('timeout');
+const CLOSED = Symbol('closed');
 
 class ConnectError extends Error {
   constructor(readonly inner: unknown) {
@@ -69,6 +74,8 @@ export class PostgresProbe {
   private connecting = false;
   private sizes: { at: number; rows: { name: string; sizeBytes: number }[] } | null = null;
   private sizesRefreshing = false;
+  /** ends the round in flight at once (close): its deadline is not waited for */
+  private abandonRound: (() => void) | null = null;
 
   constructor(opts: PgProbeOptions) {
     this.opts = opts;
@@ -93,10 +100,17 @@ export class PostgresProbe {
     this.closed = true;
     this.gen += 1;
     const client = this.client;
+    // a round in flight (the server may not be answering it) is ended now, not at its deadline
+    const busy = this.inflight !== null || this.connecting || !this.alive;
+    this.abandonRound?.();
     this.client = null;
     this.alive = false;
     this.meta = null;
-    if (client) await endClient(client, Math.min(this.opts.timeoutMs, 1000));
+    if (!client) return;
+    // an idle, healthy connection is ended politely (a short wait for the server's goodbye);
+    // one that is busy or broken is destroyed: a stopped server would never say goodbye
+    if (busy || this.sizesRefreshing) destroyClient(client);
+    else await endClient(client, Math.min(this.opts.timeoutMs, CLOSE_GRACE_MS));
   }
 
   // ---------------------------------------------------------------- round
@@ -111,18 +125,21 @@ export class PostgresProbe {
       }
 
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+      const timeout = new Promise<typeof TIMEOUT | typeof CLOSED>((resolve) => {
         timer = setTimeout(() => resolve(TIMEOUT), this.opts.timeoutMs);
+        this.abandonRound = () => resolve(CLOSED);
       });
       const work = this.collect(this.gen);
       work.catch(() => {}); // settled later if we time out first
-      let outcome: { data: PgData } | { err: unknown } | typeof TIMEOUT;
+      let outcome: { data: PgData } | { err: unknown } | typeof TIMEOUT | typeof CLOSED;
       try {
         outcome = await Promise.race([work.then((data) => ({ data }), (err: unknown) => ({ err })), timeout]);
       } finally {
         clearTimeout(timer);
+        this.abandonRound = null;
       }
 
+      if (outcome === CLOSED) return fail('probe closed');
       if (outcome === TIMEOUT) {
         this.gen += 1;
         const connecting = this.connecting;
