@@ -289,11 +289,15 @@ async function drillCommand(args: ReturnType<typeof parseCommandLine>): Promise<
     return 0;
   }
   process.env.OPS_BADGE = 'DRILL';
+  // the console's help overlay (?) names the psql command: the line above is behind its screen
+  const about = ['Drill · connect from another terminal:', `  ${drill.psql}`, args.keep ? '  kept when you quit; "ops drill clean" removes it then' : '  removed when you quit'];
   try {
-    await openConsole(resolveSettings({ ...args.flags, target: undefined, database: drill.record.url }), null);
+    await openConsole(resolveSettings({ ...args.flags, target: undefined, database: drill.record.url }), null, about);
   } finally {
-    if (args.keep) say(`drill kept at 127.0.0.1:${drill.record.port} (${drill.record.dir}); remove it with: ${drill.keep()}`);
-    else {
+    if (args.keep) {
+      const clean = drill.keep();
+      say(clean ? `drill kept at 127.0.0.1:${drill.record.port} (${drill.record.dir}); remove it with: ${clean}` : `drill ${drill.record.id} is gone (removed while its console was open): nothing was kept`);
+    } else {
       drill.remove();
       say('drill removed: its cluster is stopped and its files are gone');
     }
@@ -304,7 +308,7 @@ async function drillCommand(args: ReturnType<typeof parseCommandLine>): Promise<
 type ConsoleWalk = { begin: string } | { resume: string };
 
 /** The interactive console, opening on the dashboard, or on a checklist walkthrough. */
-async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: ConsoleWalk | null): Promise<void> {
+async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: ConsoleWalk | null, about?: readonly string[]): Promise<void> {
   const checklists = new ChecklistService(settings);
   setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
   const journal = new Journal(undefined, { secrets: settings.target.secrets });
@@ -323,7 +327,7 @@ async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: C
   const { runConsole } = await importConsoleOutsideCi();
   process.off('exit', leaveEarly); // the console restores the terminal from here on
   const service = new TaskService(settings);
-  await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true });
+  await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
 }
 
 /** The start-up line about journal lines skipped as unreadable (read by startupNotice). */

@@ -47,6 +47,8 @@ export interface AppProps {
   checklists?: ChecklistServiceLike;
   /** open on a walkthrough: a new one of this checklist, or one to resume */
   walk?: { begin: string } | { resume: string } | null;
+  /** lines at the top of the dashboard's help overlay (a drill's psql command) */
+  about?: readonly string[];
   onQuit: () => void;
   /** forced size (tests); otherwise the terminal's, following resize events */
   columns?: number;
@@ -98,7 +100,7 @@ const runRoute = (handle: RunHandleLike, back: RunRoute['back']): RunRoute => ({
 
 const RUN_BUSY_NOTICE = 'a run is in progress: q does not quit; c cancels it';
 
-export function App({ monitor, service, checklists, walk, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now }: AppProps) {
+export function App({ monitor, service, checklists, walk, about, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now }: AppProps) {
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   const [app, dispatch] = useReducer(appReducer, INITIAL_APP);
 
@@ -596,6 +598,7 @@ export function App({ monitor, service, checklists, walk, onQuit, columns: colum
             keyHandlerRef={dashKeyRef}
             onNavigate={service ? navigate : undefined}
             notice={app.notice}
+            about={about}
           />
         );
       case 'tasks':

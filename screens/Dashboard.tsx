@@ -28,6 +28,8 @@ export interface DashboardProps {
   onNavigate?: (to: DashboardNav) => void;
   /** the console's own one-line message (e.g. after leaving a screen), shown in the footer until the next key */
   notice?: string | null;
+  /** lines at the top of the help overlay about where the console runs (a drill's psql command) */
+  about?: readonly string[];
 }
 
 export type DashboardNav =
@@ -183,12 +185,17 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
   return out;
 }
 
-/** The help overlay's lines: the task keys only when the console has a task service. */
-export function helpLines(tasks: boolean): readonly string[] {
-  return tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thul] {12}|c x {10})/.test(l));
+/**
+ * The help overlay's lines: the task keys only when the console has a task service; `about`
+ * (where the console runs: a drill's psql command) right under the title, where the smallest
+ * terminal still shows it.
+ */
+export function helpLines(tasks: boolean, about: readonly string[] = []): readonly string[] {
+  const keys = tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thul] {12}|c x {10})/.test(l));
+  return about.length ? [keys[0], ...about.map(clean), ...keys.slice(1)] : keys;
 }
 
-export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate, notice }: DashboardProps) {
+export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsProp, color = true, keyHandlerRef, onNavigate, notice, about }: DashboardProps) {
   const state = useMonitor(monitor);
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   const [ui, dispatch] = useReducer(uiReducer, INITIAL_UI);
@@ -315,7 +322,7 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
     },
     [keyHandlerRef, handleKey],
   );
-  const help = helpLines(!!onNavigate);
+  const help = helpLines(!!onNavigate, about);
 
   const width = Math.max(1, columns);
   return (

@@ -25,6 +25,8 @@ export interface ConsoleOptions {
   walk?: { begin: string } | { resume: string } | null;
   /** the caller already switched to the alternate screen (and drew a first header line) */
   altScreenEntered?: boolean;
+  /** lines at the top of the help overlay about where the console runs (a drill's psql command) */
+  about?: readonly string[];
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }
@@ -173,7 +175,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     // entering twice would save the cursor again, at the top of the alternate screen, and the
     // shell prompt would come back there on exit; clear the early header in the same write burst
     stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
-    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} onQuit={() => void finish()} color={opts.color} />, {
+    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} about={opts.about} onQuit={() => void finish()} color={opts.color} />, {
       stdin,
       stdout,
       exitOnCtrlC: false,

@@ -60,8 +60,13 @@ export const DRILL_THRESHOLDS = {
 
 export interface DrillRecord {
   id: string;
-  /** the ops process that owns it */
+  /** the ops process that owns it: the drill's console while it is open */
   pid: number;
+  /**
+   * that process's start time (field 22 of /proc/PID/stat, clock ticks since boot), so that a
+   * pid reused by another process is not taken for the console; null in records of older ops
+   */
+  pidStart: number | null;
   host: string;
   dir: string;
   data: string;
@@ -82,10 +87,15 @@ export interface Drill {
   stateDir: string;
   /** the one line that says where it is and how to connect */
   where: string;
+  /** the command that connects to it: psql <url> */
+  psql: string;
   /** stops the cluster and removes its files (and the record) */
   remove(): void;
-  /** keeps it: the record stays, marked kept; returns the command that removes it */
-  keep(): string;
+  /**
+   * keeps it: the record stays, marked kept; returns the command that removes it, or null when
+   * the drill is gone already (its directory or record removed from under it): nothing is kept
+   */
+  keep(): string | null;
 }
 
 // ---------------------------------------------------------------- the registry
@@ -128,6 +138,33 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** A process's start time (clock ticks after boot) and state, from /proc/PID/stat; null when it is gone. */
+export function processStart(pid: number): { start: number; state: string } | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces and parentheses: the fields after it start
+    // after the last ')', with the state (field 3) first, so the start time (22) is the 20th
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    const start = Number(f[19]);
+    return Number.isFinite(start) ? { start, state: f[0] } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the ops process that owns a drill (its console, while open) still runs: its pid is
+ * alive, not a zombie, and started when the record says (so a reused pid does not count). A
+ * record of an older ops, with no start time, goes by the pid alone.
+ */
+export function ownerAlive(r: Pick<DrillRecord, 'pid' | 'pidStart'>): boolean {
+  if (!(r.pid > 0)) return false;
+  const p = processStart(r.pid);
+  if (p) return p.state !== 'Z' && p.state !== 'X' && (r.pidStart == null || p.start === r.pidStart);
+  // no /proc entry we can read: the pid alone
+  return r.pidStart == null && alive(r.pid);
 }
 
 /** Stops a drill's sessions and cluster and removes its directory and record. Never throws. */
@@ -179,18 +216,24 @@ export function destroy(reg: string, r: DrillRecord): void {
 }
 
 /**
- * Removes drills whose ops process is gone (a kill -9, a crash); with `all`, kept ones and
- * ones whose process still runs on this host too. Returns one line per drill removed.
+ * Removes drills whose ops process is gone (a kill -9, a crash); with `all`, kept ones too. A
+ * drill whose console is open (its ops process still runs) is never removed: with `all` it is
+ * named in a line of its own, skipped. Returns one line per drill removed or skipped.
  */
 export function reap(reg: string, opts: { all?: boolean; host: string } = { host: '' }): string[] {
   const out: string[] = [];
   for (const r of listRecords(reg)) {
     if (r.pid === process.pid) continue;
     const mine = r.host === opts.host;
-    const orphan = mine && !alive(r.pid) && !r.keep;
-    if (!orphan && !(opts.all && mine)) continue;
-    destroy(reg, r);
-    out.push(`removed drill ${r.id} (port ${r.port}, ${r.dir})${r.keep ? ', kept earlier' : ', left behind by a process that is gone'}`);
+    if (!mine) continue;
+    if (ownerAlive(r)) {
+      if (opts.all) out.push(`skipped drill ${r.id} (port ${r.port}): in use by its console (ops pid ${r.pid}); quit that console first`);
+      continue;
+    }
+    if (!r.keep || opts.all) {
+      destroy(reg, r);
+      out.push(`removed drill ${r.id} (port ${r.port}, ${r.dir})${r.keep ? ', kept earlier' : ', left behind by a process that is gone'}`);
+    }
   }
   return out;
 }
@@ -281,6 +324,7 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
         record = {
           id: basename(dir).replace(/^ops-drill-/, ''),
           pid: process.pid,
+          pidStart: processStart(process.pid)?.start ?? null,
           host: opts.host,
           dir,
           data: join(dir, 'data'),
@@ -363,12 +407,19 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
       configDir,
       stateDir,
       where,
+      psql: `psql ${r.url}`,
       remove: () => {
         process.off('exit', onExit);
         removeAll();
       },
       keep: () => {
         process.off('exit', onExit);
+        // removed from under its console (by hand, or an ops that did not know the console was
+        // open): writing the record again would claim a drill that is not there
+        if (!existsSync(recordPath(reg, r.id)) || !existsSync(r.data)) {
+          rmSync(recordPath(reg, r.id), { force: true });
+          return null;
+        }
         r.keep = true;
         writeRecord(reg, r);
         return 'ops drill clean';

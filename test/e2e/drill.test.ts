@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillRecord } from '../../src/drill/drill';
+import { destroy, type DrillRecord } from '../../src/drill/drill';
 import { OPS_BIN, assertBuilt, cleanEnv, runOps } from '../support/ops';
 import { waitFor } from '../support/pg';
 import { haveTmux, TmuxSession, waitForScreen } from '../support/tmux';
@@ -223,6 +223,76 @@ describe('ops drill end to end', () => {
       session.send(key);
       const after = await waitForScreen(session, (t) => t.includes('EXITED:'), WAIT);
       expect(after).toContain('drill removed');
+      expect(after).toContain('EXITED:0');
+      await assertDrillGone(e, rec, pids);
+      expect(records(e.state)).toEqual([]);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'a kept drill whose console is open: ? shows its psql command, ops drill clean skips it, and it is removed once the console has quit',
+    async () => {
+      const e = newEnv();
+      session = drillInTmux(e, ['drill', '--keep', '--scenario', 'backup']);
+      const rec = await drillOpened(session, e);
+      expect(rec.keep).toBe(true);
+      const pm = assertClusterRunning(e, rec);
+      const pids = [pm, ...childrenOf(pm)];
+      // the psql command, on the console's own screen
+      const psql = `psql postgresql://postgres@127.0.0.1:${rec.port}/shop`;
+      session.send('?');
+      await waitForScreen(session, (t) => t.includes(psql), WAIT);
+      session.send('Escape');
+      await waitForScreen(session, (t) => !t.includes(psql), WAIT);
+
+      // clean while the console is open: skipped, with one line; the drill is untouched
+      const clean = await runOps(['drill', 'clean'], { env: opsEnv(e), timeoutMs: WAIT });
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(clean.stderr).toBe('');
+      expect(clean.stdout).toBe(`skipped drill ${rec.id} (port ${rec.port}): in use by its console (ops pid ${rec.pid}); quit that console first\n`);
+      expect(running(pm)).toBe(true);
+      expect(existsSync(rec.data)).toBe(true);
+      expect(records(e.state).map((r) => r.id)).toEqual([rec.id]);
+      expect(session.screen()[0]).toMatch(/^\[DRILL\] ops /);
+      // the record names the console's process, and when it started (so a reused pid is not it)
+      expect(cmdline(rec.pid)).toContain(OPS_BIN);
+      const stat = readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
+      expect(rec.pidStart).toBe(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]));
+
+      // on q it says it kept the drill, which is true
+      session.send('q');
+      const after = await waitForScreen(session, (t) => t.includes('EXITED:'), WAIT);
+      expect(after).toContain(`drill kept at 127.0.0.1:${rec.port}`);
+      expect(after).toContain('EXITED:0');
+      expect(running(pm)).toBe(true);
+
+      // with the console gone, clean removes it
+      const again = await runOps(['drill', 'clean'], { env: opsEnv(e), timeoutMs: WAIT });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain(`removed drill ${rec.id}`);
+      await assertDrillGone(e, rec, pids);
+      expect(records(e.state)).toEqual([]);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'a kept drill removed from under its open console (not by ops drill clean): on q it says nothing was kept, and leaves no record',
+    async () => {
+      const e = newEnv();
+      session = drillInTmux(e, ['drill', '--keep', '--scenario', 'backup']);
+      const rec = await drillOpened(session, e);
+      const pm = assertClusterRunning(e, rec);
+      const pids = [pm, ...childrenOf(pm)];
+      // what an ops that did not know the console was open did: the cluster, its files, its record
+      destroy(join(e.state, 'drills'), rec);
+      expect(existsSync(rec.dir)).toBe(false);
+
+      session.send('q');
+      const after = await waitForScreen(session, (t) => t.includes('EXITED:'), WAIT);
+      expect(after).not.toContain('drill kept');
+      expect(after).toContain(`drill ${rec.id} is gone (removed while its console was open): nothing was kept`);
       expect(after).toContain('EXITED:0');
       await assertDrillGone(e, rec, pids);
       expect(records(e.state)).toEqual([]);
