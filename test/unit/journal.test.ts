@@ -3,6 +3,7 @@
 // line checked when read, the index beside the journal after a crash or another process's
 // appends, and writes that fail (a full disk, through /dev/full).
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -658,7 +659,12 @@ describe('the index beside the journal', () => {
   const names = (j: Journal, limit?: number) => j.runs({ limit }).map((r) => r.run);
   const at = (h: number, m = 0) => `2026-11-23T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00.000Z`;
 
-  it('is written on first read, and read back by the next journal', () => {
+  it('is written on first read, and read back by the next journal; a small journal has none', () => {
+    failedRun(journal, 'small');
+    expect(journal.runs()).toHaveLength(1);
+    expect(journal.indexFile).toBe(`${journal.file}.idx`);
+    expect(existsSync(journal.indexFile)).toBe(false); // below 1 MiB the file is read whole
+    rmSync(journal.file);
     const j = indexed();
     for (let i = 0; i < 5; i++) failedRun(j, `r${i}`, at(10 + i));
     expect(existsSync(j.indexFile)).toBe(false); // appends do not touch it
@@ -670,12 +676,6 @@ describe('the index beside the journal', () => {
     expect(k.summary('r2')).toMatchObject({ outcome: 'failed', pendingRollbacks: 1 });
     expect(k.findRun('r3')).toBe('r3');
     j.close();
-  });
-
-  it('a journal below the size gets no index file', () => {
-    failedRun(journal, 'r1');
-    expect(journal.runs()).toHaveLength(1);
-    expect(existsSync(journal.indexFile)).toBe(false);
   });
 
   it('an index older than the file: lines appended since (by another process) are read from where it stops', () => {
@@ -711,6 +711,7 @@ describe('the index beside the journal', () => {
     start(j, 'b', { ts: at(10) });
     start(j, 'c', { ts: at(11) });
     expect(names(j, 1)).toEqual(['c']);
+    expect(existsSync(j.indexFile)).toBe(true);
     appendFileSync(j.file, line('a', 'run.start', 2, { ts: at(12), task: 'again' }));
     for (const k of [j, indexed()]) {
       expect(names(k, 1)).toEqual(['a']);
@@ -741,12 +742,14 @@ describe('the index beside the journal', () => {
     for (let i = 0; i < 3; i++) failedRun(j, `r${i}`, at(10 + i));
     j.close();
     expect(names(indexed())).toEqual(['r2', 'r1', 'r0']);
+    const first = readFileSync(j.indexFile);
 
     // replaced: another file renamed over it (an editor's save), as long as the old one
     const text = readFileSync(j.file, 'utf8');
     writeFileSync(`${j.file}.new`, text.replaceAll('"r1"', '"x1"'));
     renameSync(`${j.file}.new`, j.file);
     expect(names(indexed())).toEqual(['r2', 'x1', 'r0']);
+    expect(readFileSync(j.indexFile)).not.toEqual(first); // written again, for the new file
     expect(names(j)).toEqual(['r2', 'x1', 'r0']); // the index it kept in memory too
 
     // edited in place, same length: a line of r0 now names another run
@@ -816,9 +819,17 @@ describe('the index beside the journal', () => {
 
 // ---------------------------------------------------------------- writes that fail
 
-describe('writes that fail (/dev/full: every write is ENOSPC)', () => {
-  const full = '/dev/full';
+describe('writes that fail (a full device: every write is ENOSPC)', () => {
+  // /dev/full; as root a node of its own in the test's directory, so that no code under test can
+  // change the real one's mode
+  let full = '/dev/full';
   const haveFull = existsSync(full);
+  beforeEach(() => {
+    if (process.getuid?.() !== 0) return;
+    full = join(dir, '..', 'full');
+    execFileSync('mknod', [full, 'c', '1', '7']);
+    chmodSync(full, 0o666);
+  });
 
   it.skipIf(!haveFull)('the run log: no throw from its timer, write, flush or close; the failure is kept and told once', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -881,7 +892,7 @@ describe('writes that fail (/dev/full: every write is ENOSPC)', () => {
     expect((err as StateWriteError).path).toBe(j.file);
     expect((err as Error).message).toBe(`journal: cannot write ${j.file}: ENOSPC (no space left on device)`);
     expect(() => j.append({ type: 'note', run: 'r1', text: 'again' })).toThrow(StateWriteError);
-    expect(statSync(full).mode & 0o777).toBe(0o666); // a device is never chmod-ed
+    expect(statSync(full).mode & 0o777).toBe(0o666); // only regular files are made 0600
   });
 
   it('a state directory that cannot be created is a StateWriteError naming it', () => {
