@@ -34,6 +34,10 @@ function reviewDelta(k: KeyName): number | 'home' | 'end' | null {
 export function walkController(d: WalkDeps) {
   const health = () => {
     const st = d.monitor.getState();
+    // Sources publish as they answer: until every one has answered once (or been given up on),
+    // a walkthrough is not begun or judged on a report that leaves one out (its "before" figures
+    // would miss PostgreSQL whenever the first connection took a moment).
+    if (st.waiting?.some((w) => w.lastAnswerAt === null && !w.overdue)) return { snapshot: null, report: null };
     return { snapshot: st.snapshot, report: st.report };
   };
   const route = (): WalkRoute | null => {
