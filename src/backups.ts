@@ -174,11 +174,12 @@ async function hashBounded(path: string, size: bigint, mtimeNs: bigint, untilMs:
   const known = hashed.get(key);
   if (known) return { hex: known };
   let job = jobs.get(path);
-  if (!job || job.key !== key) {
+  if (job && job.key !== key) job = undefined;
+  if (Date.now() >= untilMs) return { pending: job ? job.offset / Math.max(1, job.size) : 0 };
+  if (!job) {
     job = { key, hash: createHash('sha256'), offset: 0, size: Number(size) };
     jobs.set(path, job);
   }
-  if (Date.now() >= untilMs) return { pending: job.offset / Math.max(1, job.size) };
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
