@@ -283,7 +283,7 @@ describe('plan and confirmation', () => {
   test('the notice said while starting is gone once the run has started', async () => {
     const { d, service } = await open();
     let go: (() => void) | undefined;
-    const real = service.start.getMockImplementation()!;
+    const real = service.start.getMockImplementation() as (id: string, params: Record<string, unknown>) => Promise<unknown>;
     service.start.mockImplementationOnce((id: string, params: Record<string, unknown>) => new Promise((resolve) => (go = () => resolve(real(id, params)))));
     await openTask(d, service, 'analyze');
     await d.press(KEY.enter);
