@@ -5,6 +5,7 @@
 // (the process's own maxRSS, read at exit through a tiny --import hook).
 //
 //   node build.mjs && node_modules/.bin/tsx bench/journal-size.ts [--runs N] [--mib N] [--count N] [--compare DIR]
+//   (or: npm run bench -- --only journal)
 //
 // --runs: how many times each command is timed (median, and the slowest); default 5.
 // --compare DIR: the same commands with DIR/bin/ops too (a checkout of another commit, built),
@@ -19,7 +20,9 @@
 //     list of runs needing attention: the same read as the console's start-up notice), ops show
 //     of the newest run and of a run from the middle of the file, ops history --json --limit 5
 //     after another process appended 2,000 more runs (the index is behind), and again once it
-//     caught up.
+//     caught up;
+//   - the journal's own part of those commands, timed inside a fresh process once it is loaded;
+//   - what checking an event costs, by hand and as a zod 4 schema.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -270,30 +273,36 @@ function zodSchema() {
   ]);
 }
 
-/** µs per line: JSON.parse alone, with the hand checks (parseLine), with the zod schema; best of 3 over `lines`. */
+/**
+ * µs per line over `lines`, the best of 9 rounds, the three taken in turn in each round:
+ * JSON.parse alone; parseLine (JSON.parse and the hand checks), so the checks cost the
+ * difference; the zod schema on the lines already parsed.
+ */
 function checkCost(lines: string[]): { parse: number; hand: number; zod: number } {
   const schema = zodSchema();
-  const best = (fn: () => void) => {
-    let b = Infinity;
-    for (let r = 0; r < 3; r++) {
+  const parsed = lines.map((l) => JSON.parse(l) as unknown);
+  let ok = 0;
+  const kinds = [
+    () => {
+      for (const l of lines) if (JSON.parse(l)) ok++;
+    },
+    () => {
+      for (const l of lines) if (parseLine(l)) ok++;
+    },
+    () => {
+      for (const x of parsed) if (schema.safeParse(x).success) ok++;
+    },
+  ];
+  const best = [Infinity, Infinity, Infinity];
+  for (let r = 0; r < 9; r++) {
+    kinds.forEach((fn, k) => {
       const t0 = performance.now();
       fn();
-      b = Math.min(b, performance.now() - t0);
-    }
-    return (b * 1000) / lines.length;
-  };
-  let ok = 0;
-  const parse = best(() => {
-    for (const l of lines) if (JSON.parse(l)) ok++;
-  });
-  const hand = best(() => {
-    for (const l of lines) if (parseLine(l)) ok++;
-  });
-  const zod = best(() => {
-    for (const l of lines) if (schema.safeParse(JSON.parse(l)).success) ok++;
-  });
+      best[k] = Math.min(best[k], ((performance.now() - t0) * 1000) / lines.length);
+    });
+  }
   if (!ok) throw new Error('journal-size: no line passed');
-  return { parse, hand, zod };
+  return { parse: best[0], hand: best[1] - best[0], zod: best[2] };
 }
 
 // ---------------------------------------------------------------- timing ops
@@ -355,6 +364,46 @@ function timed(checkout: string, argv: string[], env: NodeJS.ProcessEnv, hook: s
 
 const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '?');
 
+// ---------------------------------------------------------------- the journal's own part
+
+type Reader = 'history' | 'rollback' | 'notice' | 'show';
+
+/**
+ * In a fresh process, with everything loaded: the time and the RSS growth of only the journal's
+ * work for one command (a new Journal, then what the command asks of it). What the whole `ops`
+ * process adds on top is node and the bundle starting (ops --version).
+ */
+async function ownPart(what: Reader, state: string, run: string): Promise<void> {
+  const { Journal } = await import('../src/journal');
+  const { runsNeedingAttention, startupNotice } = await import('../src/cli/rollback');
+  const rss0 = process.memoryUsage.rss();
+  const t0 = performance.now();
+  const j = new Journal(state, { env: {} });
+  if (what === 'history') j.runs({ limit: 5 });
+  else if (what === 'rollback') runsNeedingAttention(j);
+  else if (what === 'notice') startupNotice(j);
+  else j.summary(j.findRun(run));
+  const ms = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ ms, rssMB: (process.memoryUsage.rss() - rss0) / 1048576 }));
+}
+
+const childMode = opt('child', '');
+if (childMode) {
+  await ownPart(childMode as Reader, opt('dir', ''), opt('run', ''));
+  process.exit(0);
+}
+
+function ownPartTimed(what: Reader, state: string, run: string): { ms: number; maxMs: number; rssMB: number } {
+  const all: { ms: number; rssMB: number }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', what, '--dir', state, '--run', run], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`journal-size: the ${what} child failed`);
+    all.push(JSON.parse(r.stdout) as { ms: number; rssMB: number });
+  }
+  const ms = all.map((x) => x.ms).sort((a, b) => a - b);
+  return { ms: ms[Math.floor(ms.length / 2)], maxMs: ms[ms.length - 1], rssMB: Math.max(...all.map((x) => x.rssMB)) };
+}
+
 const work = mkdtempSync(join(tmpdir(), 'ops-bench-journal-'));
 try {
   const hook = join(work, 'rss-hook.mjs');
@@ -401,6 +450,13 @@ try {
       rows.push([`(ops rollback listed ${rbLines} lines)`, '', '']);
     }
   }
+  const own = (label: string, t: { ms: number; maxMs: number; rssMB: number }) =>
+    rows.push([`the journal's part of ${label} (in process)`, `${f(t.ms, 1)} ms (slowest ${f(t.maxMs, 1)}), RSS +${f(t.rssMB, 1)} MB`, '']);
+  own('ops history --limit 5', ownPartTimed('history', state, gen.newest));
+  own('ops rollback', ownPartTimed('rollback', state, gen.newest));
+  own('the start-up notice (startupNotice)', ownPartTimed('notice', state, gen.newest));
+  own('ops show RUN, a run from the middle', ownPartTimed('show', state, gen.middle));
+
   // another process appends 2,000 runs: the index is behind until a reader catches up
   const more = generate(file, 2000, (TARGET_BYTES / COUNT) * 2000, gen.lastMs, 11);
   say('ops history --limit 5, 2,000 runs appended since the index was written', timed(root, ['history', '--limit', '5'], env, hookUrl, rssFile, 1));
@@ -420,13 +476,13 @@ try {
   const zodAgrees = sample.every((l) => (parseLine(l) !== null) === schema.safeParse(JSON.parse(l)).success);
   rows.push([
     'checking one event (in process, 100,000 lines)',
-    `JSON.parse ${f(cost.parse, 2)} µs; with the hand checks ${f(cost.hand, 2)} µs; with the zod 4 schema ${f(cost.zod, 2)} µs${zodAgrees ? '' : ' (they disagree on some line!)'}`,
+    `JSON.parse ${f(cost.parse, 2)} µs; then the hand checks ${f(cost.hand, 2)} µs, or the same checks as a zod 4 schema ${f(cost.zod, 2)} µs${zodAgrees ? '' : ' (they disagree on some line!)'}`,
     '',
   ]);
 
   const size = statSync(file).size;
   const idx = statSync(`${file}.idx`, { throwIfNoEntry: false })?.size ?? 0;
-  const title = `journal ${f(size / 1048576, 1)} MiB, ${COUNT + 2000} runs, ${gen.lines + more.lines} lines (written in ${f(genS, 1)} s); index ${f(idx / 1048576, 1)} MiB`;
+  const title = `journal ${f(gen.bytes / 1048576, 1)} MiB, ${COUNT} runs, ${gen.lines} lines (written in ${f(genS, 1)} s), then ${more.runs} runs (${f(more.bytes / 1048576, 1)} MiB) appended: ${f(size / 1048576, 1)} MiB; index ${f(idx / 1048576, 1)} MiB`;
   if (ROWS) {
     console.log(JSON.stringify([title, '', '']));
     for (const r of rows) console.log(JSON.stringify(r));

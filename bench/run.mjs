@@ -4,8 +4,12 @@
 //   2. the idle dashboard over 30 s at a 2 s refresh in a 120x35 pty: CPU (children included),
 //      RSS and bytes written to the terminal
 //   3. one PostgreSQL probe round on a database with 10,000 tables (bench/probe-round.ts)
+//   4. task output into the run log (bench/task-output.ts), the drill's start and clean-up
+//   5. a 100 MiB, 65,000-run journal: ops history --limit N, ops rollback, ops show
+//      (bench/journal-size.ts; needs no database)
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
-// Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output
+// Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output,
+// --skip-drill, --skip-journal; --only frame,idle,probe,output,drill,journal runs just those
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +24,9 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const flag = (name) => args.includes(`--${name}`);
+const onlyArg = opt('only', null);
+const only = onlyArg ? onlyArg.split(',') : null;
+const skip = (name) => flag(`skip-${name}`) || (only !== null && !only.includes(name));
 const RUNS = Number(opt('runs', 15));
 const IDLE_S = Number(opt('idle-seconds', 30));
 // OPS_BENCH_CMD replaces the command under test (e.g. to compare node flags); default: bin/ops
@@ -144,13 +151,13 @@ async function idle(command = `${OPS_CMD ?? shq(opsBin)} --refresh 2`, ready = (
 const rows = [];
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '?');
 
-if (!flag('skip-frame')) {
+if (!skip('frame')) {
   const r = await firstFrame();
   rows.push(['time to first frame (median / p90)', `${fmt(median(r.firstAny), 0)} / ${fmt(pct(r.firstAny, 90), 0)} ms`, '<= 300 ms median']);
   rows.push(['time to first frame with data (median / p90)', `${fmt(median(r.firstData), 0)} / ${fmt(pct(r.firstData, 90), 0)} ms`, '']);
   rows.push(['bare node through the same pty harness (median)', `${fmt(median(r.bare), 0)} ms`, 'reference']);
 }
-if (!flag('skip-idle')) {
+if (!skip('idle')) {
   const r = await idle();
   rows.push([`idle dashboard CPU over ${fmt(r.elapsed, 0)} s at 2 s refresh, children included`, `${fmt(r.cpuPct, 2)} % of one core`, '<= 0.5 %']);
   rows.push(['idle dashboard RSS (end / max)', `${fmt(r.rssMB)} / ${fmt(r.maxRssMB)} MB`, '<= 80 MB']);
@@ -162,7 +169,7 @@ if (!flag('skip-idle')) {
     rows.push(['reference: bare node with a 2 s timer, same harness', `${fmt(b.cpuPct, 2)} % CPU, ${fmt(b.rssMB)} MB RSS`, '']);
   }
 }
-if (!flag('skip-probe')) {
+if (!skip('probe')) {
   const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/probe-round.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (res.status !== 0) {
     console.error('bench: probe-round failed');
@@ -170,13 +177,13 @@ if (!flag('skip-probe')) {
   }
   for (const line of res.stdout.trim().split('\n')) rows.push(JSON.parse(line));
 }
-if (!flag('skip-output')) {
+if (!skip('output')) {
   const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/task-output.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (res.status !== 0) (console.error('bench: task-output failed or lost lines'), (process.exitCode = 1));
   for (const line of res.stdout.trim().split('\n').filter(Boolean)) rows.push(JSON.parse(line));
 }
 
-if (!flag('skip-drill')) {
+if (!skip('drill')) {
   // ops drill --keep: cluster, seed, every scenario, ready to use; then ops drill clean
   const state = mkdtempSync(join(tmpdir(), 'ops-bench-drill-'));
   const denv = { ...env, OPS_STATE_DIR: state };
@@ -197,6 +204,12 @@ if (!flag('skip-drill')) {
   }
   rows.push(['ops drill, every scenario, until ready (median of 3)', `${fmt(median(up) / 1000, 2)} s`, '']);
   rows.push(['ops drill clean (median of 3)', `${fmt(median(down), 0)} ms`, '']);
+}
+
+if (!skip('journal')) {
+  const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/journal-size.ts'), '--rows'], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (res.status !== 0) (console.error('bench: journal-size failed'), (process.exitCode = 1));
+  for (const line of res.stdout.trim().split('\n').filter(Boolean)) rows.push(JSON.parse(line));
 }
 
 console.log(`\n| figure | measured | target |\n|---|---|---|`);
