@@ -1313,6 +1313,8 @@ export class Journal {
   private readonly seqs = new Map<string, number>();
   private secretList: string[];
   private readonly indexed: boolean;
+  /** the task journal: its unreadable lines are warned about (other journals check their own) */
+  private readonly taskEvents: boolean;
   private readonly indexMin: number;
   private ix: JournalIndex | null = null;
   private readonly onWarning: ((message: string) => void) | null;
@@ -1324,7 +1326,8 @@ export class Journal {
     this.dir = dir;
     this.file = join(dir, opts.file ?? 'journal.jsonl');
     this.indexFile = `${this.file}.idx`;
-    this.indexed = opts.index ?? (opts.file === undefined || opts.file === 'journal.jsonl');
+    this.taskEvents = opts.file === undefined || opts.file === 'journal.jsonl';
+    this.indexed = opts.index ?? this.taskEvents;
     this.indexMin = opts.indexMinBytes ?? INDEX_MIN_BYTES;
     this.onWarning = opts.onWarning ?? null;
     this.secretList = [...envSecrets(opts.env ?? process.env), ...(opts.secrets ?? [])].filter((s): s is string => !!s && s.length >= 3);
@@ -1606,6 +1609,7 @@ export class Journal {
   }
 
   private warn(ix: JournalIndex): void {
+    if (!this.taskEvents) return;
     for (const [line, why] of ix.bad) {
       if (this.warnedLines.has(line)) continue;
       this.warnedLines.add(line);
