@@ -1,20 +1,10 @@
 // Display helpers for the screens: status markers, colours, sanitising and short figures.
-import type { Check, Status } from '../src/types';
+import type { Status } from '../src/types';
 import { sanitizeLine } from '../src/util/sanitize';
 
 export { formatBytes, formatCount, formatDuration, formatPct } from '../src/util/format';
-
-const SEVERITY: Record<Status, number> = { OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3 };
-
-export function worstOf(statuses: Iterable<Status>): Status | null {
-  let w: Status | null = null;
-  for (const s of statuses) if (w === null || SEVERITY[s] > SEVERITY[w]) w = s;
-  return w;
-}
-
-export function severity(s: Status | null | undefined): number {
-  return s ? SEVERITY[s] : -1;
-}
+// the core's one status order: the screens rank with it and never judge a figure themselves
+export { rowStatus, severity, worstOrNull as worstOf } from '../src/health/status';
 
 /** Readable without colour: suffix for a judged figure. */
 export function suffix(s: Status | null | undefined): string {
@@ -41,15 +31,6 @@ export const STATUS_COLOR: Record<Status, string> = {
   CRITICAL: 'red',
   UNKNOWN: 'gray',
 };
-
-/** Judges a value against a check's own thresholds (for rows other than the check's subject). */
-export function judgeBy(check: Check | undefined, value: number | null | undefined): Status | undefined {
-  if (!check) return undefined;
-  const t = check.thresholds;
-  if (!t || value == null || !Number.isFinite(value)) return check.status;
-  if (t.direction === 'above') return value >= t.critical ? 'CRITICAL' : value >= t.warning ? 'WARNING' : 'OK';
-  return value < t.critical ? 'CRITICAL' : value < t.warning ? 'WARNING' : 'OK';
-}
 
 /**
  * Outside text made safe for one screen line (src/util/sanitize.ts): escape sequences dropped,

@@ -9,9 +9,9 @@ import {
   formatCount,
   formatDuration,
   hhmmss,
-  judgeBy,
   pct0,
   rowMark,
+  rowStatus,
   severity,
   suffix,
   worstOf,
@@ -64,9 +64,6 @@ export interface PanelModel {
   pids?: number[];
 }
 
-/** Tables below this many dead tuples are not judged (the core's default deadTuplesMin). */
-const DEAD_TUPLES_MIN = 1000;
-
 const s = (text: string, status?: Status, extra?: Partial<Seg>): Seg => ({ text, status, ...extra });
 const sep: Seg = { text: ' · ' };
 
@@ -101,10 +98,10 @@ function latestIso(a: string | null, b: string | null): string | null {
   return xs.sort((x, y) => Date.parse(x) - Date.parse(y))[xs.length - 1];
 }
 
-/** user@client, and the application when it names itself (psql's default says nothing) */
+/** user@client in its database (the session checks are cluster-wide), and the application when it names itself (psql's default says nothing) */
 function who(x: PgSession): string {
   const app = x.application && x.application !== 'psql' ? ` (${clean(x.application)})` : '';
-  return `${clean(x.user ?? '?')}@${clean(x.client)}${app}`;
+  return `${clean(x.user ?? '?')}@${clean(x.client)} in ${clean(x.database ?? '?')}${app}`;
 }
 
 function shortVersion(pg: PgData): string {
@@ -330,10 +327,13 @@ function postgresPanel(ctx: Ctx): Body {
   const c = pg.connections;
   const connSt = checks.get('pg.connections')?.status;
   const connPct = c.max > 0 ? (100 * c.total) / c.max : null;
-  const byState = Object.entries(c.byState)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, n]) => `${clean(k)} ${n}`)
-    .join(' · ');
+  // the console's own sessions are counted apart, after the others
+  const byState = [
+    ...Object.entries(c.byState)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${clean(k)} ${n}`),
+    ...(c.own ? [`ops-console ${c.own}`] : []),
+  ].join(' · ');
   const buf = checks.get('pg.cache.buffer')?.status;
   const idx = checks.get('pg.cache.index')?.status;
   const xidCheck = checks.get('pg.xid_age');
@@ -416,43 +416,34 @@ function sessionsPanel(ctx: Ctx): Body {
   const bc = checks.get('sessions.blocked');
   const lc = checks.get('sessions.long_query');
   const ic = checks.get('sessions.idle_in_transaction');
-  const needs = (c: Check | undefined, sec: number) => {
-    const st = judgeBy(c, sec);
-    return c ? st !== 'OK' : sec >= 60;
-  };
-  const long = pg.longQueries.filter((q) => needs(lc, q.durationSec));
-  const idle = pg.idleInTransaction.filter((q) => needs(ic, q.durationSec));
+  const tc = checks.get('sessions.long_transaction');
+  // every verdict is the core's (each check's rows); the panel lists the sessions it found wanting
   const rows: Line[] = [];
   const pids: number[] = [];
+  const counts = { blocked: 0, long: 0, idle: 0, xact: 0 };
+  const add = (kind: keyof typeof counts, x: PgSession, c: Check | undefined, all: boolean, what: (st: Status | undefined) => Seg) => {
+    const st = rowStatus(c, `pid ${x.pid}`);
+    if (!all && (st === undefined || st === 'OK')) return;
+    counts[kind] += 1;
+    // a session already listed (a long query is a long transaction too) keeps its first row
+    if (pids.includes(x.pid)) return;
+    pids.push(x.pid);
+    rows.push([s(rowMark(st), st), s(` pid ${x.pid} `), what(st), s(` · ${who(x)} · ${clean(x.query)}`)]);
+  };
   for (const b of pg.blocked) {
-    pids.push(b.pid);
-    const st = judgeBy(bc, b.waitSec);
-    rows.push([
-      s(rowMark(st), st),
-      s(` pid ${b.pid} `),
-      s(`blocked by ${b.blockedBy.length ? b.blockedBy.join(', ') : '?'} for ${formatDuration(b.waitSec)}`, st),
-      s(` · ${who(b)} · ${clean(b.query)}`),
-    ]);
+    add('blocked', b, bc, true, (st) => s(`blocked by ${b.blockedBy.length ? b.blockedBy.join(', ') : '?'} for ${formatDuration(b.waitSec)}`, st));
   }
-  for (const q of long) {
-    pids.push(q.pid);
-    const st = judgeBy(lc, q.durationSec);
-    rows.push([s(rowMark(st), st), s(` pid ${q.pid} `), s(`running ${formatDuration(q.durationSec)}`, st), s(` · ${who(q)} · ${clean(q.query)}`)]);
+  for (const q of pg.longQueries) add('long', q, lc, false, (st) => s(`running ${formatDuration(q.durationSec)}`, st));
+  for (const q of pg.idleInTransaction) {
+    const open = q.xactSec !== null && Math.round(q.xactSec) > Math.round(q.durationSec) ? `, transaction ${formatDuration(q.xactSec)}` : '';
+    add('idle', q, ic, false, (st) => s(`idle in transaction ${formatDuration(q.durationSec)}${open}`, st));
   }
-  for (const q of idle) {
-    pids.push(q.pid);
-    const st = judgeBy(ic, q.durationSec);
-    rows.push([
-      s(rowMark(st), st),
-      s(` pid ${q.pid} `),
-      s(`idle in transaction ${formatDuration(q.durationSec)}`, st),
-      s(` · ${who(q)} · ${clean(q.query)}`),
-    ]);
-  }
+  for (const q of pg.longTransactions) add('xact', q, tc, false, (st) => s(`transaction open ${formatDuration(q.durationSec)}`, st));
   const parts: Line[] = [];
-  if (pg.blocked.length) parts.push([fig(`${pg.blocked.length} blocked`, bc?.status)]);
-  if (long.length) parts.push([fig(`${long.length} long quer${long.length === 1 ? 'y' : 'ies'}`, lc?.status)]);
-  if (idle.length) parts.push([fig(`${idle.length} idle in transaction`, ic?.status)]);
+  if (counts.blocked) parts.push([fig(`${counts.blocked} blocked`, bc?.status)]);
+  if (counts.long) parts.push([fig(`${counts.long} long quer${counts.long === 1 ? 'y' : 'ies'}`, lc?.status)]);
+  if (counts.idle) parts.push([fig(`${counts.idle} idle in transaction`, ic?.status)]);
+  if (counts.xact) parts.push([fig(`${counts.xact} long transaction${counts.xact === 1 ? '' : 's'}`, tc?.status)]);
   return { summary: pgSummary(parts, w, state.snapshot.postgres?.at, now), rows, pids };
 }
 
@@ -468,7 +459,7 @@ function tablesPanel(ctx: Ctx): Body {
   const pg = v.pg;
   const dc = checks.get('tables.dead_tuples');
   const uc = checks.get('tables.unused_indexes');
-  const tables = pg.tables.map((t) => ({ t, st: t.deadTuples >= DEAD_TUPLES_MIN ? judgeBy(dc, t.deadPct) : dc ? ('OK' as Status) : undefined }));
+  const tables = pg.tables.map((t) => ({ t, st: rowStatus(dc, `${t.schema}.${t.name}`) }));
   tables.sort((a, b) => severity(b.st) - severity(a.st) || b.t.deadPct - a.t.deadPct);
   const tw = Math.min(28, Math.max(8, ...tables.map(({ t }) => t.schema.length + t.name.length + 1)));
   const rows: Line[] = tables.map(({ t, st }) => {
@@ -480,15 +471,17 @@ function tablesPanel(ctx: Ctx): Body {
       s(` ${formatCount(t.deadTuples)} of ${formatCount(t.liveTuples + t.deadTuples)} · vacuum ${vac ?? 'never'}`),
     ];
   });
+  let flagged = 0;
   for (const i of pg.unusedIndexes) {
-    const st = uc?.status;
+    const st = rowStatus(uc, `${i.schema}.${i.name}`);
+    if (st === 'WARNING' || st === 'CRITICAL') flagged += 1;
     rows.push([s(rowMark(st), st), s(` unused index ${clean(`${i.schema}.${i.name}`)} on ${clean(i.table)} `), s(formatBytes(i.sizeBytes), st)]);
   }
   const parts: Line[] = [];
   const top = tables[0];
   // a stale figure (its check UNKNOWN past the deadline) is listed, not pointed out
   if (top && (top.st === 'WARNING' || top.st === 'CRITICAL')) parts.push([s(`${clean(`${top.t.schema}.${top.t.name}`)} `), fig(`dead ${pct0(top.t.deadPct, 1)}`, top.st)]);
-  if (pg.unusedIndexes.length) parts.push([fig(`${pg.unusedIndexes.length} unused index${pg.unusedIndexes.length === 1 ? '' : 'es'}`, uc?.status)]);
+  if (flagged) parts.push([fig(`${flagged} unused index${flagged === 1 ? '' : 'es'}`, uc?.status)]);
   return { summary: pgSummary(parts, w, snap.postgres?.at, now), rows };
 }
 

@@ -50,8 +50,14 @@ export interface PgSession {
   client: string;
   application: string | null;
   state: string | null;
-  /** seconds: query age for active sessions, transaction age for idle-in-transaction */
+  /**
+   * seconds, what the list it is in measures: the query's age (now - query_start) for running
+   * queries and blocked sessions, the time idle (now - state_change) for idle in transaction,
+   * the transaction's age (now - xact_start) for long transactions
+   */
   durationSec: number;
+  /** seconds since its transaction began (now - xact_start); null outside a transaction */
+  xactSec: number | null;
   /** query text, whitespace folded, truncated */
   query: string;
   waitEventType: string | null;
@@ -81,6 +87,7 @@ export interface PgIndex {
   schema: string;
   table: string;
   name: string;
+  /** pg_relation_size(), read for the listed indexes only (relpages stays stale until a VACUUM or ANALYZE) */
   sizeBytes: number;
 }
 
@@ -108,14 +115,31 @@ export interface PgData {
     total: number;
     max: number;
     reservedForSuperuser: number;
+    /** client backends by state, the console's own sessions left out */
     byState: Record<string, number>;
+    /**
+     * the console's own sessions (application_name 'ops-console', and 'ops-console: <task> <run>'
+     * of the task runs), counted in `total` (they take connection slots) and nowhere else
+     */
+    own: number;
   };
   longestQuery: PgSession | null;
   oldestIdleInTransaction: PgSession | null;
-  /** active queries, longest first (at most 5, the console's own excluded) */
+  /**
+   * Queries running and not waiting on a lock (those are `blocked`), longest first (at most
+   * 20). Like idleInTransaction and longTransactions: across the cluster, client backends only,
+   * the console's own sessions left out.
+   */
   longQueries: PgSession[];
-  /** idle-in-transaction sessions, oldest first (at most 5) */
+  /** sessions idle in a transaction, longest idle first (at most 20) */
   idleInTransaction: PgSession[];
+  /** sessions in a transaction, by state, oldest transaction first (at most 20) */
+  longTransactions: PgSession[];
+  /**
+   * The durations of every session of each list, longest first (at most 1,000), so a rule can
+   * count the sessions over its threshold beyond the rows listed.
+   */
+  sessionAges: { longQueries: number[]; idleInTransaction: number[]; longTransactions: number[] };
   /** sessions waiting on a lock, longest wait first, each with the pids blocking it */
   blocked: PgBlockedSession[];
   cache: {
@@ -126,7 +150,7 @@ export interface PgData {
   };
   /** tables with the most dead tuples, worst first (at most 10) */
   tables: PgTable[];
-  /** non-unique indexes never scanned, largest first (at most 10) */
+  /** non-unique indexes never scanned, largest first by pg_relation_size (at most 10) */
   unusedIndexes: PgIndex[];
   /** transaction ID age per database, oldest first */
   xidAge: { database: string; age: number }[];
@@ -220,6 +244,20 @@ export interface Check {
   thresholds: { warning: number; critical: number; direction: 'above' | 'below' } | null;
   /** the object at fault or measured: a mount, a pid, schema.table, a URL */
   subject: string | null;
+  /**
+   * Checks over a list (sessions, tables, indexes): each object with its own verdict, so the
+   * screens draw what the rules judged and never judge again (src/health/status.ts rowStatus).
+   */
+  rows?: CheckRow[];
+}
+
+/** One object a check judged: a session, a table, an index. */
+export interface CheckRow {
+  /** the object, named as Check.subject names it: 'pid 4242', 'public.orders' */
+  subject: string;
+  status: Status;
+  /** the figure judged, in the check's unit */
+  value: number | null;
 }
 
 export interface HealthReport {

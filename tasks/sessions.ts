@@ -3,7 +3,10 @@
 //   1. list    the sessions chosen, shown first: pid, user, client, database, application, state,
 //              how long, the query (truncated). Chosen by pid (pids=4242, pids=4243, from anywhere
 //              on the server), or by kind, in the target database:
-//                idle-in-transaction  idle in a transaction for at least olderThanSec
+//                idle-in-transaction  idle in a transaction for at least olderThanSec: the time
+//                                     idle (since state_change), as the console's
+//                                     sessions.idle_in_transaction measures it, not the
+//                                     transaction's age (that is sessions.long_transaction)
 //                long-running         running one query for at least olderThanSec
 //                blocked-by           holding a lock some session has waited on for at least olderThanSec
 //              (olderThanSec defaults to the console's warning threshold for that kind.)
@@ -67,7 +70,6 @@ const COLS = `a.pid, a.backend_start::text AS backend_start, a.usename AS user, 
   coalesce(host(a.client_addr), 'local') AS client, coalesce(a.application_name, '') AS application,
   coalesce(a.state, '') AS state, a.backend_type, a.pid = pg_backend_pid() AS own,
   extract(epoch FROM now() - CASE WHEN a.state = 'active' THEN a.query_start
-                                  WHEN a.state LIKE 'idle in transaction%' THEN coalesce(a.xact_start, a.state_change)
                                   ELSE coalesce(a.state_change, a.backend_start) END)::float8 AS duration,
   left(coalesce(a.query, ''), 2000) AS query`;
 
@@ -82,8 +84,8 @@ async function findByKind(io: StepIO, kind: SessionKind, sec: number): Promise<R
         await io.sql(
           `SELECT ${COLS} FROM pg_stat_activity a
             WHERE ${mine} AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
-              AND now() - coalesce(a.xact_start, a.state_change) >= make_interval(secs => $1::float8)
-            ORDER BY coalesce(a.xact_start, a.state_change)`,
+              AND now() - a.state_change >= make_interval(secs => $1::float8)
+            ORDER BY a.state_change`,
           [sec],
         )
       ).rows;

@@ -3,7 +3,7 @@
 // comparison with the health seen at the start of an earlier walkthrough (the baseline).
 // Everything here is pure: the caller supplies the snapshot, the report and the clock.
 import { WEEKDAYS, type MaintenanceWindow } from '../config/schema';
-import { worst } from '../health/rules';
+import { severity, worst, worstFirst } from '../health/status';
 import type { Check, HealthReport, Snapshot, Status } from '../types';
 import { formatDuration } from '../util/format';
 
@@ -71,6 +71,11 @@ export const METRICS: Record<string, MetricDef> = {
     label: 'oldest idle in transaction',
     unit: 's',
     get: (s) => (pg(s) ? (pg(s)!.oldestIdleInTransaction?.durationSec ?? 0) : null),
+  },
+  'pg.oldest_transaction_sec': {
+    label: 'oldest open transaction',
+    unit: 's',
+    get: (s) => (pg(s) ? (pg(s)!.longTransactions[0]?.durationSec ?? 0) : null),
   },
   'pg.blocked_sessions': { label: 'blocked sessions', unit: '', get: (s) => pg(s)?.blocked.length ?? null },
   'pg.cache_hit_pct': { label: 'buffer cache hit', unit: '%', get: (s) => pg(s)?.cache.bufferHitPct ?? null },
@@ -169,8 +174,6 @@ export function selectChecks(report: HealthReport, selector: string): Check[] {
   return byId.length ? byId : report.checks.filter((c) => c.group === selector);
 }
 
-const RANK: Record<Status, number> = { OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3 };
-
 // ---------------------------------------------------------------- conditions
 
 function metricVerdict(c: Extract<Condition, { metric: string }>, ctx: LiveContext): Verdict {
@@ -198,23 +201,43 @@ function healthVerdict(c: Extract<Condition, { health: string }>, ctx: LiveConte
     const hint = c.health.startsWith('backup') ? ' (set backup.dir in the config)' : c.health.startsWith('http') || c.health.startsWith('tls') ? ` (add ${c.health.slice(0, 4).replace(/[.:]$/, '')} entries to the config)` : '';
     return { pass: null, value: `no check "${c.health}" is configured${hint}` };
   }
+  // the project's one status order (src/health/status.ts) ranks UNKNOWN below WARNING, but a
+  // check that could not be judged never lets a condition pass: worse than allowed fails, and
+  // otherwise any UNKNOWN among the checks leaves the condition unknown (not passed)
   const status = worst(checks.map((x) => x.status));
   const allowed = c.atWorst ?? 'OK';
-  const bad = checks.filter((x) => x.status !== 'OK').sort((a, b) => RANK[b.status] - RANK[a.status]);
+  const bad = checks.filter((x) => x.status !== 'OK').sort((a, b) => worstFirst(a.status, b.status));
+  const unknown = checks.filter((x) => x.status === 'UNKNOWN');
   const label = c.health === 'overall' ? 'overall' : checks.length === 1 ? checks[0].label : c.health;
   const value = bad.length ? `${label} ${status}: ${bad[0].summary}${bad.length > 1 ? ` (+${bad.length - 1} more)` : ''}` : `${label} OK${checks.length === 1 ? `: ${checks[0].summary}` : ''}`;
-  if (status === 'UNKNOWN' && allowed === 'OK') return { pass: null, value };
-  return { pass: RANK[status] <= RANK[allowed] && status !== 'UNKNOWN' ? true : status === 'UNKNOWN' ? null : false, value };
+  if (severity(status) > severity(allowed) && status !== 'UNKNOWN') return { pass: false, value };
+  if (unknown.length) {
+    // what keeps it from passing is what could not be judged: say so when the worst shown is not it
+    const why = status === 'UNKNOWN' ? '' : `; UNKNOWN: ${unknown[0].label}: ${unknown[0].summary}${unknown.length > 1 ? ` (+${unknown.length - 1} more)` : ''}`;
+    return { pass: null, value: `${value}${why}` };
+  }
+  return { pass: true, value };
 }
 
 function baselineVerdict(c: Extract<Condition, { baseline: string }>, ctx: LiveContext): Verdict {
   if (!ctx.report) return { pass: null, value: 'no health data yet' };
   const base = ctx.baseline?.(c.baseline) ?? null;
   if (!base) return { pass: null, value: `no finished ${c.baseline} walkthrough on this target to compare with` };
+  // UNKNOWN now, where it was judged then (or absent): it cannot be told whether it is worse
+  const unknownNow = (x: Check) => x.status === 'UNKNOWN' && base.statuses[x.id] !== 'UNKNOWN';
   const worse = ctx.report.checks.filter((x) => {
+    if (unknownNow(x)) return false;
     const before = base.statuses[x.id];
-    return before !== undefined ? RANK[x.status] > RANK[before] : x.status !== 'OK';
+    return before !== undefined ? severity(x.status) > severity(before) : x.status !== 'OK';
   });
+  const unknown = ctx.report.checks.filter(unknownNow);
+  if (worse.length === 0 && unknown.length) {
+    const first = unknown[0];
+    return {
+      pass: null,
+      value: `${unknown.length} check${unknown.length === 1 ? '' : 's'} UNKNOWN, not comparable with ${base.run}: ${first.label}: ${first.summary}${unknown.length > 1 ? ` (+${unknown.length - 1} more)` : ''}`,
+    };
+  }
   if (worse.length === 0) return { pass: true, value: `no check worse than at the start of ${base.run}` };
   const first = worse[0];
   return {

@@ -16,7 +16,15 @@ export const ThresholdsSchema = z
     /** below these the cache hit ratio is WARNING / CRITICAL */
     cacheHitPct: pair(90, 80),
     longQuerySec: pair(60, 300),
+    /** time idle in a transaction (since state_change) */
     idleInTransactionSec: pair(60, 600),
+    /**
+     * age of an open transaction (since xact_start), whatever it is doing: what holds vacuum's
+     * xmin horizon back. The brief is silent; these are check_postgres's txn_time figures (its
+     * documented example, --warning='10 minutes' --critical='25 minutes'; txn_time itself has
+     * no default and check_pgactivity's oldest_xact wants both thresholds given)
+     */
+    longTransactionSec: pair(600, 1500),
     blockedSec: pair(30, 300),
     deadTuplesPct: pair(20, 50),
     /** a table is judged on dead tuples only once it has at least this many */

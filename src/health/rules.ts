@@ -1,18 +1,13 @@
 // Health rules: turn a probe snapshot into judged checks and one overall verdict.
 // Pure functions; every threshold comes from the configuration.
 import type { Thresholds } from '../config/schema';
-import type { Check, CheckGroup, HealthReport, Snapshot, Status } from '../types';
+import type { Check, CheckGroup, CheckRow, HealthReport, PgSession, Snapshot, Status } from '../types';
 import { formatBytes, formatCount, formatDuration, truncate } from '../util/format';
 import { perfdataLabel, sanitizeLine } from '../util/sanitize';
+import { worst, worstFirst } from './status';
 
-/** Severity for the overall verdict: CRITICAL > WARNING > UNKNOWN > OK (Nagios aggregation). */
-const SEVERITY: Record<Status, number> = { OK: 0, UNKNOWN: 1, WARNING: 2, CRITICAL: 3 };
-
-export function worst(statuses: Iterable<Status>): Status {
-  let w: Status = 'OK';
-  for (const s of statuses) if (SEVERITY[s] > SEVERITY[w]) w = s;
-  return w;
-}
+// the one status order (src/health/status.ts): CRITICAL > WARNING > UNKNOWN > OK
+export { worst } from './status';
 
 export const EXIT_CODE: Record<Status, number> = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 };
 
@@ -125,6 +120,7 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
       { id: 'sessions.long_query', group: 'sessions', label: 'longest query', unit: 's' },
       { id: 'sessions.idle_in_transaction', group: 'sessions', label: 'idle in transaction', unit: 's' },
       { id: 'sessions.blocked', group: 'sessions', label: 'blocked sessions', unit: 's' },
+      { id: 'sessions.long_transaction', group: 'sessions', label: 'oldest transaction', unit: 's' },
     );
     if (want('tables')) deps.push(
       { id: 'tables.dead_tuples', group: 'tables', label: 'dead tuples', unit: '%' },
@@ -176,50 +172,75 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
         }
       }
       if (want('sessions')) {
-        const lq = pg.longestQuery;
+        // cluster-wide: every session is named with its database; the console's own are not here
+        const init = (id: string) => deps.find((d) => d.id === id)!;
         checks.push(
-          lq
-            ? measured(deps.find((d) => d.id === 'sessions.long_query')!, lq.durationSec, th.longQuerySec,
-                `pid ${lq.pid} (${lq.user ?? '?'}@${lq.client}) running ${formatDuration(lq.durationSec)}: ${truncate(lq.query, 60)}`, `pid ${lq.pid}`)
-            : fixed(deps.find((d) => d.id === 'sessions.long_query')!, 'OK', 'no active queries', 0, null),
+          sessionsCheck(init('sessions.long_query'), pg.longQueries, pg.sessionAges.longQueries, th.longQuerySec, {
+            one: (x) => `${sessionName(x)} running ${formatDuration(x.durationSec)}: ${queryText(x.query, 60)}`,
+            many: (n, t) => `${n} queries running ${t} or more`,
+            item: (x) => `${sessionName(x)} ${formatDuration(x.durationSec)}`,
+            none: 'no active queries',
+          }),
+          sessionsCheck(init('sessions.idle_in_transaction'), pg.idleInTransaction, pg.sessionAges.idleInTransaction, th.idleInTransactionSec, {
+            one: (x) => `${sessionName(x)} idle in transaction ${formatDuration(x.durationSec)}${xactOpen(x)}: ${queryText(x.query, 50)}`,
+            many: (n, t) => `${n} sessions idle in transaction ${t} or more`,
+            item: (x) => `${sessionName(x)} ${formatDuration(x.durationSec)}`,
+            none: 'no session idle in transaction',
+          }),
         );
-        const it = pg.oldestIdleInTransaction;
+        const blocked = pg.blocked.map((b) => ({ ...b, durationSec: b.waitSec }));
+        const by = (b: (typeof blocked)[number]) => b.blockedBy.map((p) => `pid ${p}`).join(' and ') || '?';
         checks.push(
-          it
-            ? measured(deps.find((d) => d.id === 'sessions.idle_in_transaction')!, it.durationSec, th.idleInTransactionSec,
-                `pid ${it.pid} (${it.user ?? '?'}@${it.client}) idle in transaction ${formatDuration(it.durationSec)}: ${truncate(it.query, 50)}`, `pid ${it.pid}`)
-            : fixed(deps.find((d) => d.id === 'sessions.idle_in_transaction')!, 'OK', 'no session idle in transaction', 0, null),
-        );
-        const blockedInit = deps.find((d) => d.id === 'sessions.blocked')!;
-        const b = pg.blocked[0];
-        checks.push(
-          b
-            ? measured(blockedInit, b.waitSec, th.blockedSec,
-                `${pg.blocked.length} blocked; pid ${b.pid} blocked by ${b.blockedBy.map((p) => `pid ${p}`).join(', ') || '?'} for ${formatDuration(b.waitSec)}`,
-                `pid ${b.pid}`)
-            : fixed(blockedInit, 'OK', 'no session waiting on a lock', 0, null),
+          sessionsCheck(init('sessions.blocked'), blocked, blocked.map((b) => b.durationSec).sort((a, b) => b - a), th.blockedSec, {
+            one: (b) => `${sessionName(b)} blocked by ${by(b)} for ${formatDuration(b.waitSec)}`,
+            many: (n) => `${n} sessions blocked`,
+            item: (b) => `${sessionName(b)} by ${by(b)} for ${formatDuration(b.waitSec)}`,
+            none: 'no session waiting on a lock',
+            // every session waiting on a lock is counted, the ones not yet over the threshold too
+            count: 'all',
+          }),
+          sessionsCheck(init('sessions.long_transaction'), pg.longTransactions, pg.sessionAges.longTransactions, th.longTransactionSec, {
+            one: (x) => `${sessionName(x)} transaction open ${formatDuration(x.durationSec)} (${x.state ?? '?'}): ${queryText(x.query, 50)}`,
+            many: (n, t) => `${n} transactions open ${t} or more`,
+            item: (x) => `${sessionName(x)} ${formatDuration(x.durationSec)} (${x.state ?? '?'})`,
+            none: 'no open transaction',
+          }),
         );
       }
       if (want('tables')) {
         const deadInit = deps.find((d) => d.id === 'tables.dead_tuples')!;
+        // every listed table gets its verdict: below deadTuplesMin dead rows it is not judged on its share (OK)
+        const deadRows: CheckRow[] = pg.tables.map((t) => ({
+          subject: `${t.schema}.${t.name}`,
+          status: t.deadTuples >= th.deadTuplesMin ? judge(t.deadPct, th.deadTuplesPct) : 'OK',
+          value: t.deadPct,
+        }));
         const candidates = pg.tables.filter((t) => t.deadTuples >= th.deadTuplesMin);
         const worstTable = [...candidates].sort((a, b) => b.deadPct - a.deadPct)[0];
-        checks.push(
-          worstTable
+        checks.push({
+          ...(worstTable
             ? measured(deadInit, worstTable.deadPct, th.deadTuplesPct,
                 `${worstTable.schema}.${worstTable.name} ${pct(worstTable.deadPct)} dead (${formatCount(worstTable.deadTuples)} rows), last vacuum ${lastVacuum(worstTable.lastVacuum, worstTable.lastAutovacuum)}`,
                 `${worstTable.schema}.${worstTable.name}`)
-            : fixed(deadInit, 'OK', `no table with ${formatCount(th.deadTuplesMin)}+ dead tuples`, 0, null),
-        );
+            : fixed(deadInit, 'OK', `no table with ${formatCount(th.deadTuplesMin)}+ dead tuples`, 0, null)),
+          rows: deadRows,
+        });
         const idxInit = deps.find((d) => d.id === 'tables.unused_indexes')!;
         const unused = pg.unusedIndexes.filter((i) => i.sizeBytes >= th.unusedIndexMinBytes);
-        checks.push(
-          unused.length
+        // under unusedIndexMinBytes a never-used index is not worth a finding (OK)
+        const idxRows: CheckRow[] = pg.unusedIndexes.map((i) => ({
+          subject: `${i.schema}.${i.name}`,
+          status: i.sizeBytes >= th.unusedIndexMinBytes ? 'WARNING' : 'OK',
+          value: i.sizeBytes,
+        }));
+        checks.push({
+          ...(unused.length
             ? fixed(idxInit, 'WARNING',
                 `${unused.length} never-used index(es), largest ${unused[0].schema}.${unused[0].name} on ${unused[0].table} (${formatBytes(unused[0].sizeBytes)})`,
                 unused.length, `${unused[0].schema}.${unused[0].name}`)
-            : fixed(idxInit, 'OK', 'no never-used index worth reviewing', 0, null),
-        );
+            : fixed(idxInit, 'OK', 'no never-used index worth reviewing', 0, null)),
+          rows: idxRows,
+        });
       }
     }
   }
@@ -307,6 +328,55 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
   };
 }
 
+/** `pid 6246 (postgres@127.0.0.1 in app)`: the session checks look at the whole cluster, so the database is named */
+function sessionName(x: PgSession): string {
+  return `pid ${x.pid} (${x.user ?? '?'}@${x.client} in ${x.database ?? '?'})`;
+}
+
+/** A query text for a summary, its trailing semicolons dropped (the plugin line joins summaries with "; ") */
+function queryText(q: string, max: number): string {
+  return truncate(q.replace(/[\s;]+$/, ''), max);
+}
+
+/** ", transaction open 1m12s" when the transaction is older than the idle time */
+function xactOpen(x: PgSession): string {
+  return x.xactSec !== null && Math.round(x.xactSec) > Math.round(x.durationSec) ? `, transaction open ${formatDuration(x.xactSec)}` : '';
+}
+
+interface SessionWords<T extends PgSession> {
+  /** one session: the longest, or the only one over the threshold */
+  one: (x: T) => string;
+  /** the lead of a summary over several: "3 queries running 1m00s or more" */
+  many: (n: number, threshold: string) => string;
+  /** each further session in that summary */
+  item: (x: T) => string;
+  none: string;
+  /** 'over' (default): count the sessions over the warning threshold; 'all': count every one listed */
+  count?: 'over' | 'all';
+}
+
+/**
+ * A check over a list of sessions (longest first): each listed session judged on its own (the
+ * check's rows), the longest as the value, and a summary that names every listed session over
+ * the warning threshold, with their count (ages: every session's duration, so the count holds
+ * beyond the rows listed).
+ */
+function sessionsCheck<T extends PgSession>(init: CheckInit, list: T[], ages: number[], t: Pair, w: SessionWords<T>): Check {
+  const rows: CheckRow[] = list.map((x) => ({ subject: `pid ${x.pid}`, status: judge(x.durationSec, t), value: x.durationSec }));
+  const longest = list.reduce<T | null>((a, x) => (a === null || x.durationSec > a.durationSec ? x : a), null);
+  if (!longest) return { ...fixed(init, 'OK', w.none, 0, null), rows };
+  const named = w.count === 'all' ? list : list.filter((x) => x.durationSec >= t.warning);
+  const n = Math.max(named.length, w.count === 'all' ? ages.length : ages.filter((a) => a >= t.warning).length);
+  let summary: string;
+  if (n <= 1) summary = w.one(longest);
+  else {
+    const [first, ...rest] = [longest, ...named.filter((x) => x !== longest)];
+    const more = n - 1 - rest.length;
+    summary = `${w.many(n, formatDuration(w.count === 'all' ? 0 : t.warning))}: ${w.one(first)}${rest.map((x) => `, ${w.item(x)}`).join('')}${more > 0 ? `, +${more} more` : ''}`;
+  }
+  return { ...measured(init, longest.durationSec, t, summary, `pid ${longest.pid}`), rows };
+}
+
 function lastVacuum(manual: string | null, auto: string | null): string {
   const t = [manual, auto].filter((x): x is string => !!x).sort().pop();
   if (!t) return 'never';
@@ -317,14 +387,19 @@ function lastVacuum(manual: string | null, auto: string | null): string {
 
 const UOM: Record<string, string> = { '%': '%', s: 's', ms: 'ms', h: '', d: '', '': '' };
 
-/** Nagios perfdata: 'label'=value[UOM];warn;crit */
+/**
+ * Nagios perfdata: 'label'=value[UOM];warn;crit, the thresholds as plugin ranges. A bare N
+ * alerts above N (higher is worse); lower-is-worse checks (cache hit ratios, TLS days) give
+ * "N:", which alerts below N: `'pg.cache.buffer'=99.3%;90:;80:`.
+ */
 export function perfdata(report: HealthReport): string {
   return report.checks
     .filter((c) => c.value !== null && Number.isFinite(c.value))
     .map((c) => {
       const v = Number((c.value as number).toFixed(c.unit === '%' ? 1 : 3));
       const t = c.thresholds;
-      return `${perfdataLabel(c.id)}=${v}${UOM[c.unit] ?? ''}${t ? `;${t.warning};${t.critical}` : ''}`;
+      const range = (n: number) => (t?.direction === 'below' ? `${n}:` : `${n}`);
+      return `${perfdataLabel(c.id)}=${v}${UOM[c.unit] ?? ''}${t ? `;${range(t.warning)};${range(t.critical)}` : ''}`;
     })
     .join(' ');
 }
@@ -336,21 +411,22 @@ export function perfdata(report: HealthReport): string {
  */
 export function pluginLine(report: HealthReport): string {
   const bad = report.checks.filter((c) => c.status !== 'OK');
-  const order = (s: Status) => -SEVERITY[s];
-  bad.sort((a, b) => order(a.status) - order(b.status));
+  bad.sort((a, b) => worstFirst(a.status, b.status));
   // checks that fail for one shared reason ("database unavailable") are told once, counted
   const parts: string[] = [];
   const seen = new Map<string, number>();
   for (const c of bad) {
-    const key = `${c.status}\u0000${c.summary}`;
+    // a summary ending in a query's ";" would double the separator the parts are joined with
+    const text = c.summary.replace(/[\s;]+$/, '');
+    const key = `${c.status}\u0000${text}`;
     const at = seen.get(key);
     if (at === undefined) {
       seen.set(key, parts.length);
-      parts.push(`${c.status === 'UNKNOWN' ? 'UNKNOWN: ' : ''}${c.summary}`);
+      parts.push(`${c.status === 'UNKNOWN' ? 'UNKNOWN: ' : ''}${text}`);
     } else if (/^\d+ checks /.test(parts[at])) {
       parts[at] = parts[at].replace(/^(\d+)/, (n) => String(Number(n) + 1));
     } else {
-      parts[at] = `2 checks ${c.status}: ${c.summary}`;
+      parts[at] = `2 checks ${c.status}: ${text}`;
     }
   }
   const summary = parts.length

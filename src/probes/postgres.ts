@@ -34,6 +34,8 @@ const QUERY_TEXT_MAX = 200;
 /** pg_database_size() stats every file of every database: refresh it at most this often */
 const DB_SIZES_TTL_MS = 60_000;
 const DB_SIZES_RETRY_MS = 5_000;
+/** how often the unused indexes of the tables changed most since ANALYZE are looked for */
+const STALE_TTL_MS = 60_000;
 /** Marks the probe's own statements so pg_stat_statements' top list can leave them out. */
 const MARK = '/*ops-console:probe*/';
 
@@ -74,6 +76,14 @@ export class PostgresProbe {
   private connecting = false;
   private sizes: { at: number; rows: { name: string; sizeBytes: number }[] } | null = null;
   private sizesRefreshing = false;
+  /**
+   * Unused-index candidates whose relpages is likely stale (on the tables changed most since
+   * their last ANALYZE): finding them scans every table's statistics (10 to 15 ms with 10,000
+   * tables), so it runs in the first round and then in the background every STALE_TTL_MS; each
+   * round sizes the ones still never scanned.
+   */
+  private staleIndexes: { at: number; oids: number[] } | null = null;
+  private staleRefreshing = false;
   /** ends the round in flight at once (close): its deadline is not waited for */
   private abandonRound: (() => void) | null = null;
 
@@ -109,7 +119,7 @@ export class PostgresProbe {
     if (!client) return;
     // an idle, healthy connection is ended politely (a short wait for the server's goodbye);
     // one that is busy or broken is destroyed: a stopped server would never say goodbye
-    if (busy || this.sizesRefreshing) destroyClient(client);
+    if (busy || this.sizesRefreshing || this.staleRefreshing) destroyClient(client);
     else await endClient(client, Math.min(this.opts.timeoutMs, CLOSE_GRACE_MS));
   }
 
@@ -253,8 +263,10 @@ export class PostgresProbe {
     // Should this round fail or time out (pg_database_size can be slow on a huge cluster), later
     // rounds must not repeat the sizes: the background refresh retries them a few seconds on.
     if (wantSizes) this.sizes = { at: now - DB_SIZES_TTL_MS + DB_SIZES_RETRY_MS, rows: [] };
+    const stale = this.staleIndexes;
+    if (!stale) this.staleIndexes = { at: now - STALE_TTL_MS + DB_SIZES_RETRY_MS, oids: [] };
     let statements = meta.statements;
-    const build = () => buildBatch(meta.versionNum, statements, wantSizes);
+    const build = () => buildBatch(meta.versionNum, statements, wantSizes, stale ? stale.oids : null);
     let batch = build();
     let results: pg.QueryResult[];
     try {
@@ -279,9 +291,26 @@ export class PostgresProbe {
       return i >= 0 && results[i] ? (results[i].rows as Row[]) : [];
     };
     if (wantSizes) this.sizes = { at: now, rows: toSizes(rows('sizes')) };
+    if (!stale) this.staleIndexes = { at: now, oids: toOids(rows('stale')) };
     const data = assemble(rows, statements, this.sizes?.rows ?? []);
     if (this.sizes && now - this.sizes.at >= DB_SIZES_TTL_MS) this.refreshSizes(client);
+    if (this.staleIndexes && now - this.staleIndexes.at >= STALE_TTL_MS) this.refreshStale(client);
     return data;
+  }
+
+  /** Finds the stale-relpages index candidates again, off the round's clock; failures keep the old list. */
+  private refreshStale(client: pg.Client): void {
+    if (this.staleRefreshing) return;
+    this.staleRefreshing = true;
+    client
+      .query(`${MARK} ${STALE_INDEXES_SQL}`)
+      .then((res) => {
+        if (this.client === client) this.staleIndexes = { at: Date.now(), oids: toOids(res.rows as Row[]) };
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.staleRefreshing = false;
+      });
   }
 
   /** Refreshes database sizes after a round, off the round's clock; failures keep the old list. */
@@ -360,20 +389,83 @@ function detectMeta(r: Row): ConnMeta {
   return { versionNum, statements };
 }
 
-type BatchPart = 'set' | 'meta' | 'conn' | 'sessions' | 'blocked' | 'tables' | 'unused' | 'xid' | 'repl' | 'sizes' | 'statements';
+type BatchPart = 'set' | 'meta' | 'conn' | 'sessions' | 'ages' | 'blocked' | 'tables' | 'unused' | 'stale' | 'xid' | 'repl' | 'sizes' | 'statements';
 
 const SYSTEM_NS_OIDS = `SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema') OR nspname ~ '^pg_toast'`;
 
 const SESSION_COLS = `a.pid, a.usename AS user, a.datname AS database,
   coalesce(host(a.client_addr), 'local') AS client, a.application_name AS application, a.state,
-  a.wait_event_type, a.wait_event, left(a.query, 2000) AS query`;
+  a.wait_event_type, a.wait_event, left(a.query, 2000) AS query,
+  extract(epoch FROM now() - a.xact_start)::float8 AS xact_sec`;
+
+/**
+ * The console's own sessions: the probe ('ops-console') and the task runs ('ops-console: <task>
+ * <run>', src/tasks/lock.ts). Counted apart and left out of the session checks. An exact name
+ * and a prefix with its colon, so other clients calling themselves ops-console-something count.
+ */
+const OWN_SESSION = `(a.application_name = '${APPLICATION_NAME}' OR a.application_name LIKE '${APPLICATION_NAME}: %')`;
+
+/** Sessions to judge (cluster-wide): client backends, not this probe's, not the console's own. */
+const USER_SESSIONS = `a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() AND NOT ${OWN_SESSION}`;
+
+/** Unused indexes sized per round: the largest by relpages, and those of the tables most changed since ANALYZE. */
+const UNUSED_BY_RELPAGES = 20;
+/** changes since the last ANALYZE below which a table's index relpages is taken as current enough */
+const STALE_MIN_CHANGES = 10_000;
+
+/**
+ * The non-unique indexes of the 10 tables changed most since their last ANALYZE (at least
+ * 10,000 rows, and over a fifth of reltuples: autoanalyze would have run at a tenth), at most
+ * 50. Their relpages may be far behind (an index built on an empty table still says one page);
+ * each round sizes those never scanned. pg_stat_get_mod_since_analyze: PostgreSQL 9.4 on;
+ * reltuples is -1 for a never-analyzed table from 14 on, 0 before.
+ */
+const STALE_INDEXES_SQL = `SELECT x.indexrelid AS oid
+FROM (SELECT c.oid FROM pg_class c
+      WHERE c.relkind IN ('r', 'm') AND c.relnamespace NOT IN (${SYSTEM_NS_OIDS})
+        AND pg_stat_get_mod_since_analyze(c.oid) >= ${STALE_MIN_CHANGES}
+        AND pg_stat_get_mod_since_analyze(c.oid) > 0.2 * greatest(c.reltuples, 0)
+      ORDER BY pg_stat_get_mod_since_analyze(c.oid) DESC, c.oid LIMIT 10) st
+JOIN pg_index x ON x.indrelid = st.oid
+WHERE NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
+ORDER BY x.indexrelid LIMIT 50`;
+
+/** Rows listed per session kind; sessionAges counts the rest. */
+const SESSIONS_LISTED = 20;
+const SESSION_AGES_MAX = 1000;
+
+/**
+ * The three session kinds, each measured as its name says (the figures psql gives for
+ * pg_stat_activity, PostgreSQL 12 to 17: every column used exists since 10):
+ *   running          state 'active' and not waiting on a lock (wait_event_type 'Lock': those
+ *                    are blocked, not slow); its age is the query's, now - query_start
+ *   idle_tx          'idle in transaction' (also '(aborted)'); its age is the time idle,
+ *                    now - state_change (state_change is when it went idle), not the transaction's
+ *   xact             any open transaction, whatever it is doing; its age is now - xact_start,
+ *                    what holds the xmin horizon back (check_postgres txn_time measures the same)
+ * now() is the batch's transaction start, and pg_stat_activity is read once per transaction, so
+ * every part of the round sees the same sessions at the same instant.
+ */
+const KINDS_SQL = `SELECT ${SESSION_COLS},
+    extract(epoch FROM now() - a.query_start)::float8 AS query_sec,
+    extract(epoch FROM now() - a.state_change)::float8 AS idle_sec,
+    a.state = 'active' AND a.wait_event_type IS DISTINCT FROM 'Lock' AS running,
+    a.state IN ('idle in transaction', 'idle in transaction (aborted)') AS idle_tx
+  FROM pg_stat_activity a
+  WHERE ${USER_SESSIONS}`;
 
 // pg_database_size() stats every file of every database (about 150 ms with 10,000 tables), so it
 // runs in the first round only and is then refreshed in the background every DB_SIZES_TTL_MS.
 const SIZES_SQL = `SELECT d.datname AS name, pg_database_size(d.oid)::float8 AS size FROM pg_database d
 WHERE d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') ORDER BY 2 DESC NULLS LAST, 1`;
 
-function buildBatch(versionNum: number, statements: StatementsState, withSizes: boolean): { sql: string; parts: BatchPart[] } {
+/**
+ * staleOids: the stale-relpages index candidates found earlier (integers, inlined); null to find
+ * them in this round (the first), which then also returns them as the 'stale' part.
+ */
+function buildBatch(versionNum: number, statements: StatementsState, withSizes: boolean, staleOids: number[] | null = null): { sql: string; parts: BatchPart[] } {
+  const staleSource =
+    staleOids === null ? STALE_INDEXES_SQL : staleOids.length ? `SELECT unnest('{${staleOids.map((o) => Math.trunc(o)).join(',')}}'::oid[])` : 'SELECT NULL::oid WHERE false';
   const waitStart =
     versionNum >= 140000
       ? `coalesce((SELECT min(l.waitstart) FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.query_start, a.state_change)`
@@ -404,25 +496,29 @@ FROM pg_database d,
 WHERE d.datname = current_database()`,
     ],
     [
+      // the console's own sessions (this probe included) are counted apart, not by state
       'conn',
-      `SELECT coalesce(a.state, 'unknown') AS state, count(*)::int AS n
-FROM pg_stat_activity a WHERE a.backend_type = 'client backend' GROUP BY 1`,
+      `SELECT coalesce(a.state, 'unknown') AS state, coalesce(${OWN_SESSION}, false) AS own, count(*)::int AS n
+FROM pg_stat_activity a WHERE a.backend_type = 'client backend' GROUP BY 1, 2`,
     ],
     [
       'sessions',
-      `(SELECT 'active' AS kind, ${SESSION_COLS},
-   extract(epoch FROM now() - a.query_start)::float8 AS duration
- FROM pg_stat_activity a
- WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() AND a.state = 'active'
-   AND a.application_name IS DISTINCT FROM '${APPLICATION_NAME}'
- ORDER BY a.query_start LIMIT 5)
+      `WITH s AS (${KINDS_SQL})
+(SELECT 'active' AS kind, s.*, s.query_sec AS duration FROM s
+ WHERE s.running AND s.query_sec IS NOT NULL ORDER BY s.query_sec DESC, s.pid LIMIT ${SESSIONS_LISTED})
 UNION ALL
-(SELECT 'idle_tx' AS kind, ${SESSION_COLS},
-   extract(epoch FROM now() - coalesce(a.xact_start, a.state_change))::float8 AS duration
- FROM pg_stat_activity a
- WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
-   AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
- ORDER BY coalesce(a.xact_start, a.state_change) LIMIT 5)`,
+(SELECT 'idle_tx' AS kind, s.*, s.idle_sec AS duration FROM s
+ WHERE s.idle_tx AND s.idle_sec IS NOT NULL ORDER BY s.idle_sec DESC, s.pid LIMIT ${SESSIONS_LISTED})
+UNION ALL
+(SELECT 'xact' AS kind, s.*, s.xact_sec AS duration FROM s
+ WHERE s.xact_sec IS NOT NULL ORDER BY s.xact_sec DESC, s.pid LIMIT ${SESSIONS_LISTED})`,
+    ],
+    [
+      'ages',
+      `SELECT (array_agg(s.query_sec ORDER BY s.query_sec DESC) FILTER (WHERE s.running AND s.query_sec IS NOT NULL))[1:${SESSION_AGES_MAX}] AS running,
+  (array_agg(s.idle_sec ORDER BY s.idle_sec DESC) FILTER (WHERE s.idle_tx AND s.idle_sec IS NOT NULL))[1:${SESSION_AGES_MAX}] AS idle_tx,
+  (array_agg(s.xact_sec ORDER BY s.xact_sec DESC) FILTER (WHERE s.xact_sec IS NOT NULL))[1:${SESSION_AGES_MAX}] AS xact
+FROM (${KINDS_SQL}) s`,
     ],
     [
       'blocked',
@@ -454,24 +550,41 @@ ORDER BY t.dead DESC, t.schema, t.name`,
     ],
     [
       'unused',
-      // Walk user indexes largest first and stop at the tenth never-scanned one, so the stats
-      // lookup runs for a handful of indexes, not all of them. Size is relpages (kept current by
-      // CREATE INDEX, VACUUM, ANALYZE) rather than pg_relation_size(): no per-index file stat, and
-      // no lock a concurrent ALTER/REINDEX could block the probe on. Unique, primary-key and
-      // exclusion-constraint indexes are left out by their pg_index flags.
+      // Never-scanned indexes, minus unique, primary-key and exclusion-constraint ones (by their
+      // pg_index flags). Which to size is chosen on catalog figures, with no file stat per index
+      // (pg_relation_size on all 20,000 indexes of a 10,000-table database takes 160 ms): the 20
+      // largest by relpages, walked largest first so the stats lookup runs for a handful, and
+      // the candidates of STALE_INDEXES_SQL, whose relpages lags behind. Only those are sized,
+      // with pg_relation_size, and the 10 largest reported. pg_relation_size takes an ACCESS
+      // SHARE lock: an index that someone holds or awaits an ACCESS EXCLUSIVE lock on (DROP,
+      // REINDEX, ALTER) keeps its relpages figure rather than stall the round behind that lock.
+      // The same on PostgreSQL 12 to 17 (pg_locks, pg_index and these functions are unchanged).
       `SELECT n.nspname AS schema, t.relname AS table, c.relname AS name,
-  c.relpages::float8 * current_setting('block_size')::float8 AS size
-FROM (SELECT i.oid, i.relname, i.relpages, i.relnamespace, x.indrelid
-      FROM (SELECT oid, relname, relpages, relnamespace FROM pg_class
-            WHERE relkind = 'i' AND relnamespace NOT IN (${SYSTEM_NS_OIDS})
-            ORDER BY relpages DESC, oid OFFSET 0) i
-      JOIN pg_index x ON x.indexrelid = i.oid
-      WHERE NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
-        AND pg_stat_get_numscans(i.oid) = 0
-      LIMIT 10) c
+  CASE WHEN c.oid IN (SELECT l.relation FROM pg_locks l
+                      WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.relation IS NOT NULL
+                        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+       THEN c.relpages::float8 * current_setting('block_size')::float8
+       ELSE pg_relation_size(c.oid)::float8 END AS size
+FROM (
+  (SELECT i.oid, i.relname, i.relpages, i.relnamespace, x.indrelid
+   FROM (SELECT oid, relname, relpages, relnamespace FROM pg_class
+         WHERE relkind = 'i' AND relnamespace NOT IN (${SYSTEM_NS_OIDS})
+         ORDER BY relpages DESC, oid OFFSET 0) i
+   JOIN pg_index x ON x.indexrelid = i.oid
+   WHERE NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
+     AND pg_stat_get_numscans(i.oid) = 0
+   LIMIT ${UNUSED_BY_RELPAGES})
+  UNION
+  (SELECT i.oid, i.relname, i.relpages, i.relnamespace, x.indrelid
+   FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
+   WHERE i.oid IN (${staleSource}) AND i.relkind = 'i'
+     AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion
+     AND pg_stat_get_numscans(i.oid) = 0)
+) c
 JOIN pg_class t ON t.oid = c.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-ORDER BY c.relpages DESC, c.relname`,
+ORDER BY size DESC NULLS LAST, c.relname
+LIMIT 10`,
     ],
     [
       'xid',
@@ -485,6 +598,7 @@ FROM pg_stat_replication ORDER BY 1`,
     ],
   );
   if (withSizes) parts.push(['sizes', SIZES_SQL]);
+  if (staleOids === null) parts.push(['stale', STALE_INDEXES_SQL]);
   if (statements.available) {
     parts.push([
       'statements',
@@ -503,14 +617,18 @@ function assemble(rows: (name: BatchPart) => Row[], statements: StatementsState,
   const m = rows('meta')[0] ?? {};
   const byState: Record<string, number> = {};
   let total = 0;
+  let own = 0;
   for (const r of rows('conn')) {
     const n = num(r.n);
-    byState[str(r.state)] = n;
+    if (r.own === true) own += n;
+    else byState[str(r.state)] = (byState[str(r.state)] ?? 0) + n;
     total += n;
   }
   const sessionRows = rows('sessions');
   const longQueries = sessionRows.filter((r) => r.kind === 'active').map(toSession);
   const idleInTransaction = sessionRows.filter((r) => r.kind === 'idle_tx').map(toSession);
+  const longTransactions = sessionRows.filter((r) => r.kind === 'xact').map(toSession);
+  const ages = rows('ages')[0] ?? {};
   const blocked: PgBlockedSession[] = rows('blocked').map((r) => ({
     ...toSession(r),
     blockedBy: Array.isArray(r.blocked_by) ? r.blocked_by.map(num) : [],
@@ -567,11 +685,14 @@ function assemble(rows: (name: BatchPart) => Row[], statements: StatementsState,
       max: num(m.max_conn),
       reservedForSuperuser: num(m.reserved),
       byState,
+      own,
     },
     longestQuery: longQueries[0] ?? null,
     oldestIdleInTransaction: idleInTransaction[0] ?? null,
     longQueries,
     idleInTransaction,
+    longTransactions,
+    sessionAges: { longQueries: numbers(ages.running), idleInTransaction: numbers(ages.idle_tx), longTransactions: numbers(ages.xact) },
     blocked,
     cache: {
       bufferHitPct: ratio(m.blks_hit, m.blks_read),
@@ -592,6 +713,10 @@ function assemble(rows: (name: BatchPart) => Row[], statements: StatementsState,
 
 // ---------------------------------------------------------------- helpers
 
+function toOids(rows: Row[]): number[] {
+  return rows.map((r) => num(r.oid)).filter((o) => o > 0);
+}
+
 function toSizes(rows: Row[]): { name: string; sizeBytes: number }[] {
   return rows.map((r) => ({ name: str(r.name), sizeBytes: num(r.size) }));
 }
@@ -605,6 +730,7 @@ function toSession(r: Row): PgSession {
     application: strOrNull(r.application),
     state: strOrNull(r.state),
     durationSec: Math.max(0, num(r.duration)),
+    xactSec: r.xact_sec == null ? null : Math.max(0, num(r.xact_sec)),
     query: foldQuery(r.query),
     waitEventType: strOrNull(r.wait_event_type),
     waitEvent: strOrNull(r.wait_event),
@@ -631,6 +757,11 @@ function num(v: unknown): number {
     return Number.isFinite(n) ? n : 0;
   }
   return 0;
+}
+
+/** A float8[] as node-postgres gives it (an array, or null for no rows), negatives as 0. */
+function numbers(v: unknown): number[] {
+  return Array.isArray(v) ? v.map((x) => Math.max(0, num(x))) : [];
 }
 
 function numOrNull(v: unknown): number | null {

@@ -39,6 +39,17 @@ async function flushStats(client: pg.Client): Promise<void> {
   if ((await serverVersionNum(client)) >= 150000) await client.query('SELECT pg_stat_force_next_flush()');
 }
 
+/** What psql reads for a session: seconds idle (since state_change) and in its transaction (since xact_start). */
+async function activityAges(client: pg.Client, pid: number): Promise<{ idle: number; xact: number }> {
+  const { rows } = await client.query<{ idle: number; xact: number }>(
+    `SELECT extract(epoch FROM now() - state_change)::float8 AS idle, extract(epoch FROM now() - xact_start)::float8 AS xact
+     FROM pg_stat_activity WHERE pid = $1`,
+    [pid],
+  );
+  if (!rows[0]) throw new Error(`no session ${pid}`);
+  return { idle: Number(rows[0].idle), xact: Number(rows[0].xact ?? Number.NaN) };
+}
+
 function expectLongestFirst(list: PgSession[]): void {
   for (let i = 1; i < list.length; i++) expect(list[i - 1].durationSec).toBeGreaterThanOrEqual(list[i].durationSec);
 }
@@ -76,9 +87,11 @@ describe('PostgresProbe on the test server', () => {
     expect(data.replication).toEqual({ role: 'primary', replicas: [], standbyLagSec: null });
     expect(data.connections.max).toBe(Number(settings.rows[0].max));
     expect(data.connections.reservedForSuperuser).toBe(Number(settings.rows[0].reserved));
-    // the probe itself and the observer are client backends
+    // the probe itself and the observer are client backends; the probe's (and any other
+    // ops-console session's) is counted apart, not by state
     expect(data.connections.total).toBeGreaterThanOrEqual(2);
-    expect(Object.values(data.connections.byState).reduce((a, b) => a + b, 0)).toBe(data.connections.total);
+    expect(data.connections.own).toBeGreaterThanOrEqual(1);
+    expect(Object.values(data.connections.byState).reduce((a, b) => a + b, 0) + data.connections.own).toBe(data.connections.total);
     expect(data.statements).toEqual({ available: false, reason: `pg_stat_statements is not installed in ${db.name}` });
     expect(data.xidAge.map((x) => x.database)).toContain(db.name);
     expect(data.xidAge.every((x) => Number.isInteger(x.age) && x.age >= 0)).toBe(true);
@@ -101,12 +114,11 @@ describe('PostgresProbe on the test server', () => {
     expect(pids[0]).toBe(ownPid); // same connection reused every round
   });
 
-  it('reports a session idle in transaction with its query text and transaction age', async () => {
+  it('measures idle in transaction from state_change and the transaction age from xact_start, as pg_stat_activity gives them', async () => {
     const idle = await db.client();
     const pid = await backendPid(idle);
     await idle.query('BEGIN');
     await idle.query(`SELECT 'idle-marker-one'   AS   first_step`);
-    // The transaction age keeps growing (xact_start), not the age of the last statement.
     const seen = await waitFor(
       async () => {
         const d = await okData(probe);
@@ -116,8 +128,12 @@ describe('PostgresProbe on the test server', () => {
       { message: 'idle-in-transaction session at least 1 s old' },
     );
     expect(seen.idleInTransaction.find((x) => x.pid === pid)?.query).toBe(`SELECT 'idle-marker-one' AS first_step`);
+    // the transaction grows older; a new statement starts the idle time again
+    await waitFor(async () => (await activityAges(admin, pid)).xact >= 2, { message: 'transaction open for 2 s' });
     await idle.query(`SELECT 'idle-marker-two'`);
+    const before = await activityAges(admin, pid);
     const data = await okData(probe);
+    const after = await activityAges(admin, pid);
     const s = data.idleInTransaction.find((x) => x.pid === pid);
     expect(s).toMatchObject({
       pid,
@@ -128,15 +144,55 @@ describe('PostgresProbe on the test server', () => {
       query: `SELECT 'idle-marker-two'`,
     });
     expect(s?.client).toMatch(/^(127\.0\.0\.1|::1|local)$/);
-    expect(s?.durationSec).toBeGreaterThanOrEqual(1);
+    // what psql reads from pg_stat_activity just before and just after the round brackets it
+    expect(s!.durationSec).toBeGreaterThanOrEqual(before.idle);
+    expect(s!.durationSec).toBeLessThanOrEqual(after.idle);
+    expect(s!.xactSec).toBeGreaterThanOrEqual(before.xact);
+    expect(s!.xactSec).toBeLessThanOrEqual(after.xact);
+    expect(s!.durationSec).toBeLessThan(s!.xactSec! - 1);
+    // the transaction's age is its own list, oldest first
+    const t = data.longTransactions.find((x) => x.pid === pid);
+    expect(t?.durationSec).toBeGreaterThanOrEqual(before.xact);
+    expect(t?.durationSec).toBeLessThanOrEqual(after.xact);
     expect(data.oldestIdleInTransaction).toEqual(data.idleInTransaction[0]);
-    expect(data.oldestIdleInTransaction!.durationSec).toBeGreaterThanOrEqual(s!.durationSec);
     expectLongestFirst(data.idleInTransaction);
+    expectLongestFirst(data.longTransactions);
     await idle.query('ROLLBACK');
-    const after = await okData(probe);
-    expect(after.idleInTransaction.map((x) => x.pid)).not.toContain(pid);
+    const gone = await okData(probe);
+    expect(gone.idleInTransaction.map((x) => x.pid)).not.toContain(pid);
+    expect(gone.longTransactions.map((x) => x.pid)).not.toContain(pid);
   });
 
+  it('a transaction that keeps working is a long transaction and never idle for long', async () => {
+    const worker = await db.client({ application_name: 'busy-worker' });
+    const pid = await backendPid(worker);
+    await worker.query('BEGIN');
+    let stop = false;
+    let statements = 0;
+    const working = (async () => {
+      while (!stop) {
+        await worker.query('SELECT pg_sleep(0.02)');
+        statements += 1;
+      }
+    })();
+    try {
+      await waitFor(async () => (await activityAges(admin, pid)).xact >= 2, { message: 'transaction open for 2 s' });
+      const before = await activityAges(admin, pid);
+      const data = await okData(probe);
+      const t = data.longTransactions.find((x) => x.pid === pid);
+      expect(t?.durationSec).toBeGreaterThanOrEqual(before.xact);
+      expect(t?.state).toMatch(/^(active|idle in transaction)$/);
+      // between two statements it may be seen idle, and then its idle time is the moment since
+      // the last statement ended, not the transaction's age
+      const i = data.idleInTransaction.find((x) => x.pid === pid);
+      if (i) expect(i.durationSec).toBeLessThan(t!.durationSec - 1);
+      expect(statements).toBeGreaterThan(10);
+    } finally {
+      stop = true;
+      await working;
+      await worker.query('ROLLBACK');
+    }
+  });
   it('names a session blocked on a lock together with the pid blocking it', async () => {
     await admin.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int)');
     await admin.query('INSERT INTO accounts VALUES (1, 100)');
@@ -211,6 +267,81 @@ describe('PostgresProbe on the test server', () => {
       await admin.query('SELECT pg_cancel_backend($1)', [pid]);
       const res = await pending;
       expect(res).toBeInstanceOf(Error);
+    }
+  });
+
+  it('a session waiting on a lock is blocked, not a long query; the pg_sleep beside it is the long query', async () => {
+    await admin.query('CREATE TABLE stock (id int PRIMARY KEY, n int)');
+    await admin.query('INSERT INTO stock VALUES (1, 10)');
+    const blocker = await db.client({ application_name: 'lock-holder' });
+    const waiter = await db.client({ application_name: 'lock-waiter' });
+    const sleeper = await db.client({ application_name: 'slow-report' });
+    const waiterPid = await backendPid(waiter);
+    const sleeperPid = await backendPid(sleeper);
+    await blocker.query('BEGIN');
+    await blocker.query('UPDATE stock SET n = n - 1 WHERE id = 1');
+    const pending = waiter.query('UPDATE stock SET n = n + 1 WHERE id = 1');
+    const sleeping = sleeper.query('SELECT pg_sleep(60) AS report_marker').catch((err: Error) => err);
+    try {
+      // both have run their statement for over a second
+      await waitFor(
+        async () => {
+          const { rows } = await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY ($1::int[]) AND state = 'active' AND now() - query_start > interval '1 second'`,
+            [[waiterPid, sleeperPid]],
+          );
+          return rows[0].n === 2;
+        },
+        { message: 'waiter and sleeper active for 1 s' },
+      );
+      const before = await admin.query<{ q: number }>(`SELECT extract(epoch FROM now() - query_start)::float8 AS q FROM pg_stat_activity WHERE pid = $1`, [sleeperPid]);
+      const data = await okData(probe);
+      const after = await admin.query<{ q: number }>(`SELECT extract(epoch FROM now() - query_start)::float8 AS q FROM pg_stat_activity WHERE pid = $1`, [sleeperPid]);
+      expect(data.blocked.map((b) => b.pid)).toContain(waiterPid);
+      expect(data.longQueries.map((q) => q.pid)).not.toContain(waiterPid);
+      expect(data.sessionAges.longQueries.length).toBeGreaterThanOrEqual(1);
+      const q = data.longQueries.find((x) => x.pid === sleeperPid);
+      expect(q).toMatchObject({ application: 'slow-report', query: 'SELECT pg_sleep(60) AS report_marker', waitEventType: 'Timeout' });
+      expect(q!.durationSec).toBeGreaterThanOrEqual(Number(before.rows[0].q));
+      expect(q!.durationSec).toBeLessThanOrEqual(Number(after.rows[0].q));
+    } finally {
+      await admin.query('SELECT pg_cancel_backend($1)', [sleeperPid]);
+      await sleeping;
+      await blocker.query('ROLLBACK');
+      await pending;
+    }
+  });
+
+  it('sizes an unused index with pg_relation_size, also one whose relpages is stale among many larger by relpages', async () => {
+    // 24 never-used indexes, each 40 pages by relpages and by size
+    await admin.query(`DO $$ BEGIN FOR i IN 1..24 LOOP
+      EXECUTE format('CREATE TABLE filler%s (v int)', i);
+      EXECUTE format('INSERT INTO filler%s SELECT g FROM generate_series(1, 10000) g', i);
+      EXECUTE format('CREATE INDEX filler%s_v_idx ON filler%s (v)', i, i);
+    END LOOP; END $$`);
+    // built on an empty table, filled since, never vacuumed nor analyzed: relpages says 1 page
+    await admin.query('CREATE TABLE late (id int, v int) WITH (autovacuum_enabled = false)');
+    await admin.query('CREATE INDEX late_v_idx ON late (v)');
+    await admin.query('INSERT INTO late SELECT g, g % 1000 FROM generate_series(1, 200000) g');
+    await flushStats(admin);
+    const { rows } = await admin.query<{ size: string; relpages: number }>(
+      `SELECT pg_relation_size('late_v_idx') AS size, relpages FROM pg_class WHERE relname = 'late_v_idx'`,
+    );
+    const real = Number(rows[0].size);
+    expect(rows[0].relpages).toBeLessThanOrEqual(1);
+    expect(real).toBeGreaterThan(1024 * 1024);
+    const data = await waitFor(
+      async () => {
+        const d = await okData(probe);
+        return d.unusedIndexes.some((i) => i.name === 'late_v_idx') ? d : null;
+      },
+      { message: 'late_v_idx listed' },
+    );
+    expect(data.unusedIndexes[0]).toEqual({ schema: 'public', table: 'late', name: 'late_v_idx', sizeBytes: real });
+    expect(data.unusedIndexes).toHaveLength(10);
+    for (const i of data.unusedIndexes.slice(1)) {
+      const r = await admin.query<{ size: string }>(`SELECT pg_relation_size($1::regclass) AS size`, [`public.${i.name}`]);
+      expect(i.sizeBytes).toBe(Number(r.rows[0].size));
     }
   });
 
@@ -416,10 +547,11 @@ describe.skipIf(!pgBin)('PostgresProbe on a dedicated cluster (max_connections =
     const probe = new PostgresProbe({ connection: db.connection, timeoutMs: TIMEOUT_MS });
     try {
       const alone = await okData(probe);
-      expect(alone.connections).toEqual({ total: 1, max: 10, reservedForSuperuser: 3, byState: { active: 1 } });
+      // the probe's own connection takes a slot, and is counted apart from the sessions by state
+      expect(alone.connections).toEqual({ total: 1, max: 10, reservedForSuperuser: 3, byState: {}, own: 1 });
       for (let i = 0; i < 8; i++) extra.push(await db.client());
       const busy = await okData(probe);
-      expect(busy.connections).toEqual({ total: 9, max: 10, reservedForSuperuser: 3, byState: { active: 1, idle: 8 } });
+      expect(busy.connections).toEqual({ total: 9, max: 10, reservedForSuperuser: 3, byState: { idle: 8 }, own: 1 });
       // exactly one of them is the probe's
       const observer = extra[0];
       expect(await probePids(observer, db.name)).toHaveLength(1);

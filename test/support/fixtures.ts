@@ -3,6 +3,7 @@
 import type {
   Check,
   CheckGroup,
+  CheckRow,
   Filesystem,
   HealthReport,
   HostData,
@@ -47,6 +48,15 @@ function fixed(id: string, group: CheckGroup, label: string, unit: string, statu
   return { id, group, label, status, summary, value, unit, thresholds: null, subject };
 }
 
+/** Each object's own verdict, as the rules give it (Check.rows): higher is worse. */
+function judgedRows<T>(list: T[], subject: (x: T) => string, value: (x: T) => number, [warning, critical]: [number, number]): CheckRow[] {
+  return list.map((x) => {
+    const v = value(x);
+    return { subject: subject(x), status: v >= critical ? 'CRITICAL' : v >= warning ? 'WARNING' : 'OK', value: v };
+  });
+}
+const byPid = (x: PgSession) => `pid ${x.pid}`;
+
 export function reportOf(checks: Check[], at = FIXED_AT): HealthReport {
   const status = checks.length ? checks.reduce<Status>((w, c) => (SEVERITY[c.status] > SEVERITY[w] ? c.status : w), 'OK') : 'UNKNOWN';
   const ok = checks.filter((c) => c.status === 'OK').length;
@@ -69,6 +79,7 @@ function session(pid: number, user: string, client: string, state: string, durat
     application: 'app-server',
     state,
     durationSec,
+    xactSec: state === 'idle' ? null : durationSec,
     query,
     waitEventType: null,
     waitEvent: null,
@@ -122,11 +133,13 @@ function basePg(): PgData {
     uptimeSec: 3 * 86400 + 4 * 3600,
     database: 'app',
     inRecovery: false,
-    connections: { total: 23, max: 100, reservedForSuperuser: 3, byState: { active: 3, idle: 20 } },
+    connections: { total: 23, max: 100, reservedForSuperuser: 3, byState: { active: 2, idle: 20 }, own: 1 },
     longestQuery: null,
     oldestIdleInTransaction: null,
     longQueries: [],
     idleInTransaction: [],
+    longTransactions: [],
+    sessionAges: { longQueries: [], idleInTransaction: [], longTransactions: [] },
     blocked: [],
     cache: { bufferHitPct: 99.4, indexHitPct: 99.1 },
     tables: [table('public', 'customers', 50_000, 120, '2025-01-15T08:00:00Z'), table('public', 'events', 900_000, 4_000, '2025-01-15T09:00:00Z')],
@@ -175,6 +188,7 @@ function build(k: Knobs): MonitorState {
       ['sessions.long_query', 'sessions'],
       ['sessions.idle_in_transaction', 'sessions'],
       ['sessions.blocked', 'sessions'],
+      ['sessions.long_transaction', 'sessions'],
       ['tables.dead_tuples', 'tables'],
       ['tables.unused_indexes', 'tables'],
     ] as const) {
@@ -191,35 +205,52 @@ function build(k: Knobs): MonitorState {
       measured('pg.cache.index', 'postgres', 'index cache hit', '%', pg.cache.indexHitPct ?? 100, [90, 80], 'index cache hit', 'app', 'below'),
       measured('pg.xid_age', 'postgres', 'xid age', '', pg.xidAge[0].age, [1_300_000_000, 1_400_000_000], 'transaction ID age', pg.xidAge[0].database),
     );
-    const lq = pg.longestQuery;
-    checks.push(
-      lq
+    const lq = pg.longQueries[0];
+    checks.push({
+      ...(lq
         ? measured('sessions.long_query', 'sessions', 'longest query', 's', lq.durationSec, [60, 300], `pid ${lq.pid} running`, `pid ${lq.pid}`)
-        : fixed('sessions.long_query', 'sessions', 'longest query', 's', 'OK', 'no active queries', 0, null),
-    );
-    const it = pg.oldestIdleInTransaction;
-    checks.push(
-      it
+        : fixed('sessions.long_query', 'sessions', 'longest query', 's', 'OK', 'no active queries', 0, null)),
+      rows: judgedRows(pg.longQueries, byPid, (x) => x.durationSec, [60, 300]),
+    });
+    const it = pg.idleInTransaction[0];
+    checks.push({
+      ...(it
         ? measured('sessions.idle_in_transaction', 'sessions', 'idle in transaction', 's', it.durationSec, [60, 600], `pid ${it.pid} idle in transaction`, `pid ${it.pid}`)
-        : fixed('sessions.idle_in_transaction', 'sessions', 'idle in transaction', 's', 'OK', 'no session idle in transaction', 0, null),
-    );
+        : fixed('sessions.idle_in_transaction', 'sessions', 'idle in transaction', 's', 'OK', 'no session idle in transaction', 0, null)),
+      rows: judgedRows(pg.idleInTransaction, byPid, (x) => x.durationSec, [60, 600]),
+    });
     const b = pg.blocked[0];
-    checks.push(
-      b
-        ? measured('sessions.blocked', 'sessions', 'blocked sessions', 's', b.waitSec, [30, 300], `${pg.blocked.length} blocked; pid ${b.pid} blocked by pid ${b.blockedBy.join(', pid ')}`, `pid ${b.pid}`)
-        : fixed('sessions.blocked', 'sessions', 'blocked sessions', 's', 'OK', 'no session waiting on a lock', 0, null),
-    );
+    checks.push({
+      ...(b
+        ? measured('sessions.blocked', 'sessions', 'blocked sessions', 's', b.waitSec, [30, 300], `${pg.blocked.length} blocked, pid ${b.pid} blocked by pid ${b.blockedBy.join(' and pid ')}`, `pid ${b.pid}`)
+        : fixed('sessions.blocked', 'sessions', 'blocked sessions', 's', 'OK', 'no session waiting on a lock', 0, null)),
+      rows: judgedRows(pg.blocked, byPid, (x) => x.waitSec, [30, 300]),
+    });
+    const lt = pg.longTransactions[0];
+    checks.push({
+      ...(lt
+        ? measured('sessions.long_transaction', 'sessions', 'oldest transaction', 's', lt.durationSec, [600, 1500], `pid ${lt.pid} transaction open`, `pid ${lt.pid}`)
+        : fixed('sessions.long_transaction', 'sessions', 'oldest transaction', 's', 'OK', 'no open transaction', 0, null)),
+      rows: judgedRows(pg.longTransactions, byPid, (x) => x.durationSec, [600, 1500]),
+    });
     const worst = pg.tables.filter((t) => t.deadTuples >= 1000).sort((x, y) => y.deadPct - x.deadPct)[0];
-    checks.push(
-      worst
+    checks.push({
+      ...(worst
         ? measured('tables.dead_tuples', 'tables', 'dead tuples', '%', worst.deadPct, [20, 50], `${worst.schema}.${worst.name} dead`, `${worst.schema}.${worst.name}`)
-        : fixed('tables.dead_tuples', 'tables', 'dead tuples', '%', 'OK', 'no table with 1k+ dead tuples', 0, null),
-    );
-    checks.push(
-      pg.unusedIndexes.length
-        ? fixed('tables.unused_indexes', 'tables', 'unused indexes', '', 'WARNING', `${pg.unusedIndexes.length} never-used index(es)`, pg.unusedIndexes.length, pg.unusedIndexes[0].name)
-        : fixed('tables.unused_indexes', 'tables', 'unused indexes', '', 'OK', 'no never-used index worth reviewing', 0, null),
-    );
+        : fixed('tables.dead_tuples', 'tables', 'dead tuples', '%', 'OK', 'no table with 1k+ dead tuples', 0, null)),
+      rows: pg.tables.map((t) => ({
+        subject: `${t.schema}.${t.name}`,
+        status: t.deadTuples < 1000 ? 'OK' : t.deadPct >= 50 ? 'CRITICAL' : t.deadPct >= 20 ? 'WARNING' : 'OK',
+        value: t.deadPct,
+      })),
+    });
+    const flagged = pg.unusedIndexes.filter((i) => i.sizeBytes >= MiB);
+    checks.push({
+      ...(flagged.length
+        ? fixed('tables.unused_indexes', 'tables', 'unused indexes', '', 'WARNING', `${flagged.length} never-used index(es)`, flagged.length, `${flagged[0].schema}.${flagged[0].name}`)
+        : fixed('tables.unused_indexes', 'tables', 'unused indexes', '', 'OK', 'no never-used index worth reviewing', 0, null)),
+      rows: pg.unusedIndexes.map((i) => ({ subject: `${i.schema}.${i.name}`, status: i.sizeBytes >= MiB ? 'WARNING' : 'OK', value: i.sizeBytes })),
+    });
   }
 
   const http: Snapshot['http'] = [
@@ -291,7 +322,7 @@ export interface UnhealthyOptions {
  */
 export function unhealthyState(opts: UnhealthyOptions = {}): MonitorState {
   const pg = basePg();
-  pg.connections = { total: 84, max: 100, reservedForSuperuser: 3, byState: { active: 12, idle: 66, 'idle in transaction': 6 } };
+  pg.connections = { total: 84, max: 100, reservedForSuperuser: 3, byState: { active: 12, idle: 65, 'idle in transaction': 6 }, own: 1 };
   const idle = session(5151, 'carol', '10.0.0.7', 'idle in transaction', 180, "BEGIN; SELECT * FROM invoices WHERE customer_id = 77 FOR UPDATE");
   const long = session(6161, 'bob', 'local', 'active', 420, 'SELECT count(*) FROM events e JOIN orders o ON o.id = e.order_id WHERE e.kind = $1');
   pg.longQueries = [long];

@@ -19,7 +19,7 @@ const host = (over: Partial<HostData> = {}): HostData => ({
 });
 
 const session = (pid: number, durationSec: number, query = 'select 1') => ({
-  pid, user: 'app', database: 'prod', client: '10.0.0.5', application: 'web', state: 'active', durationSec, query, waitEventType: null, waitEvent: null,
+  pid, user: 'app', database: 'prod', client: '10.0.0.5', application: 'web', state: 'active', durationSec, xactSec: durationSec, query, waitEventType: null, waitEvent: null,
 });
 
 const pg = (over: Partial<PgData> = {}): PgData => ({
@@ -28,11 +28,13 @@ const pg = (over: Partial<PgData> = {}): PgData => ({
   uptimeSec: 3600,
   database: 'prod',
   inRecovery: false,
-  connections: { total: 10, max: 100, reservedForSuperuser: 3, byState: { active: 2, idle: 8 } },
+  connections: { total: 10, max: 100, reservedForSuperuser: 3, byState: { active: 2, idle: 7 }, own: 1 },
   longestQuery: null,
   oldestIdleInTransaction: null,
   longQueries: [],
   idleInTransaction: [],
+  longTransactions: [],
+  sessionAges: { longQueries: [], idleInTransaction: [], longTransactions: [] },
   blocked: [],
   cache: { bufferHitPct: 99.5, indexHitPct: 99.9 },
   tables: [],
@@ -101,7 +103,7 @@ describe('evaluate', () => {
   });
 
   it('long queries and idle-in-transaction sessions use their own thresholds', () => {
-    const data = pg({ longestQuery: session(7, 400, 'select pg_sleep(1000)'), oldestIdleInTransaction: { ...session(8, 90), state: 'idle in transaction' } });
+    const data = pg({ longQueries: [session(7, 400, 'select pg_sleep(1000)')], idleInTransaction: [{ ...session(8, 90), state: 'idle in transaction' }] });
     const s = snap({ postgres: { ok: true, data, at: 1, ms: 1 } });
     expect(byId(s, 'sessions.long_query')).toMatchObject({ status: 'CRITICAL', subject: 'pid 7' });
     expect(byId(s, 'sessions.idle_in_transaction')).toMatchObject({ status: 'WARNING', subject: 'pid 8' });
@@ -124,7 +126,7 @@ describe('evaluate', () => {
   });
 
   it('connections are judged against max_connections', () => {
-    const data = pg({ connections: { total: 9, max: 10, reservedForSuperuser: 3, byState: {} } });
+    const data = pg({ connections: { total: 9, max: 10, reservedForSuperuser: 3, byState: {}, own: 0 } });
     expect(byId(snap({ postgres: { ok: true, data, at: 1, ms: 1 } }), 'pg.connections')).toMatchObject({ status: 'CRITICAL', value: 90 });
   });
 
@@ -177,7 +179,7 @@ describe('plugin output', () => {
     const blocked = { ...session(4242, 400), blockedBy: [4141], waitSec: 400 };
     const r = evaluate(snap({ postgres: { ok: true, data: pg({ blocked: [blocked] }), at: 1, ms: 1 } }), DEFAULT_THRESHOLDS);
     const line = pluginLine(r);
-    expect(line).toMatch(/^OPS CRITICAL - .*pid 4242 blocked by pid 4141.* \| /);
+    expect(line).toMatch(/^OPS CRITICAL - .*pid 4242 \(app@10\.0\.0\.5 in prod\) blocked by pid 4141.* \| /);
     expect(perfdata(r)).toContain("'sessions.blocked'=400s;30;300");
     expect(perfdata(r)).toContain("'disk:/'=20%;80;90");
   });
@@ -189,7 +191,7 @@ describe('plugin output', () => {
 describe('plugin summary with a database down', () => {
   it('tells the shared reason once, with a count', () => {
     const r = evaluate(snap({ postgres: { ok: false, error: 'connection refused at 127.0.0.1:5432', at: 1, ms: 1 } }), DEFAULT_THRESHOLDS);
-    expect(pluginLine(r)).toMatch(/^OPS CRITICAL - PostgreSQL unavailable: connection refused at 127\.0\.0\.1:5432; 9 checks UNKNOWN: database unavailable \| /);
+    expect(pluginLine(r)).toMatch(/^OPS CRITICAL - PostgreSQL unavailable: connection refused at 127\.0\.0\.1:5432; 10 checks UNKNOWN: database unavailable \| /);
   });
 });
 
