@@ -7,7 +7,7 @@
 import { useInput, type Key } from 'ink';
 import { useCallback, useEffect, useReducer, useRef } from 'react';
 import type { ChecklistServiceLike } from '../src/checklists/service';
-import type { TaskDef } from '../src/tasks/model';
+import { confirmWordFor, type TaskDef } from '../src/tasks/model';
 import type { RunHandleLike, TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
 import { ChecklistList } from './checklists/ChecklistList';
@@ -207,9 +207,12 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
       const svc = serviceRef.current!;
       try {
         const steps = svc.plan(task.id, params);
+        // bound to the parameters as the task reads them (svc.plan has just validated them)
+        const parsed = task.params.safeParse(params);
+        const word = confirmWordFor(task, parsed.success ? parsed.data : params, svc.databaseName);
         apply({
           type: 'go',
-          route: { screen: 'plan', from, form, task, params, steps, confirm: confirmKind(task.risk, steps), typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}), ...(fromDashboard ? { fromDashboard } : {}) },
+          route: { screen: 'plan', from, form, task, params, steps, confirm: confirmKind(task.risk, steps), word, typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}), ...(fromDashboard ? { fromDashboard } : {}) },
         });
       } catch (err) {
         if (checklist) {
@@ -411,7 +414,7 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
     const scroll = typeof k === 'object' ? null : SCROLL[k as keyof typeof SCROLL];
     if (scroll !== undefined && scroll !== null) {
       const svc = serviceRef.current!;
-      const g = planGeometry(r, svc.targetDisplay, svc.databaseName, sizeRef.current.columns, sizeRef.current.rows);
+      const g = planGeometry(r, svc.targetDisplay, sizeRef.current.columns, sizeRef.current.rows);
       return apply({ type: 'plan-scroll', delta: scroll, ...g });
     }
     const back = () => apply({ type: 'go', route: r.checklist?.route ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)) });
@@ -428,12 +431,12 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
       }
       return;
     }
-    // critical: the database's name, typed exactly
+    // critical: the word the route was opened with (the object destroyed, else the database name), typed exactly
     if (k === 'backspace') return apply({ type: 'erase' });
     if (k === 'enter') {
-      const db = serviceRef.current!.databaseName;
-      if (r.typed === db) return start(r);
-      return apply({ type: 'error', error: r.typed ? `"${r.typed}" is not the database name: type ${db} exactly, or Esc` : `type ${db} to run it, or Esc` });
+      const { word, what } = r.word;
+      if (r.typed === word) return start(r);
+      return apply({ type: 'error', error: r.typed ? `"${r.typed}" is not ${what}: type ${word} exactly, or Esc` : `type ${word} to run it, or Esc` });
     }
     if (typeof k === 'object') apply({ type: 'type', ch: k.ch });
   };
@@ -606,7 +609,7 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
       case 'params':
         return <ParamForm route={route} {...common} />;
       case 'plan':
-        return <PlanScreen route={route} target={target} databaseName={service?.databaseName ?? ''} {...common} />;
+        return <PlanScreen route={route} target={target} {...common} />;
       case 'run':
         return <RunScreen route={route} now={now?.()} {...common} />;
       case 'history':

@@ -9,7 +9,6 @@ import type { PlanRoute } from './state';
 export interface PlanScreenProps {
   route: PlanRoute;
   target: string;
-  databaseName: string;
   notice: string | null;
   columns: number;
   rows: number;
@@ -38,7 +37,7 @@ export function planBodyLines(route: PlanRoute, columns: number): Line[] {
   return out;
 }
 
-function promptLines(route: PlanRoute, target: string, databaseName: string): Line[] {
+function promptLines(route: PlanRoute, target: string): Line[] {
   const out: Line[] = [];
   if (route.error) out.push([{ text: `! ${clean(route.error)}`, status: 'CRITICAL', bold: true }]);
   const irreversible = route.steps.some((s) => s.irreversible);
@@ -56,7 +55,7 @@ function promptLines(route: PlanRoute, target: string, databaseName: string): Li
   else
     out.push([
       riskSeg(route.task.risk),
-      { text: ` type the database name "${clean(databaseName)}" to run it: `, bold: true },
+      { text: ` type ${route.word.what} "${clean(route.word.word)}" to run it: `, bold: true },
       { text: clean(route.typed) },
       { text: '█' },
     ]);
@@ -71,14 +70,14 @@ export function planHints(route: PlanRoute): string {
 }
 
 /** Lines of the plan and the lines it gets (for the scroll reducer). */
-export function planGeometry(route: PlanRoute, target: string, databaseName: string, columns: number, rows: number): { count: number; height: number } {
-  const prompt = promptLines(route, target, databaseName).length + 1; // and a blank line above it
+export function planGeometry(route: PlanRoute, target: string, columns: number, rows: number): { count: number; height: number } {
+  const prompt = promptLines(route, target).length + 1; // and a blank line above it
   return { count: planBodyLines(route, columns).length, height: Math.max(1, bodyHeight(rows) - prompt) };
 }
 
-export function planLines({ route, target, databaseName, notice, columns, rows }: Omit<PlanScreenProps, 'color'>): Line[] {
+export function planLines({ route, target, notice, columns, rows }: Omit<PlanScreenProps, 'color'>): Line[] {
   const all = planBodyLines(route, columns);
-  const prompt = promptLines(route, target, databaseName);
+  const prompt = promptLines(route, target);
   const height = Math.max(1, bodyHeight(rows) - prompt.length - 1);
   const top = clampTop(route.top, all.length, height);
   const header: Line = [

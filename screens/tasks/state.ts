@@ -1,7 +1,7 @@
 // The console's screen router: which screen is shown and each screen's own state, as one
 // reducer. The App's single input handler turns keys into these actions (and the service calls
 // they need); the components only render this state.
-import type { TaskDef } from '../../src/tasks/model';
+import type { ConfirmWord, TaskDef } from '../../src/tasks/model';
 import type { RollbackItem } from '../../src/tasks/engine';
 import type { PlanStep, RunHandleLike } from '../../src/tasks/service';
 import type { RunSummary } from '../../src/journal';
@@ -35,6 +35,8 @@ export interface PlanRoute {
   params: Record<string, unknown>;
   steps: PlanStep[];
   confirm: ConfirmKind;
+  /** what the critical prompt wants typed (confirmWordFor: the object destroyed, else the database name) */
+  word: ConfirmWord;
   /** what was typed at the critical prompt */
   typed: string;
   error: string | null;

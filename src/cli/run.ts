@@ -7,7 +7,7 @@ import { Journal, operatorIdentity, type JournalEvent, type RunSummary } from '.
 import { groupAlive, parseParams, TaskRunner, type LogSink } from '../tasks/engine';
 import { hostname } from 'node:os';
 import { acquireRunLock } from '../tasks/lock';
-import type { Risk, TaskDef } from '../tasks/model';
+import { confirmWordFor, type ConfirmWord, type Risk, type TaskDef } from '../tasks/model';
 import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type GuardedClient } from '../util/db';
 import { redact } from '../util/redact';
 import { sanitizeLine, sanitizeText } from '../util/sanitize';
@@ -78,11 +78,12 @@ function planText(runner: TaskRunner, task: TaskDef, params: Record<string, unkn
   return `${lines.join('\n')}\n`;
 }
 
-/** Asks as the risk requires: medium y/N, high y/N after the plan, critical: type the database name. */
-async function confirm(risk: Risk, irreversible: boolean, dbName: string, ask: (q: string) => Promise<string>): Promise<boolean> {
+/** Asks as the risk requires: medium y/N, high y/N after the plan, critical: type the word
+ *  (confirmWordFor: the object the task destroys, else the database name). */
+async function confirm(risk: Risk, irreversible: boolean, word: ConfirmWord, ask: (q: string) => Promise<string>): Promise<boolean> {
   if (risk === 'critical') {
-    const a = await ask(`This is a critical task. Type the database name (${dbName}) to go on: `);
-    return a.trim() === dbName;
+    const a = await ask(`This is a critical task. Type ${word.what} (${sanitizeLine(word.word)}) to go on: `);
+    return a.trim() === word.word;
   }
   if (risk === 'low' && !irreversible) return true;
   const a = await ask(`${irreversible ? 'This task has an irreversible step. ' : ''}Run it? [y/N] `);
@@ -106,8 +107,8 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const target = settings.target;
   const secrets = target.secrets;
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
-  // a critical task names what it overwrites: the database parameter when it has one
-  const dbName = typeof params.database === 'string' && params.database ? params.database : target.database;
+  // a critical task names what it destroys: its own word, else the database it overwrites
+  const word = confirmWordFor(task, params, target.database);
 
   const journal = new Journal(undefined, { secrets });
   const planOnly = planRunner(settings, task, params);
@@ -127,7 +128,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
     print(planText(planOnly, task, params, target.display));
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     try {
-      if (!(await confirm(task.risk, irreversible, dbName, (q) => rl.question(q)))) {
+      if (!(await confirm(task.risk, irreversible, word, (q) => rl.question(q)))) {
         print('not confirmed: nothing was run\n');
         return 1;
       }

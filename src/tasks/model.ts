@@ -82,6 +82,29 @@ export interface TaskDef {
   /** names of parameters whose values are secrets (redacted in plans and the journal) */
   secretParams?: string[];
   steps: StepDef[];
+  /**
+   * What a critical task's confirmation asks to be typed when it is not the database name: the
+   * name of the one object the task destroys (a replication slot, a prepared transaction's gid).
+   * Read through confirmWordFor, by the CLI prompt and the console's plan alike.
+   */
+  confirmWord?: (params: Record<string, unknown>) => ConfirmWord;
+}
+
+/** The word a critical task's confirmation wants typed exactly, and what it is ("the slot name"). */
+export interface ConfirmWord {
+  word: string;
+  what: string;
+}
+
+/**
+ * What a critical task asks the operator to type: the task's own word (the object it destroys),
+ * else the database it works on: its `database` parameter when given, else the connection's.
+ */
+export function confirmWordFor(task: Pick<TaskDef, 'confirmWord'>, params: Record<string, unknown>, connectionDatabase: string): ConfirmWord {
+  const own = task.confirmWord?.(params);
+  if (own && own.word) return own;
+  const db = typeof params.database === 'string' && params.database ? params.database : connectionDatabase;
+  return { word: db, what: 'the database name' };
 }
 
 /** Quotes an SQL identifier ("my table" -> "\"my table\""). */

@@ -12,7 +12,7 @@ vi.hoisted(() => {
 
 import { cleanup } from 'ink-testing-library';
 import { healthyState, unhealthyState } from '../support/fixtures';
-import { fakeService, RUNS, TERMINATE_TASK, type FakeService } from '../support/fake-tasks';
+import { DROP_SLOT_TASK, fakeService, RUNS, TASKS, TERMINATE_TASK, type FakeService } from '../support/fake-tasks';
 import { KEY, renderApp, widthOf, type Rendered } from './render';
 
 // eslint-disable-next-line no-control-regex
@@ -241,6 +241,33 @@ describe('plan and confirmation', () => {
     await d.press(KEY.enter);
     expect(service.start).toHaveBeenCalledTimes(1);
     expect(service.start).toHaveBeenCalledWith('restore', {}, expect.any(AbortSignal));
+  });
+
+  test('critical with its own confirm word: the plan asks for the slot name, not the database name, and starts only on it', async () => {
+    const { d, service } = await open({ tasks: [...TASKS, DROP_SLOT_TASK] });
+    await openTask(d, service, 'drop-replication-slot');
+    await d.press('stale_slot');
+    await d.press(KEY.enter);
+    expect(d.lines()[0]).toMatch(/^Plan · drop-replication-slot \[CRITICAL\]/);
+    expect(d.frame()).toContain('run:  SELECT pg_drop_replication_slot($1)  -- with "stale_slot"');
+    expect(d.frame()).toContain('type the slot name "stale_slot" to run it: █');
+    expect(d.frame()).not.toContain('database name');
+    // the database name no longer does it
+    await d.press('appdb');
+    await d.press(KEY.enter);
+    expect(service.start).not.toHaveBeenCalled();
+    expect(d.frame()).toContain('"appdb" is not the slot name: type stale_slot exactly, or Esc');
+    await d.press(KEY.enter);
+    expect(service.start).not.toHaveBeenCalled();
+    expect(d.frame()).toContain('type stale_slot to run it, or Esc');
+    await d.press('stale_slo');
+    await d.press(KEY.enter);
+    expect(service.start).not.toHaveBeenCalled();
+    await d.press('stale_slot');
+    expect(d.frame()).toContain('to run it: stale_slot█');
+    await d.press(KEY.enter);
+    expect(service.start).toHaveBeenCalledTimes(1);
+    expect(service.start).toHaveBeenCalledWith('drop-replication-slot', { slot: 'stale_slot' }, expect.any(AbortSignal));
   });
 
   test('Esc goes back from the plan to the form, and from the form to the list', async () => {

@@ -80,7 +80,22 @@ export const TERMINATE_TASK: TaskDef = {
   steps: [step('list', 'List the sessions'), step('terminate', 'Terminate them', { irreversible: true })],
 };
 
+/** Not in TASKS either: a critical task that names its own confirmation word (the slot's name). */
+export const DROP_SLOT_TASK: TaskDef = {
+  id: 'drop-replication-slot',
+  title: 'Drop a replication slot',
+  description: 'Reads the slot, refuses an active one, then pg_drop_replication_slot.',
+  risk: 'critical',
+  params: z.object({ slot: z.string().min(1, 'give the slot name') }).strict() as unknown as TaskDef['params'],
+  confirmWord: (p) => ({ word: String(p.slot), what: 'the slot name' }),
+  steps: [step('read', 'Read the slot'), step('drop', 'Drop the slot', { irreversible: true })],
+};
+
 export const PLANS: Record<string, (p: Record<string, unknown>) => PlanStep[]> = {
+  'drop-replication-slot': (p) => [
+    { id: 'read', title: 'Read the slot', detail: `read slot ${String(p.slot)} from pg_replication_slots`, rollback: null, irreversible: false },
+    { id: 'drop', title: 'Drop the slot', detail: `SELECT pg_drop_replication_slot($1)  -- with "${String(p.slot)}"`, rollback: null, irreversible: true },
+  ],
   'terminate-sessions': (p) => [
     { id: 'list', title: 'List the sessions', detail: `pg_stat_activity where pid in (${(p.pids as number[]).join(', ')})`, rollback: null, irreversible: false },
     { id: 'terminate', title: 'Terminate them', detail: `pg_terminate_backend(${(p.pids as number[]).join(', ')})`, rollback: null, irreversible: true },
