@@ -341,7 +341,7 @@ describe('secrets', () => {
 
 describe('the registry', () => {
   it('lists the built-in tasks by id', () => {
-    expect(BUILTIN_TASKS.map((t) => t.id)).toEqual(['backup', 'verify-backup', 'analyze', 'vacuum-analyze', 'set-setting', 'reindex-concurrently', 'drop-index', 'restore', 'cancel-query', 'terminate-sessions', 'rotate-logs', 'clean-temp']);
+    expect(BUILTIN_TASKS.map((t) => t.id)).toEqual(['backup', 'verify-backup', 'analyze', 'vacuum-analyze', 'set-setting', 'reindex-concurrently', 'drop-index', 'restore', 'cancel-query', 'terminate-sessions', 'drop-replication-slot', 'rollback-prepared', 'rotate-logs', 'clean-temp']);
     expect(findTask('verify-backup')).toBe(verifyBackup);
     expect(findTask('nope')).toBeUndefined();
     expect(new Set(BUILTIN_TASKS.map((t) => t.id)).size).toBe(BUILTIN_TASKS.length);
