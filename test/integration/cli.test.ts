@@ -9,15 +9,20 @@ import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
 
+// The session checks judge the whole cluster (another database's idle transaction counts too),
+// so these run on a throwaway cluster of their own.
 describe('ops check against real PostgreSQL', () => {
+  let own: Cluster;
   let db: TestDatabase;
   let conf: ReturnType<typeof tempConfigDir>;
   beforeAll(async () => {
-    db = await createTestDatabase('cli');
+    own = await startCluster({ prefix: 'ops-cli-check-' });
+    db = await createTestDatabase('cli', { host: own.host, port: own.port, user: own.user, password: own.password, database: 'postgres' });
     conf = tempConfigDir({ thresholds: { idleInTransactionSec: { warning: 1, critical: 2 } } });
-  });
+  }, 120_000);
   afterAll(async () => {
     await db?.drop();
+    own?.stop();
     conf?.cleanup();
   });
 
@@ -25,7 +30,7 @@ describe('ops check against real PostgreSQL', () => {
     const r = await runOps(['check', '--only', 'sessions', '--database', db.url], { env: cleanEnv({ OPS_CONFIG_DIR: conf.dir }) });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^OPS OK - 3 checks OK \| 'sessions\.long_query'=/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^OPS OK - 4 checks OK \| 'sessions\.long_query'=/);
   });
 
   it('an idle-in-transaction session past critical: exit 2, naming its pid, in text and JSON', async () => {

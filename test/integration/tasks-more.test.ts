@@ -416,6 +416,31 @@ describe('terminate-sessions and cancel-query', () => {
     await ours.query('ROLLBACK');
   });
 
+  it('kind=idle-in-transaction means idle that long (since state_change), not a transaction that old', async () => {
+    const f = await fixture('sessions');
+    const forgotten = await f.db.client({ application_name: 'forgotten' });
+    const working = await f.db.client({ application_name: 'still-working' });
+    const forgottenPid = await pidOf(forgotten);
+    const workingPid = await pidOf(working);
+    await forgotten.query('BEGIN; SELECT 1 AS forgotten');
+    await working.query('BEGIN; SELECT 1 AS first_step');
+    const ages = async (pid: number) =>
+      (await f.admin.query(`SELECT extract(epoch FROM now() - state_change)::float8 AS idle, extract(epoch FROM now() - xact_start)::float8 AS xact FROM pg_stat_activity WHERE pid = $1`, [pid])).rows[0] as { idle: number; xact: number };
+    await waitFor(async () => (await ages(forgottenPid)).idle >= 5 && (await ages(workingPid)).xact >= 5, { message: 'both transactions 5 s old' });
+    // its transaction is as old, but it has just run a statement: idle again from now
+    await working.query('SELECT 2 AS second_step');
+
+    const { r, out, values } = runner(terminateSessions, { kind: 'idle-in-transaction', olderThanSec: '4' }, f);
+    const state = await r.run();
+    expect(state.outcome, out()).toBe('succeeded');
+    expect(values('list').sessions).toEqual([{ pid: forgottenPid, backendStart: expect.any(String) }]);
+    expect(values('terminate')).toEqual({ signalled: [forgottenPid], skipped: [] });
+    r.end();
+    expect(Number((await ages(workingPid)).xact)).toBeGreaterThanOrEqual(5);
+    expect((await working.query('SELECT 3 AS ok')).rows[0].ok).toBe(3);
+    await working.query('ROLLBACK');
+  });
+
   it('cancels a running pg_sleep by pid; the session itself lives on', async () => {
     const f = await fixture('sessions');
     const victim = await f.db.client({ application_name: 'sleeper' });
