@@ -144,7 +144,7 @@ describe('perfdata', () => {
   it('the summary has no doubled separator when a query ends with a semicolon', () => {
     const idle = session(4242, 700, { state: 'idle in transaction', query: 'update orders set status = 2 where id=1;' });
     const long = session(4343, 400, { query: 'select * from orders where id=1 ;  ' });
-    const line = pluginLine(evaluate(snapOf(pgData({ longQueries: [long], idleInTransaction: [idle] })), DEFAULT_THRESHOLDS, { only: new Set(['sessions']) }));
+    const line = pluginLine(evaluate(snapOf(pgData({ longQueries: [long], longestQuery: long, idleInTransaction: [idle], oldestIdleInTransaction: idle })), DEFAULT_THRESHOLDS, { only: new Set(['sessions']) }));
     const summary = line.slice(0, line.indexOf(' | '));
     expect(summary).not.toMatch(/;\s*;/);
     expect(summary).toBe('OPS CRITICAL - pid 4343 (app@10.0.0.5 in shop) running 6m40s: select * from orders where id=1; pid 4242 (app@10.0.0.5 in shop) idle in transaction 11m40s: update orders set status = 2 where id=1');
