@@ -1,5 +1,6 @@
 // The core's shared vocabulary: probe results, health checks and the monitor's state.
 // Everything here is plain data (JSON-serialisable), so the CLI, the TUI and tests share it.
+import type { FindingObject, PgOutagesResult, VacuumVerdict } from './types-outages';
 
 export type Status = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -162,6 +163,8 @@ export interface PgData {
     standbyLagSec: number | null;
   };
   statements: { available: true; top: PgStatement[] } | { available: false; reason: string };
+  /** the checks behind real outages (src/probes/pg-outages.ts); absent where nothing read them */
+  outages?: PgOutagesResult;
 }
 
 // ---------------------------------------------------------------- endpoints, TLS, backups, redis
@@ -244,6 +247,8 @@ export interface Check {
   thresholds: { warning: number; critical: number; direction: 'above' | 'below' } | null;
   /** the object at fault or measured: a mount, a pid, schema.table, a URL */
   subject: string | null;
+  /** where no built-in task fixes the finding (autovacuum off, the archiver failing): what to look at */
+  hint?: string;
   /**
    * Checks over a list (sessions, tables, indexes): each object with its own verdict, so the
    * screens draw what the rules judged and never judge again (src/health/status.ts rowStatus).
@@ -258,6 +263,14 @@ export interface CheckRow {
   status: Status;
   /** the figure judged, in the check's unit */
   value: number | null;
+  /** outage checks (src/health/outages.ts): one line naming the object and what is wrong with it */
+  text?: string;
+  /** the object, with what a task needs to act on it (names, never a row's position) */
+  object?: FindingObject;
+  /** where no built-in task fixes it: what to look at */
+  hint?: string;
+  /** a table with many dead rows (pg.xmin_horizon): whether vacuum can remove them now */
+  vacuum?: VacuumVerdict;
 }
 
 export interface HealthReport {

@@ -2,7 +2,7 @@
 import { UserError, type Settings } from '../config/load';
 import { EXIT_CODE, pluginLine } from '../health/rules';
 import { collectOnce } from '../monitor';
-import { CHECK_GROUPS, type CheckGroup, type HealthReport } from '../types';
+import { CHECK_GROUPS, type Check, type CheckGroup, type HealthReport } from '../types';
 import { redact } from '../util/redact';
 import { sanitizeLine, terminalJson } from '../util/sanitize';
 
@@ -39,8 +39,21 @@ export function checkJson(report: HealthReport, settings: Settings): object {
       unit: c.unit,
       thresholds: c.thresholds,
       subject: c.subject,
+      ...outageFields(c),
     })),
   };
+}
+
+/**
+ * The outage checks' extras (src/health/outages.ts): a hint where no built-in task fixes the
+ * finding, and each finding with the object it is about (names a fix can bind to) and, on a
+ * table with many dead rows, whether vacuum can remove them now.
+ */
+function outageFields(c: Check): object {
+  const findings = (c.rows ?? [])
+    .filter((r) => (r.object || r.vacuum) && r.status !== 'OK')
+    .map((r) => ({ subject: r.subject, status: r.status, value: r.value, ...(r.text ? { text: r.text } : {}), ...(r.object ? { object: r.object } : {}), ...(r.hint ? { hint: r.hint } : {}), ...(r.vacuum ? { vacuum: r.vacuum } : {}) }));
+  return { ...(c.hint ? { hint: c.hint } : {}), ...(findings.length ? { findings } : {}) };
 }
 
 export async function runCheck(settings: Settings, opts: { json: boolean; only?: Set<CheckGroup> }): Promise<CheckResult> {

@@ -39,6 +39,46 @@ export const ThresholdsSchema = z
     backupAgeHours: pair(24, 48),
     redisMemoryPct: pair(80, 90),
     redisLatencyMs: pair(50, 200),
+    // ---- the checks behind real outages (src/health/outages.ts). The brief and the guides in
+    // seeds/ are silent on these; each names the peer its figures come from, or says none has one.
+    /**
+     * WAL a replication slot retains, in bytes. check_postgres replication_slots and
+     * check_pgactivity replication_slots take sizes but have no default: chosen, 1 GiB (the
+     * default max_wal_size) and 5 GiB
+     */
+    slotRetainedBytes: pair(1024 ** 3, 5 * 1024 ** 3),
+    /**
+     * that WAL as a share of the room WAL has on pg_wal's filesystem (retained + free), when the
+     * server runs on this host. No peer has it: chosen, a quarter and a half
+     */
+    slotRetainedFreePct: pair(25, 50),
+    /** WAL files waiting to be archived: check_postgres archive_ready's defaults (10 and 15 files) */
+    archiveWaitingFiles: pair(10, 15),
+    /**
+     * age in transactions of the oldest xmin held back. check_pgactivity oldest_xmin takes raw
+     * transaction counts with no default (its issue #201 suggested 100,000): chosen, 1 M and 10 M
+     */
+    xminHorizonAge: pair(1_000_000, 10_000_000),
+    /** age of a prepared transaction: check_postgres prepared_txns's defaults (1 s and 30 s) */
+    preparedXactSec: pair(1, 30),
+    /**
+     * how long every autovacuum worker has been busy. check_pgactivity's autovacuum ignores
+     * thresholds, check_postgres has none: chosen, 10 minutes and an hour
+     */
+    autovacuumBusySec: pair(600, 3600),
+    /**
+     * rows of a table never analyzed. check_pgactivity last_analyze is CRITICAL on any such
+     * table; by size here, so a new table autovacuum has not reached yet is not an alert:
+     * chosen, 1,000 (deadTuplesMin's) and 100,000 rows
+     */
+    neverAnalyzedRows: pair(1000, 100_000),
+    /**
+     * multixact ID age: pg.xid_age's figures (check_postgres txn_wraparound), as multixact IDs
+     * wrap around at the same 2^31
+     */
+    mxidAge: pair(1_300_000_000, 1_400_000_000),
+    /** share of a sequence's usable range used (the issue's 75 % and 90 %; check_postgres sequence has 85 and 95) */
+    sequenceUsedPct: pair(75, 90),
   })
   .strict()
   .superRefine((t, ctx) => {

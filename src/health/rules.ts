@@ -4,6 +4,7 @@ import type { Thresholds } from '../config/schema';
 import type { Check, CheckGroup, CheckRow, HealthReport, PgSession, Snapshot, Status } from '../types';
 import { formatBytes, formatCount, formatDuration, truncate } from '../util/format';
 import { perfdataLabel, sanitizeLine } from '../util/sanitize';
+import { addOutageChecks } from './outages';
 import { worst, worstFirst } from './status';
 
 // the one status order (src/health/status.ts): CRITICAL > WARNING > UNKNOWN > OK
@@ -245,6 +246,9 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
     }
   }
 
+  // the checks behind real outages (slots, archiver, xmin horizon, ...): src/health/outages.ts
+  if (pgWanted) addOutageChecks(checks, snap, th, want);
+
   // ---------------------------------------------------------------- HTTP, TLS, backups, Redis
   if (want('http')) {
     for (const e of snap.http) {
@@ -385,7 +389,7 @@ function lastVacuum(manual: string | null, auto: string | null): string {
 
 // ---------------------------------------------------------------- plugin output
 
-const UOM: Record<string, string> = { '%': '%', s: 's', ms: 'ms', h: '', d: '', '': '' };
+const UOM: Record<string, string> = { '%': '%', s: 's', ms: 'ms', h: '', d: '', '': '', B: 'B' };
 
 /**
  * Nagios perfdata: 'label'=value[UOM];warn;crit, the thresholds as plugin ranges. A bare N

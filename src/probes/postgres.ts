@@ -17,6 +17,7 @@ let pgModule: Promise<typeof pg> | null = null;
 const loadPg = () => (pgModule ??= import('pg').then((m) => (m.default ?? m) as typeof pg));
 import type { PgBlockedSession, PgData, PgIndex, PgReplica, PgSession, PgStatement, PgTable, ProbeResult } from '../types';
 import { redact } from '../util/redact';
+import { OutageProbe } from './pg-outages';
 
 export interface PgProbeOptions {
   connection: pg.ClientConfig;
@@ -86,10 +87,13 @@ export class PostgresProbe {
   private staleRefreshing = false;
   /** ends the round in flight at once (close): its deadline is not waited for */
   private abandonRound: (() => void) | null = null;
+  /** the checks behind real outages (slots, archiver, xmin horizon, ...): src/probes/pg-outages.ts */
+  private readonly outages: OutageProbe;
 
   constructor(opts: PgProbeOptions) {
     this.opts = opts;
     this.secrets = collectSecrets(opts);
+    this.outages = new OutageProbe({ timeoutMs: opts.timeoutMs, describe: (err) => this.describe(err) });
   }
 
   /** When the next connection attempt is due (epoch ms); null while healthy. */
@@ -119,7 +123,7 @@ export class PostgresProbe {
     if (!client) return;
     // an idle, healthy connection is ended politely (a short wait for the server's goodbye);
     // one that is busy or broken is destroyed: a stopped server would never say goodbye
-    if (busy || this.sizesRefreshing || this.staleRefreshing) destroyClient(client);
+    if (busy || this.sizesRefreshing || this.staleRefreshing || this.outages.refreshing) destroyClient(client);
     else await endClient(client, Math.min(this.opts.timeoutMs, CLOSE_GRACE_MS));
   }
 
@@ -235,6 +239,7 @@ export class PostgresProbe {
       if (this.closed || this.client !== client) throw new Error('probe closed');
       const res = await client.query(DETECT_SQL);
       this.meta = detectMeta(res.rows[0] ?? {});
+      await this.outages.detect(client);
     } catch (err) {
       if (this.client === client) this.dropClient();
       else destroyClient(client);
@@ -293,6 +298,8 @@ export class PostgresProbe {
     if (wantSizes) this.sizes = { at: now, rows: toSizes(rows('sizes')) };
     if (!stale) this.staleIndexes = { at: now, oids: toOids(rows('stale')) };
     const data = assemble(rows, statements, this.sizes?.rows ?? []);
+    // its own round trip (an error there makes its checks UNKNOWN, not the round), before the background refreshes
+    data.outages = await this.outages.collect(client);
     if (this.sizes && now - this.sizes.at >= DB_SIZES_TTL_MS) this.refreshSizes(client);
     if (this.staleIndexes && now - this.staleIndexes.at >= STALE_TTL_MS) this.refreshStale(client);
     return data;
