@@ -66,6 +66,8 @@ function selection(ctx: RunContext): string {
   }
 }
 
+// pg_stat_activity's columns used here (backend_type, state_change, xact_start, query_start)
+// are the same on PostgreSQL 12 to 17; pg_locks.waitstart (blocked-by) is 14 on, asked for below.
 const COLS = `a.pid, a.backend_start::text AS backend_start, a.usename AS user, a.datname AS database,
   coalesce(host(a.client_addr), 'local') AS client, coalesce(a.application_name, '') AS application,
   coalesce(a.state, '') AS state, a.backend_type, a.pid = pg_backend_pid() AS own,
