@@ -2,6 +2,7 @@
 // Pure (no React, no I/O), so it is cheap to run once per published state and easy to test.
 import type { Check, CheckGroup, MonitorState, PgData, PgSession, SourceWait, Status } from '../src/types';
 import { sparkline } from './components/Sparkline';
+import { mergeBySeverity, outagePgOverview, outagePgRows, outagePgTitle, outageTableRows, outageTableTitle, vacuumSegs } from './outages';
 import {
   clean,
   fit,
@@ -349,6 +350,7 @@ function postgresPanel(ctx: Ctx): Body {
     replText = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}, lag ${formatDuration(maxLag)}`;
   }
   const ver = shortVersion(pg);
+  const overview = outagePgOverview(checks);
   return {
     summary: [
       ...(w ? [waitSeg(w, now)] : []),
@@ -358,10 +360,13 @@ function postgresPanel(ctx: Ctx): Body {
       fig(pct0(pg.cache.bufferHitPct, 1), buf),
       s(' · xid '),
       fig(xidVal === null ? 'n/a' : formatCount(xidVal), xidCheck?.status),
+      ...outagePgTitle(checks),
     ],
     rows: [
       ...(w ? [[s(staleText(w, pgAt, now), w.overdue ? 'UNKNOWN' : undefined)]] : []),
       [s(`PostgreSQL ${ver} · ${clean(pg.database)} · ${pg.inRecovery ? 'standby' : 'primary'} · up ${formatDuration(pg.uptimeSec)}`)],
+      // the outage checks needing attention (screens/outages.ts), where a small terminal shows them
+      ...outagePgRows(checks, !!w?.overdue),
       [
         s('conns '),
         fig(`${c.total}/${c.max} ${pct0(connPct)}`, connSt),
@@ -385,6 +390,7 @@ function postgresPanel(ctx: Ctx): Body {
         fig(replText, repl?.status),
       ],
       ...statementRows(pg),
+      ...(overview ? [overview] : []),
     ],
   };
 }
@@ -469,6 +475,7 @@ function tablesPanel(ctx: Ctx): Body {
       s(` ${fit(clean(`${t.schema}.${t.name}`), tw)} `),
       s(`dead ${pct0(t.deadPct, 1)}`, st),
       s(` ${formatCount(t.deadTuples)} of ${formatCount(t.liveTuples + t.deadTuples)} · vacuum ${vac ?? 'never'}`),
+      ...vacuumSegs(dc, `${t.schema}.${t.name}`),
     ];
   });
   let flagged = 0;
@@ -482,7 +489,9 @@ function tablesPanel(ctx: Ctx): Body {
   // a stale figure (its check UNKNOWN past the deadline) is listed, not pointed out
   if (top && (top.st === 'WARNING' || top.st === 'CRITICAL')) parts.push([s(`${clean(`${top.t.schema}.${top.t.name}`)} `), fig(`dead ${pct0(top.t.deadPct, 1)}`, top.st)]);
   if (flagged) parts.push([fig(`${flagged} unused index${flagged === 1 ? '' : 'es'}`, uc?.status)]);
-  return { summary: pgSummary(parts, w, snap.postgres?.at, now), rows };
+  // invalid indexes, sequences near their limit, never-analyzed tables (screens/outages.ts)
+  parts.push(...outageTableTitle(checks));
+  return { summary: pgSummary(parts, w, snap.postgres?.at, now), rows: mergeBySeverity(rows, outageTableRows(checks)) };
 }
 
 /** The Sessions and Tables titles: past the deadline, what the last answer said, and when. */
