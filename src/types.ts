@@ -249,11 +249,19 @@ export interface Check {
   subject: string | null;
   /** where no built-in task fixes the finding (autovacuum off, the archiver failing): what to look at */
   hint?: string;
+  /** the built-in task that fixes the finding the summary leads with, bound to its object */
+  fix?: FixRef;
   /**
    * Checks over a list (sessions, tables, indexes): each object with its own verdict, so the
    * screens draw what the rules judged and never judge again (src/health/status.ts rowStatus).
    */
   rows?: CheckRow[];
+}
+
+/** A task and its parameters, bound to one object: `ops run TASK --param ...` or the console's `f`. */
+export interface FixRef {
+  task: string;
+  params: Record<string, unknown>;
 }
 
 /** One object a check judged: a session, a table, an index. */
@@ -269,6 +277,8 @@ export interface CheckRow {
   object?: FindingObject;
   /** where no built-in task fixes it: what to look at */
   hint?: string;
+  /** the built-in task that fixes this row's finding, bound to its object (src/health/fixes.ts) */
+  fix?: FixRef;
   /** a table with many dead rows (pg.xmin_horizon): whether vacuum can remove them now */
   vacuum?: VacuumVerdict;
 }

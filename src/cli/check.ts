@@ -45,15 +45,15 @@ export function checkJson(report: HealthReport, settings: Settings): object {
 }
 
 /**
- * The outage checks' extras (src/health/outages.ts): a hint where no built-in task fixes the
- * finding, and each finding with the object it is about (names a fix can bind to) and, on a
- * table with many dead rows, whether vacuum can remove them now.
+ * A check's findings: each problem row with the object it is about and, where a built-in task
+ * fixes it, `fix: {task, params}` bound to that object (src/health/fixes.ts); a hint where no
+ * task does; on a table with many dead rows, whether vacuum can remove them now.
  */
 function outageFields(c: Check): object {
   const findings = (c.rows ?? [])
     .filter((r) => (r.object || r.vacuum) && r.status !== 'OK')
-    .map((r) => ({ subject: r.subject, status: r.status, value: r.value, ...(r.text ? { text: r.text } : {}), ...(r.object ? { object: r.object } : {}), ...(r.hint ? { hint: r.hint } : {}), ...(r.vacuum ? { vacuum: r.vacuum } : {}) }));
-  return { ...(c.hint ? { hint: c.hint } : {}), ...(findings.length ? { findings } : {}) };
+    .map((r) => ({ subject: r.subject, status: r.status, value: r.value, ...(r.text ? { text: r.text } : {}), ...(r.object ? { object: r.object } : {}), ...(r.hint ? { hint: r.hint } : {}), ...(r.vacuum ? { vacuum: r.vacuum } : {}), ...(r.fix ? { fix: r.fix } : {}) }));
+  return { ...(c.fix ? { fix: c.fix } : {}), ...(c.hint ? { hint: c.hint } : {}), ...(findings.length ? { findings } : {}) };
 }
 
 export async function runCheck(settings: Settings, opts: { json: boolean; only?: Set<CheckGroup> }): Promise<CheckResult> {

@@ -4,6 +4,7 @@ import type { Thresholds } from '../config/schema';
 import type { Check, CheckGroup, CheckRow, HealthReport, PgSession, Snapshot, Status } from '../types';
 import { formatBytes, formatCount, formatDuration, truncate } from '../util/format';
 import { perfdataLabel, sanitizeLine } from '../util/sanitize';
+import { attachFixes } from './fixes';
 import { addOutageChecks } from './outages';
 import { worst, worstFirst } from './status';
 
@@ -215,6 +216,7 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
           subject: `${t.schema}.${t.name}`,
           status: t.deadTuples >= th.deadTuplesMin ? judge(t.deadPct, th.deadTuplesPct) : 'OK',
           value: t.deadPct,
+          object: { kind: 'table', schema: t.schema, table: t.name },
         }));
         const candidates = pg.tables.filter((t) => t.deadTuples >= th.deadTuplesMin);
         const worstTable = [...candidates].sort((a, b) => b.deadPct - a.deadPct)[0];
@@ -233,6 +235,7 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
           subject: `${i.schema}.${i.name}`,
           status: i.sizeBytes >= th.unusedIndexMinBytes ? 'WARNING' : 'OK',
           value: i.sizeBytes,
+          object: { kind: 'index', schema: i.schema, table: i.table, index: i.name },
         }));
         checks.push({
           ...(unused.length
@@ -323,6 +326,8 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
     }
   }
 
+  // each finding a built-in task fixes names it, bound to its object
+  attachFixes(checks);
   const ok = checks.filter((c) => c.status === 'OK').length;
   return {
     at: snap.at,
@@ -366,7 +371,12 @@ interface SessionWords<T extends PgSession> {
  * beyond the rows listed).
  */
 function sessionsCheck<T extends PgSession>(init: CheckInit, list: T[], ages: number[], t: Pair, w: SessionWords<T>): Check {
-  const rows: CheckRow[] = list.map((x) => ({ subject: `pid ${x.pid}`, status: judge(x.durationSec, t), value: x.durationSec }));
+  const rows: CheckRow[] = list.map((x) => ({
+    subject: `pid ${x.pid}`,
+    status: judge(x.durationSec, t),
+    value: x.durationSec,
+    object: { kind: 'session', pid: x.pid, backendStart: null, database: x.database, user: x.user },
+  }));
   const longest = list.reduce<T | null>((a, x) => (a === null || x.durationSec > a.durationSec ? x : a), null);
   if (!longest) return { ...fixed(init, 'OK', w.none, 0, null), rows };
   const named = w.count === 'all' ? list : list.filter((x) => x.durationSec >= t.warning);
