@@ -54,7 +54,7 @@ export function outagePgRows(checks: Map<string, Check>, stale: boolean): Line[]
     PG_CHECKS.map(([id]) => id),
   )
     .filter((c) => flagged(c.status) || (c.status === 'UNKNOWN' && !stale))
-    .map((c): Line => [s(rowMark(c.status), c.status), s(clean(c.summary), c.status)]);
+    .map((c): Line => [s(rowMark(c.status), c.status), s(` ${clean(c.summary)}`, c.status)]);
 }
 
 /** "slots 1 · archiver 0 waiting · prepared 0 · autovacuum 1/3 · mxid 12": the figures, when taller. */
@@ -131,12 +131,13 @@ export function mergeBySeverity(base: Line[], extra: Line[]): Line[] {
   return out;
 }
 
-/** On a dead-tuple row: " · held back by pid 4242 (…)", or " · vacuum can remove them now". */
+/** On a dead-tuple row: " · held by pid 4242" (vacuum cannot remove them), or " · vacuum can remove them now". */
 export function vacuumSegs(dead: Check | undefined, subject: string): Seg[] {
   if (!dead || dead.status === 'UNKNOWN') return [];
   const v = dead.rows?.find((r) => r.subject === subject)?.vacuum;
   if (!v) return [];
   if (v.removable === 'now') return [s(' · vacuum can remove them now')];
-  const by = clean(v.heldBy ?? '?');
-  return v.removable === 'held' ? [s(' · '), s(`held back by ${by}`, 'WARNING')] : [s(` · partly held back by ${by}`)];
+  // the holder as its subject ("pid 4242", "slot s"): its whole description is pg.xmin_horizon's
+  const by = clean((v.heldBy ?? '?').split(' (')[0]);
+  return v.removable === 'held' ? [s(' · '), s(`held by ${by}`, 'WARNING')] : [s(` · partly held by ${by}`)];
 }
