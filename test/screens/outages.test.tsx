@@ -101,10 +101,10 @@ describe('layout with the outage lines', () => {
   for (const [columns, rows] of [
     [80, 24],
     [60, 15],
-    [40, 8],
+    [50, 12],
     [120, 35],
   ] as const) {
-    test(`${columns}x${rows}: no line wider than the terminal, at most rows - 1 lines, in every focus`, async () => {
+    test(`${columns}x${rows}: no line wider than the terminal, at most rows - 1 lines, in every focus; the focused PostgreSQL panel shows the failing archiver`, async () => {
       const d = await renderDashboard(withOutages(unhealthyState({ many: true })), { columns, rows });
       const check = () => {
         const lines = d.raw().split('\n');
@@ -112,11 +112,14 @@ describe('layout with the outage lines', () => {
         for (const l of lines) expect(widthOf(l)).toBeLessThanOrEqual(columns);
       };
       check();
+      let archiverShown = false;
       for (let i = 0; i < 6; i++) {
         await d.press(KEY.tab);
+        if (/^▶ PostgreSQL /.test(focusedTitle(d.lines()) ?? '')) archiverShown = d.lines().some((l) => l.includes('WAL archiver failing'));
         await d.press('jjjjjjjjjjjjjjjjjjjj');
         check();
       }
+      expect(archiverShown).toBe(true);
     });
   }
 });
