@@ -30,7 +30,7 @@ const ALL: OutageKnobs = { archiver: true, slot: true, autovacuumOff: true, xmin
 
 /** The state with the outage checks added (all of them found wanting, unless knobs say which). */
 export function withOutages(state: MonitorState, knobs: OutageKnobs = ALL): MonitorState {
-  const checks = [...(state.report?.checks ?? [])].map((c) => ({ ...c, rows: c.rows?.map((r) => ({ ...r })) }));
+  const checks: Check[] = [...(state.report?.checks ?? [])].map((c) => ({ ...c, rows: c.rows?.map((r) => ({ ...r })) }));
   const add = (c: Check) => checks.push(c);
   add(
     knobs.archiver
