@@ -191,9 +191,13 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
   const openTaskPlanRef = useRef<(back: ChecklistBack, taskId: string, params: Record<string, unknown>) => void>(() => undefined);
 
   const sessionActionRef = useRef<(task: 'cancel-query' | 'terminate-sessions', pid: number) => void>(() => undefined);
+  const fixActionRef = useRef<(task: string, params: Record<string, unknown>) => void>(() => undefined);
   const navigate = useCallback(
     (to: DashboardNav) => {
-      if (typeof to === 'object') sessionActionRef.current(to.action, to.pid);
+      if (typeof to === 'object' && 'fix' in to) {
+        if (to.fix) fixActionRef.current(to.fix.task, to.fix.params);
+        else apply({ type: 'notice', text: `no finding in ${to.subject} that a built-in task fixes: Tab to the panel with one` });
+      } else if (typeof to === 'object') sessionActionRef.current(to.action, to.pid);
       else if (to === 'tasks') openTasks();
       else if (to === 'checklists') walkCtlRef.current.openChecklists();
       else openHistory(to === 'attention' ? 'attention' : 'all');
@@ -226,6 +230,20 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
     },
     [apply],
   );
+
+  /** f on the dashboard: the plan of the task the core bound to the finding, with its parameters. */
+  fixActionRef.current = (taskId, params) => {
+    const svc = serviceRef.current;
+    if (!svc) return;
+    try {
+      const { tasks, errors } = svc.tasks();
+      const sel = tasks.findIndex((t) => t.id === taskId);
+      if (sel < 0) throw new Error(`no task ${taskId}`);
+      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], params, undefined, true);
+    } catch (err) {
+      apply({ type: 'notice', text: `${taskId}: ${errorText(err)}` });
+    }
+  };
 
   /** From the Sessions panel: the plan of cancel-query / terminate-sessions for that one pid. */
   sessionActionRef.current = (taskId, pid) => {

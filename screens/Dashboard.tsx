@@ -2,7 +2,8 @@
 // Re-renders only when the monitor publishes or a key changes focus/scroll/help: no timers here.
 import { Box, useInput, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef, type MutableRefObject, type ReactNode } from 'react';
-import type { MonitorLike, MonitorState } from '../src/types';
+import { offeredFix } from '../src/health/fixes';
+import type { CheckGroup, FixRef, MonitorLike, MonitorState } from '../src/types';
 import { LineView } from './components/LineView';
 import { clean, hhmmss, rowMark, suffix } from './format';
 import { useMonitor } from './hooks/useMonitor';
@@ -32,13 +33,25 @@ export interface DashboardProps {
   about?: readonly string[];
 }
 
+/** The check groups each panel draws: where `f` looks for a finding to fix. */
+const PANEL_GROUPS: Record<PanelId, readonly CheckGroup[]> = {
+  host: ['host'],
+  disks: ['disk'],
+  postgres: ['postgres'],
+  sessions: ['sessions'],
+  tables: ['tables'],
+  endpoints: ['http', 'tls', 'backup', 'redis'],
+};
+
 export type DashboardNav =
   | 'tasks'
   | 'checklists'
   | 'history'
   | 'attention'
   /** from the Sessions panel: a task for one session, bound to its pid */
-  | { action: 'cancel-query' | 'terminate-sessions'; pid: number };
+  | { action: 'cancel-query' | 'terminate-sessions'; pid: number }
+  /** f: the built-in task that fixes the focused panel's finding (or the marked session's), bound to its object */
+  | { fix: FixRef | null; subject: string };
 
 // ---------------------------------------------------------------- UI state (focus, scroll, help)
 export interface UiState {
@@ -155,6 +168,7 @@ export const HELP_LINES: readonly string[] = [
   '  h            history of runs: their logs, and the rollbacks left to apply',
   '  u            emergency rollback: the runs that need attention',
   '  c x          Sessions panel: cancel the query / terminate the session of the ▸ row',
+  '  f            fix: the plan of the task that fixes the focused panel\'s worst finding',
   'Markers: !! critical  ! warning  ? unknown   ▶ focused panel',
   'Colours: red critical, yellow warning, grey unknown, green OK (off with --no-color / NO_COLOR)',
   'Small terminal: panels shrink to a title with a one-line summary; Tab to one to enlarge it.',
@@ -191,7 +205,7 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
  * terminal still shows it.
  */
 export function helpLines(tasks: boolean, about: readonly string[] = []): readonly string[] {
-  const keys = tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thul] {12}|c x {10})/.test(l));
+  const keys = tasks ? HELP_LINES : HELP_LINES.filter((l) => !/^ {2}([thulf] {12}|c x {10})/.test(l));
   return about.length ? [keys[0], ...about.map(clean), ...keys.slice(1)] : keys;
 }
 
@@ -214,6 +228,8 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
   panelsRef.current = { panels, layout };
   const monitorRef = useRef(monitor);
   monitorRef.current = monitor;
+  const stateRef = useRef(state);
+  stateRef.current = state;
   const onQuitRef = useRef(onQuit);
   onQuitRef.current = onQuit;
   const onNavigateRef = useRef(onNavigate);
@@ -260,6 +276,20 @@ export function Dashboard({ monitor, onQuit, columns: columnsProp, rows: rowsPro
           const at = Math.min(uiRef.current.cursor, p.rows.length - 1);
           const pid = p.pids?.[at];
           if (pid !== undefined) nav({ action: k.ch === 'c' ? 'cancel-query' : 'terminate-sessions', pid });
+          break;
+        }
+        case 'f': {
+          // the core bound each finding to its fix; the marked session's, else the panel's worst
+          if (!nav) break;
+          const focus = uiRef.current.focus;
+          const checks = stateRef.current.report?.checks ?? [];
+          let pid: number | undefined;
+          if (focus === 'sessions') {
+            const p = panelsRef.current.panels.sessions;
+            pid = p.pids?.[Math.min(uiRef.current.cursor, p.rows.length - 1)];
+          }
+          const offer = offeredFix(checks, PANEL_GROUPS[focus], pid) ?? (pid !== undefined ? offeredFix(checks, PANEL_GROUPS[focus]) : null);
+          nav(offer ? { fix: offer.fix, subject: offer.subject } : { fix: null, subject: PANEL_TITLES[focus] });
           break;
         }
         case ' ':

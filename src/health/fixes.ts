@@ -67,3 +67,29 @@ export function attachFixes(checks: Check[]): void {
     if (best && (c.status === 'WARNING' || c.status === 'CRITICAL')) c.fix = best.fix;
   }
 }
+
+/** A fix the console offers: the task bound to its object, and which finding it is for. */
+export interface OfferedFix {
+  fix: FixRef;
+  checkId: string;
+  subject: string;
+}
+
+/**
+ * The fix to offer for one place of the console: with `pid`, the finding about that session (a
+ * Sessions row); otherwise the worst finding with a fix among the checks of `groups` (a panel),
+ * CRITICAL before WARNING, then in the report's order. Null when nothing there has a fix.
+ */
+export function offeredFix(checks: readonly Check[], groups: readonly string[], pid?: number): OfferedFix | null {
+  let best: { rank: number; offer: OfferedFix } | null = null;
+  for (const c of checks) {
+    if (pid === undefined && !groups.includes(c.group)) continue;
+    for (const r of c.rows ?? []) {
+      if (!r.fix) continue;
+      if (pid !== undefined && !(r.object?.kind === 'session' && r.object.pid === pid)) continue;
+      const rank = severity(r.status);
+      if (!best || rank > best.rank) best = { rank, offer: { fix: r.fix, checkId: c.id, subject: r.subject } };
+    }
+  }
+  return best?.offer ?? null;
+}

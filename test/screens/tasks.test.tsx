@@ -680,6 +680,35 @@ describe('layout and colour', () => {
   });
 });
 
+describe('f: from a finding to the task that fixes it', () => {
+  test('f on the focused Tables panel opens the plan of vacuum-analyze bound to the worst table, and runs nothing yet', async () => {
+    const service = fakeService();
+    const d2 = await renderApp(unhealthyState(), { service, columns: 120, rows: 40 });
+    for (let i = 0; i < 6 && !/▶ Tables/.test(d2.frame()); i++) await d2.press(KEY.tab);
+    expect(d2.frame()).toMatch(/▶ Tables/);
+    await d2.press('f');
+    expect(d2.lines()[0]).toMatch(/^Plan · vacuum-analyze/);
+    expect(d2.frame()).toContain('VACUUM (VERBOSE, ANALYZE) public.orders');
+    expect(service.start).not.toHaveBeenCalled();
+    await d2.press('y');
+    expect(service.start).toHaveBeenCalledWith('vacuum-analyze', { tables: ['public.orders'] }, expect.any(AbortSignal));
+  });
+
+  test('f where nothing has a fix says so and opens nothing', async () => {
+    const service = fakeService();
+    const d = await renderApp(healthyState(), { service });
+    await d.press('f');
+    expect(d.frame()).toMatch(/no finding in .* that a built-in task fixes/);
+    expect(d.lines()[0]).not.toMatch(/^Plan/);
+  });
+
+  test('the help names f', async () => {
+    const d = await renderApp(healthyState(), { service: fakeService() });
+    await d.press('?');
+    expect(d.frame()).toMatch(/f +fix: the plan of the task/);
+  });
+});
+
 describe('Sessions panel → terminate', () => {
   test('x on the focused Sessions panel opens the plan bound to the marked row\'s pid, and runs nothing yet', async () => {
     const service = fakeService({ tasks: [...fakeService().tasks().tasks, TERMINATE_TASK] });

@@ -27,7 +27,8 @@ export const TASKS: TaskDef[] = [
     description: 'VACUUM (VERBOSE, ANALYZE) the given tables. Adds I/O load while it runs.',
     risk: 'medium',
     params: z
-      .object({ tables: z.string().min(1).optional(), minDeadPct: z.coerce.number().min(0).max(100).default(20) })
+      // a list, as the real task takes it (a fix binds one table), or one table as typed in the form
+      .object({ tables: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(), minDeadPct: z.coerce.number().min(0).max(100).default(20) })
       .strict() as unknown as TaskDef['params'],
     steps: [step('pick', 'Pick the tables'), step('vacuum', 'VACUUM (VERBOSE, ANALYZE)')],
   },
@@ -103,7 +104,7 @@ export const PLANS: Record<string, (p: Record<string, unknown>) => PlanStep[]> =
   analyze: (p) => [{ id: 'analyze', title: 'ANALYZE VERBOSE', detail: p.tables ? `ANALYZE VERBOSE ${p.tables}` : 'ANALYZE VERBOSE every user table', rollback: null, irreversible: false }],
   'vacuum-analyze': (p) => [
     { id: 'pick', title: 'Pick the tables', detail: `tables in pg_stat_user_tables with at least ${p.minDeadPct}% dead`, rollback: null, irreversible: false },
-    { id: 'vacuum', title: 'VACUUM (VERBOSE, ANALYZE)', detail: `VACUUM (VERBOSE, ANALYZE) ${p.tables ?? '"public"."orders"'}`, rollback: null, irreversible: false },
+    { id: 'vacuum', title: 'VACUUM (VERBOSE, ANALYZE)', detail: `VACUUM (VERBOSE, ANALYZE) ${([] as unknown[]).concat(p.tables ?? '"public"."orders"').join(', ')}`, rollback: null, irreversible: false },
   ],
   'set-setting': (p) => [
     { id: 'read', title: 'Read the current value', detail: `SELECT setting FROM pg_settings WHERE name = $1  -- with "${p.name}"`, rollback: null, irreversible: false },

@@ -1,5 +1,6 @@
 // Fixed MonitorStates for screen tests, and a MonitorLike that serves them with call counters.
 // Checks are built by hand here (not by src/health) so screen tests do not depend on the rules.
+import { attachFixes } from '../../src/health/fixes';
 import type {
   Check,
   CheckGroup,
@@ -57,7 +58,9 @@ function judgedRows<T>(list: T[], subject: (x: T) => string, value: (x: T) => nu
 }
 const byPid = (x: PgSession) => `pid ${x.pid}`;
 
+/** A report as evaluate() gives it: the verdict, the score, and each finding bound to its fix (the core's own binding). */
 export function reportOf(checks: Check[], at = FIXED_AT): HealthReport {
+  attachFixes(checks);
   const status = checks.length ? checks.reduce<Status>((w, c) => (SEVERITY[c.status] > SEVERITY[w] ? c.status : w), 'OK') : 'UNKNOWN';
   const ok = checks.filter((c) => c.status === 'OK').length;
   return { at, status, score: checks.length ? Math.round((100 * ok) / checks.length) : 0, checks };
@@ -242,6 +245,7 @@ function build(k: Knobs): MonitorState {
         subject: `${t.schema}.${t.name}`,
         status: t.deadTuples < 1000 ? 'OK' : t.deadPct >= 50 ? 'CRITICAL' : t.deadPct >= 20 ? 'WARNING' : 'OK',
         value: t.deadPct,
+        object: { kind: 'table' as const, schema: t.schema, table: t.name },
       })),
     });
     const flagged = pg.unusedIndexes.filter((i) => i.sizeBytes >= MiB);
@@ -249,7 +253,7 @@ function build(k: Knobs): MonitorState {
       ...(flagged.length
         ? fixed('tables.unused_indexes', 'tables', 'unused indexes', '', 'WARNING', `${flagged.length} never-used index(es)`, flagged.length, `${flagged[0].schema}.${flagged[0].name}`)
         : fixed('tables.unused_indexes', 'tables', 'unused indexes', '', 'OK', 'no never-used index worth reviewing', 0, null)),
-      rows: pg.unusedIndexes.map((i) => ({ subject: `${i.schema}.${i.name}`, status: i.sizeBytes >= MiB ? 'WARNING' : 'OK', value: i.sizeBytes })),
+      rows: pg.unusedIndexes.map((i) => ({ subject: `${i.schema}.${i.name}`, status: i.sizeBytes >= MiB ? 'WARNING' : 'OK', value: i.sizeBytes, object: { kind: 'index' as const, schema: i.schema, table: i.table, index: i.name } })),
     });
   }
 
