@@ -58,7 +58,10 @@ describe('ops check against real PostgreSQL', () => {
       thresholds: { warning: 1, critical: 2, direction: 'above' },
     });
     expect(check.value).toBeGreaterThanOrEqual(2);
-    expect(Object.keys(check).sort()).toEqual(['group', 'id', 'status', 'subject', 'summary', 'thresholds', 'unit', 'value']);
+    expect(Object.keys(check).sort()).toEqual(['findings', 'fix', 'group', 'id', 'status', 'subject', 'summary', 'thresholds', 'unit', 'value']);
+    // the finding names the task that ends it, bound to that pid
+    expect(check.fix).toEqual({ task: 'terminate-sessions', params: { pids: [pid] } });
+    expect(check.findings).toEqual([expect.objectContaining({ subject: `pid ${pid}`, status: 'CRITICAL', fix: check.fix })]);
     await c.query('ROLLBACK');
   });
 

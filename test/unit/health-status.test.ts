@@ -165,11 +165,12 @@ describe('session checks', () => {
     expect(c.summary).toBe(
       '3 queries running 1m00s or more: pid 11 (app@10.0.0.5 in shop) running 7m00s: SELECT pg_sleep(600), pid 12 (etl@10.0.0.5 in billing) 2m10s, pid 13 (app@10.0.0.5 in shop) 1m01s',
     );
+    // each row is the session itself (what a task binds to); a long query has no fix of its own
     expect(c.rows).toEqual([
-      { subject: 'pid 11', status: 'CRITICAL', value: 420 },
-      { subject: 'pid 12', status: 'WARNING', value: 130 },
-      { subject: 'pid 13', status: 'WARNING', value: 61 },
-      { subject: 'pid 14', status: 'OK', value: 5 },
+      { subject: 'pid 11', status: 'CRITICAL', value: 420, object: { kind: 'session', pid: 11, backendStart: null, database: 'shop', user: 'app' } },
+      { subject: 'pid 12', status: 'WARNING', value: 130, object: { kind: 'session', pid: 12, backendStart: null, database: 'billing', user: 'etl' } },
+      { subject: 'pid 13', status: 'WARNING', value: 61, object: { kind: 'session', pid: 13, backendStart: null, database: 'shop', user: 'app' } },
+      { subject: 'pid 14', status: 'OK', value: 5, object: { kind: 'session', pid: 14, backendStart: null, database: 'shop', user: 'app' } },
     ]);
   });
 
