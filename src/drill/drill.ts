@@ -26,8 +26,9 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'bloat',
     summary: 'events: 90 % of its rows dead with autovacuum off, and a 10 MB index nothing uses',
-    plants: ['tables.dead_tuples', 'tables.unused_indexes'],
-    fix: 'the vacuum-analyze task clears the dead tuples; the unused index is a decision (weekly checklist)',
+    // autovacuum off for a table with dead rows, and never analyzed: what let the bloat build up
+    plants: ['pg.autovacuum', 'tables.dead_tuples', 'tables.never_analyzed', 'tables.unused_indexes'],
+    fix: 'the vacuum-analyze task clears the dead tuples (f on the Tables panel opens it for that table) and analyzes it; the unused index is a decision (weekly checklist)',
   },
   {
     name: 'locks',
