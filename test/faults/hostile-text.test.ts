@@ -131,14 +131,14 @@ describe('hostile text from the database, through every printer', () => {
     expectClean('ops check', r.stdout);
     expectClean('ops check stderr', r.stderr);
     const lines = r.stdout.replace(/\n$/, '').split('\n');
-    // one line per check after the plugin line: 4 session checks and 2 table checks
-    expect(lines).toHaveLength(7);
-    expect(lines[0]).toMatch(/^OPS CRITICAL - .+ \| 'sessions\.long_query'=[\d.]+s;1;2 'sessions\.idle_in_transaction'=[\d.]+s;1;2 'sessions\.blocked'=0s 'sessions\.long_transaction'=[\d.]+s;600;1500 'tables\.dead_tuples'=[\d.]+%;1;2 'tables\.unused_indexes'=1$/);
+    // one line per check after the plugin line: 4 session checks and 5 table checks
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toMatch(/^OPS CRITICAL - .+ \| 'sessions\.long_query'=[\d.]+s;1;2 'sessions\.idle_in_transaction'=[\d.]+s;1;2 'sessions\.blocked'=0s 'sessions\.long_transaction'=[\d.]+s;600;1500 'tables\.dead_tuples'=[\d.]+%;1;2 'tables\.unused_indexes'=1 'tables\.never_analyzed'=\d+;\d+;\d+ 'indexes\.invalid'=0 'sequences\.exhaustion'=0%;75;90$/);
     // the summary before the perfdata names the session and the table, and has no "|" of its own
     const summary = lines[0].slice(0, lines[0].indexOf(' | '));
     expect(summary).toContain('SELECT');
     expect(summary).not.toContain('|');
-    for (const l of lines.slice(1)) expect(l).toMatch(/^\[(OK|WARNING|CRITICAL|UNKNOWN)\] (sessions|tables)\./);
+    for (const l of lines.slice(1)) expect(l).toMatch(/^\[(OK|WARNING|CRITICAL|UNKNOWN)\] (sessions|tables|indexes|sequences)\./);
   });
 
   it('ops check --json: valid JSON with the exact names, and no raw C1 or bidi byte on the terminal', async () => {
