@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumText } from '../../src/backups';
+import { startCluster, type Cluster } from '../support/cluster';
 import { cleanEnv, runOps, tempConfigDir } from '../support/ops';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 
@@ -55,15 +56,20 @@ describe('ops checklist run, headless', () => {
     return { state, conf, env: cleanEnv({ OPS_STATE_DIR: state, OPS_CONFIG_DIR: conf.dir, DATABASE_URL: db.url }) };
   }
 
+  let own: Cluster;
+  // the daily checklist judges the whole cluster (its settings, every session, slots): a cluster
+  // of its own, so another database's sessions or the shared server's settings cannot decide it
   beforeAll(async () => {
-    db = await createTestDatabase('checklist');
+    own = await startCluster({ prefix: 'ops-checklist-' });
+    db = await createTestDatabase('checklist', { host: own.host, port: own.port, user: own.user, password: own.password, database: 'postgres' });
     const c = await db.client();
     await c.query('CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 200) g');
     backups = mkdtempSync(join(tmpdir(), 'ops-backups-'));
-  });
+  }, 120_000);
   afterAll(async () => {
     for (const c of cleanups) c();
     await db?.drop();
+    own?.stop();
     rmSync(backups, { recursive: true, force: true });
   });
 
