@@ -167,11 +167,24 @@ export interface PgFrozenTable {
   toastOf: string | null;
 }
 
-/** What the slower queries found (read in the first round, then refreshed in the background every SLOW_TTL_MS). */
+/** Every sequence's use (read in the first round within a budget, then in the background every SEQUENCES_TTL_MS). */
+export interface PgSequences {
+  /** when it was read, epoch ms */
+  at: number;
+  /** sequences looked at (other sessions' temporary ones aside) */
+  total: number;
+  /** without SELECT or USAGE on them: not read */
+  unreadable: number;
+  /** not read this time: past the first round's budget (read in the background next), or locked */
+  unread: number;
+  /** the most used first, at most 20 */
+  top: PgSequenceUse[];
+}
+
+/** What the slower table scan found (read in the first round, then refreshed in the background every SLOW_TTL_MS). */
 export interface PgOutagesSlow {
   /** when it was read, epoch ms */
   at: number;
-  sequences: { total: number; unreadable: number; top: PgSequenceUse[] };
   neverAnalyzed: { total: number; top: PgNeverAnalyzed[] };
   /** in the target database: the table with the oldest relfrozenxid, and the one with the oldest relminmxid */
   oldestXidTable: PgFrozenTable | null;
@@ -203,6 +216,8 @@ export interface PgOutages {
   invalidIndexes: PgInvalidIndex[];
   /** null until first read; { error } when the last attempt failed and nothing was read before */
   slow: PgOutagesSlow | { error: string } | null;
+  /** likewise */
+  sequences: PgSequences | { error: string } | null;
 }
 
 /** On PgData: what was read, or why the every-round query failed (its checks are then UNKNOWN with the reason). */

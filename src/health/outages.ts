@@ -600,9 +600,10 @@ function invalidIndexesCheck(o: PgOutages): Check {
 function sequencesCheck(o: PgOutages, th: Thresholds): Check {
   const init = INIT['sequences.exhaustion'];
   const t = th.sequenceUsedPct;
-  const slow = slowOf(o);
-  if (!slow.ok) return check(init, 'UNKNOWN', slow.reason, null, null);
-  const { total, unreadable, top } = slow.data.sequences;
+  const seqs = o.sequences;
+  if (seqs === null) return check(init, 'UNKNOWN', 'not read yet', null, null);
+  if ('error' in seqs) return check(init, 'UNKNOWN', seqs.error, null, null);
+  const { total, unreadable, unread, top } = seqs;
   const rows: CheckRow[] = top.map((q) => {
     const col = q.column ? `, feeds ${q.column.type} column ${q.column.schema}.${q.column.table}.${q.column.column} (${q.column.how})` : '';
     const limit = q.limitedBy === 'column' ? `the column's ${q.column?.type ?? 'type'} maximum ${q.limit}` : `its maximum ${q.limit}`;
@@ -625,12 +626,14 @@ function sequencesCheck(o: PgOutages, th: Thresholds): Check {
   let summary = first ? (bad(first.status) ? first.text! : `${total} sequence${total === 1 ? '' : 's'}, the most used ${first.text}`) : 'no sequences';
   const flagged = rows.filter((r) => bad(r.status));
   if (flagged.length > 1) summary = `${flagged.length} sequences near their limit: ${flagged.map((r) => `${r.subject} ${pct1(r.value ?? 0)}`).join(', ')}; ${first.text}`;
-  if (unreadable > 0) {
-    const note = `${unreadable} sequence${unreadable === 1 ? '' : 's'} not readable by this role (needs SELECT or USAGE on them, or pg_read_all_data from PostgreSQL 14)`;
+  const notes: string[] = [];
+  if (unreadable > 0) notes.push(`${unreadable} sequence${unreadable === 1 ? '' : 's'} not readable by this role (needs SELECT or USAGE on them, or pg_read_all_data from PostgreSQL 14)`);
+  if (unread > 0) notes.push(`${unread} of ${total} sequences not read yet (locked, or left to the background read)`);
+  if (notes.length) {
     if (!bad(status)) {
       status = 'UNKNOWN';
-      summary = `${note}; ${summary}`;
-    } else summary += `; ${note}`;
+      summary = `${notes.join('; ')}; ${summary}`;
+    } else summary += `; ${notes.join('; ')}`;
   }
   return measuredCheck(init, status, summary, first?.value ?? 0, t, first && (bad(first.status) || status === 'UNKNOWN') ? first.subject : first?.subject ?? null, rows);
 }

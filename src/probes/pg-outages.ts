@@ -9,11 +9,15 @@
 // - collect(), every round after the main batch: one multi-statement query of cheap catalog and
 //   statistics reads, as its own round trip so that an error in it (a view that differs on a
 //   server version this was not run against) makes these checks UNKNOWN, never the round;
-// - the slower reads (every sequence's last value, every table's analyze times and freeze ages)
-//   run in the first round, then in the background at most every SLOW_TTL_MS, as the database
-//   sizes do. They take a lock only on sequences (pg_sequence_last_value: ACCESS SHARE), so
-//   they run under a short lock_timeout: an ALTER SEQUENCE in a long transaction delays them by
-//   SLOW_LOCK_TIMEOUT_MS at most, then they are tried again later.
+// - the slower reads run in the first round, then in the background, as the database sizes do:
+//   one scan of every table's statistics and freeze ages (what it finds is re-checked by oid
+//   every round), at most every SLOW_TTL_MS; and every sequence's last value, at most every
+//   SEQUENCES_TTL_MS. Reading a sequence's value locks it (ACCESS SHARE, until the transaction
+//   ends), so they are read SEQUENCE_CHUNK at a time, each chunk its own transaction (a single
+//   one over 10,000 sequences runs out of lock table, for every session of the server), under
+//   a short lock_timeout (an ALTER SEQUENCE held open delays a chunk SLOW_LOCK_TIMEOUT_MS at
+//   most); the first round reads what fits in FIRST_SEQUENCES_BUDGET_MS and leaves the rest to
+//   the background.
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,14 +31,21 @@ import type {
   PgOutages,
   PgOutagesResult,
   PgOutagesSlow,
+  PgSequences,
   PgPreparedXact,
   PgSequenceUse,
   PgSlot,
   PgXminHolder,
 } from '../types-outages';
 
-/** How often the slower reads are refreshed (in the background, after a round). */
+/** How often the table scan is refreshed (in the background, after a round). */
 export const SLOW_TTL_MS = 60_000;
+/** How often every sequence is read again (they move slowly; 10,000 of them take about a second). */
+export const SEQUENCES_TTL_MS = 300_000;
+/** Sequences read per transaction (each holds a lock until its transaction ends). */
+export const SEQUENCE_CHUNK = 100;
+/** How long the first round spends reading sequences' values (after listing them) before leaving the rest to the background. */
+export const FIRST_SEQUENCES_BUDGET_MS = 500;
 /** After a failed slower read, how long until it is tried again. */
 const SLOW_RETRY_MS = 10_000;
 /** The slower reads wait at most this long for a lock (a sequence being altered). */
@@ -66,8 +77,11 @@ export class OutageProbe {
   private detectError: string | null = null;
   private slow: SlowRead | null = null;
   private slowError: string | null = null;
-  /** when the slower reads are next due, epoch ms */
+  /** when the table scan is next due, epoch ms */
   private slowDue = 0;
+  private seqs: PgSequences | null = null;
+  private seqError: string | null = null;
+  private seqDue = 0;
   /** a background refresh of the slower reads is in flight */
   refreshing = false;
   /** the archiver's failed_count in the previous round on this connection */
@@ -108,6 +122,7 @@ export class OutageProbe {
     // the first round reads the slower parts too (ops check has only that one), before the rest,
     // which re-checks what they found; later rounds leave them to the background refresh
     if (this.slow === null && this.slowError === null) await this.readSlow(client);
+    if (this.seqs === null && this.seqError === null) await this.readSequences(client, FIRST_SEQUENCES_BUDGET_MS);
     const slow = this.slow;
     let rows: Row[][];
     try {
@@ -118,31 +133,75 @@ export class OutageProbe {
       return { error: `outage checks query failed: ${this.opts.describe(err)}` };
     }
     // queued behind this round's query, never in front of it
-    if (Date.now() >= this.slowDue) this.refreshSlow(client);
+    const now = Date.now();
+    if (now >= this.slowDue || now >= this.seqDue) this.refreshSlow(client);
     return this.assemble(meta, rows, slow);
   }
 
   private async readSlow(client: pg.Client): Promise<void> {
     const at = Date.now();
     try {
-      const res = await client.query(slowSql(this.opts.timeoutMs));
-      const all = (Array.isArray(res) ? res : [res]).map((r) => r.rows as Row[]);
-      // all[0] and the last are the SETs around the reads
-      this.slow = assembleSlow(at, all[1] ?? [], all[2] ?? []);
+      const res = await client.query(`${MARK} ${TABLES_SQL}`);
+      this.slow = assembleTables(at, res.rows as Row[]);
       this.slowError = null;
       this.slowDue = at + SLOW_TTL_MS;
     } catch (err) {
-      this.slowError = `sequence and table scan failed: ${this.opts.describe(err)}`;
+      this.slowError = `table scan failed: ${this.opts.describe(err)}`;
       this.slowDue = at + SLOW_RETRY_MS;
+    }
+  }
+
+  /** Every sequence, SEQUENCE_CHUNK at a time; within budgetMs when given (the rest is left unread). */
+  private async readSequences(client: pg.Client, budgetMs: number | null): Promise<void> {
+    const at = Date.now();
+    try {
+      const list = ((await client.query(`${MARK} ${SEQUENCES_SQL}`)).rows as Row[]).map(toSeqMeta);
+      // a sequence feeding several columns (a serial: its OWNED BY and its DEFAULT) is listed once each
+      const readable = [...new Map(list.filter((q) => q.readable).map((q) => [q.oid, q])).values()];
+      const values = new Map<number, string | null>();
+      let unread = 0;
+      const started = Date.now();
+      for (let i = 0; i < readable.length; i += SEQUENCE_CHUNK) {
+        const chunk = readable.slice(i, i + SEQUENCE_CHUNK);
+        if (budgetMs !== null && Date.now() - started >= budgetMs) {
+          unread += readable.length - i;
+          break;
+        }
+        try {
+          const res = await client.query(
+            `${MARK} SET LOCAL lock_timeout = ${SLOW_LOCK_TIMEOUT_MS};\n${MARK} SELECT s.oid, pg_sequence_last_value(s.oid)::text AS v FROM unnest(${oidList(chunk.map((q) => q.oid))}) AS s(oid)`,
+          );
+          const rows = (Array.isArray(res) ? res[res.length - 1] : res).rows as Row[];
+          for (const r of rows) values.set(num(r.oid), strOrNull(r.v));
+        } catch (err) {
+          // a sequence locked (or dropped) under the chunk: its sequences are not read this time
+          if (!/lock timeout|does not exist/i.test(String((err as Error)?.message ?? err))) throw err;
+          unread += chunk.length;
+        }
+      }
+      this.seqs = sequenceUse(at, list, values, unread);
+      this.seqError = null;
+      // a read cut short by the budget goes on in the background after this round
+      this.seqDue = unread > 0 && budgetMs !== null ? 0 : at + SEQUENCES_TTL_MS;
+    } catch (err) {
+      this.seqError = `sequence read failed: ${this.opts.describe(err)}`;
+      this.seqDue = at + SLOW_RETRY_MS;
     }
   }
 
   private refreshSlow(client: pg.Client): void {
     if (this.refreshing) return;
     this.refreshing = true;
+    const now = Date.now();
+    const tables = now >= this.slowDue;
+    const sequences = now >= this.seqDue;
     // due again later whatever happens, so a slow or failing read is not queued every round
-    this.slowDue = Date.now() + SLOW_RETRY_MS;
-    this.readSlow(client).finally(() => {
+    if (tables) this.slowDue = now + SLOW_RETRY_MS;
+    if (sequences) this.seqDue = now + SLOW_RETRY_MS;
+    (async () => {
+      if (tables) await this.readSlow(client);
+      if (sequences) await this.readSequences(client, null);
+    })().finally(() => {
       this.refreshing = false;
     });
   }
@@ -268,6 +327,7 @@ export class OutageProbe {
       const gone = slow.neverAnalyzed.top.length - never.length;
       slowOut = { ...slow.data, neverAnalyzed: { total: Math.max(never.length, slow.neverAnalyzed.total - gone), top: never } };
     }
+    const sequences: PgOutages['sequences'] = this.seqs ?? (this.seqError ? { error: this.seqError } : null);
 
     return {
       access: meta.access,
@@ -289,6 +349,7 @@ export class OutageProbe {
       databases: (dbRows ?? []).map((r) => ({ database: str(r.name), xidAge: num(r.xid_age), mxidAge: num(r.mxid_age) })),
       invalidIndexes: invalid,
       slow: slowOut,
+      sequences,
     };
   }
 }
@@ -434,76 +495,19 @@ WHERE x.indexrelid = ANY(${oidList(slow.invalidOids)}) AND NOT x.indisvalid`);
   return parts.map((p) => `${MARK} ${p}`).join(';\n');
 }
 
-/**
- * The slower reads, between two SETs of lock_timeout (a multi-statement query is one implicit
- * transaction: on an error the first SET is rolled back with it).
- */
-function slowSql(timeoutMs: number): string {
-  // an unlogged sequence cannot be read on a standby; other sessions' temporary ones never
-  const skipUnlogged = `(c.relpersistence <> 'u' OR NOT pg_is_in_recovery())`;
-  const intMax = (t: string) =>
-    `CASE ${t} WHEN 'int2'::regtype THEN 32767::numeric WHEN 'int4'::regtype THEN 2147483647::numeric WHEN 'int8'::regtype THEN 9223372036854775807::numeric END`;
-  const intMin = (t: string) =>
-    `CASE ${t} WHEN 'int2'::regtype THEN -32768::numeric WHEN 'int4'::regtype THEN -2147483648::numeric WHEN 'int8'::regtype THEN -9223372036854775808::numeric END`;
-  // sequences by the share of their usable range used: to their own max, or to the max of the
-  // type of the column they feed (a serial, an identity, or a DEFAULT nextval()), whichever is
-  // lower; a cycling sequence feeding no column never runs out
-  const sequences = `SELECT q.schema, q.name, q.seq_type, q.used_pct::float8 AS used_pct, q.last_value, q.lim::text AS lim, q.limited_by, q.cycles,
-  q.col_schema, q.col_table, q.col_name, q.col_type, q.col_how,
-  count(*) OVER () AS total, sum(CASE WHEN q.readable THEN 0 ELSE 1 END) OVER () AS unreadable
-FROM (
-  SELECT DISTINCT ON (c.oid) n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS seq_type,
-    s.seqcycle AS cycles, rd.readable, lv.last_value::text AS last_value,
-    col.col_schema, col.col_table, col.col_name, col.col_type, col.how AS col_how,
-    u.lim, u.limited_by,
-    greatest(0, CASE WHEN lv.last_value IS NULL THEN 0
-      WHEN s.seqincrement > 0 THEN 100 * (lv.last_value::numeric - s.seqmin + 1) / nullif(u.lim - s.seqmin + 1, 0)
-      ELSE 100 * (s.seqmax - lv.last_value::numeric + 1) / nullif(s.seqmax - u.lim + 1, 0) END) AS used_pct
-  FROM pg_sequence s
-  JOIN pg_class c ON c.oid = s.seqrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  CROSS JOIN LATERAL (SELECT has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable) rd
-  CROSS JOIN LATERAL (SELECT CASE WHEN rd.readable THEN pg_sequence_last_value(c.oid) END AS last_value) lv
-  LEFT JOIN LATERAL (
-    SELECT cn.nspname AS col_schema, ct.relname AS col_table, a.attname AS col_name,
-      format_type(a.atttypid, a.atttypmod) AS col_type, dep.how,
-      ${intMax('coalesce(nullif(ty.typbasetype, 0), ty.oid)')} AS type_max,
-      ${intMin('coalesce(nullif(ty.typbasetype, 0), ty.oid)')} AS type_min
-    FROM (SELECT d.refobjid AS relid, d.refobjsubid AS attnum, CASE d.deptype WHEN 'i' THEN 'identity' ELSE 'serial' END AS how
-          FROM pg_depend d
-          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
-            AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
-          UNION ALL
-          SELECT ad.adrelid, ad.adnum, 'default'
-          FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
-          WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid) dep
-    JOIN pg_attribute a ON a.attrelid = dep.relid AND a.attnum = dep.attnum AND NOT a.attisdropped
-    JOIN pg_class ct ON ct.oid = a.attrelid
-    JOIN pg_namespace cn ON cn.oid = ct.relnamespace
-    JOIN pg_type ty ON ty.oid = a.atttypid
-  ) col ON true
-  CROSS JOIN LATERAL (SELECT
-      CASE WHEN s.seqincrement > 0 THEN CASE WHEN col.type_max < s.seqmax THEN col.type_max ELSE s.seqmax END
-           ELSE CASE WHEN col.type_min > s.seqmin THEN col.type_min ELSE s.seqmin END END AS lim,
-      CASE WHEN (s.seqincrement > 0 AND col.type_max < s.seqmax) OR (s.seqincrement < 0 AND col.type_min > s.seqmin)
-           THEN 'column' ELSE 'sequence' END AS limited_by) u
-  WHERE c.relpersistence <> 't' AND ${skipUnlogged}
-  ORDER BY c.oid, used_pct DESC, (col.how = 'default')
-) q
-WHERE NOT (q.cycles AND q.col_name IS NULL)
-ORDER BY q.used_pct DESC, q.schema, q.name LIMIT 20`;
-  // One pass over pg_class for the rest:
-  // - tables with rows and no ANALYZE recorded, by hand or by autovacuum (not other sessions'
-  //   temporary tables, which autovacuum never analyzes);
-  // - tables with autovacuum_enabled = false;
-  // - the table with the oldest relfrozenxid and the one with the oldest relminmxid (TOAST
-  //   tables named by the table they belong to);
-  // - invalid indexes (through pg_index).
+// One pass over pg_class for the table scan (no locks: catalog rows and statistics only):
+// - tables with rows and no ANALYZE recorded, by hand or by autovacuum (not other sessions'
+//   temporary tables, which autovacuum never analyzes);
+// - tables with autovacuum_enabled = false;
+// - the table with the oldest relfrozenxid and the one with the oldest relminmxid (TOAST
+//   tables named by the table they belong to);
+// - invalid indexes (through pg_index).
+const TABLES_SQL = (() => {
   const named = (kind: string, ageCol: string) => `(SELECT '${kind}', c.oid, c.${ageCol}, NULL::float8, n.nspname, c.relname,
    CASE WHEN c.relkind = 't' THEN (SELECT quote_ident(on_.nspname) || '.' || quote_ident(oc.relname)
      FROM pg_class oc JOIN pg_namespace on_ ON on_.oid = oc.relnamespace WHERE oc.reltoastrelid = c.oid) END
  FROM c JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY c.${ageCol} DESC, c.oid LIMIT 1)`;
-  const tables = `WITH c AS MATERIALIZED (
+  return `WITH c AS MATERIALIZED (
   SELECT c.oid, c.relname, c.relkind, c.relnamespace, c.relpersistence, c.reloptions,
     age(c.relfrozenxid)::float8 AS xid_age, mxid_age(c.relminmxid)::float8 AS mxid_age
   FROM pg_class c WHERE c.relkind IN ('r', 'm', 't')
@@ -525,21 +529,77 @@ UNION ALL
 ${named('mxid', 'mxid_age')}
 UNION ALL
 (SELECT 'invalid', x.indexrelid, NULL, NULL, NULL, NULL, NULL FROM pg_index x WHERE NOT x.indisvalid LIMIT 50)`;
-  return [`SET lock_timeout = ${SLOW_LOCK_TIMEOUT_MS}`, sequences, tables, `SET lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`]
-    .map((p) => `${MARK} ${p}`)
-    .join(';\n');
+})();
+
+// Every sequence with what limits it: its own maximum (minimum when it counts down), or that of
+// the integer type of the column it feeds (a serial, an identity, or a DEFAULT nextval()), which
+// ever comes first. Catalog rows only: the values are read apart, a chunk at a time. An unlogged
+// sequence cannot be read on a standby, other sessions' temporary ones never.
+const SEQUENCES_SQL = `WITH dep AS (
+  SELECT d.objid AS seq, d.refobjid AS relid, d.refobjsubid AS attnum, CASE d.deptype WHEN 'i' THEN 'identity' ELSE 'serial' END AS how
+  FROM pg_depend d
+  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+    AND d.objid IN (SELECT seqrelid FROM pg_sequence)
+  UNION ALL
+  SELECT d.refobjid, ad.adrelid, ad.adnum, 'default'
+  FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+  WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT seqrelid FROM pg_sequence)
+), col AS (
+  SELECT dep.seq, cn.nspname AS col_schema, ct.relname AS col_table, a.attname AS col_name,
+    format_type(a.atttypid, a.atttypmod) AS col_type, dep.how, coalesce(nullif(ty.typbasetype, 0), ty.oid)::regtype::text AS base
+  FROM dep
+  JOIN pg_attribute a ON a.attrelid = dep.relid AND a.attnum = dep.attnum AND NOT a.attisdropped
+  JOIN pg_class ct ON ct.oid = a.attrelid
+  JOIN pg_namespace cn ON cn.oid = ct.relnamespace
+  JOIN pg_type ty ON ty.oid = a.atttypid
+)
+SELECT c.oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS seq_type,
+  s.seqmin::text AS min, s.seqmax::text AS max, s.seqincrement > 0 AS up, s.seqcycle AS cycles,
+  has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable,
+  col.col_schema, col.col_table, col.col_name, col.col_type, col.how AS col_how, col.base
+FROM pg_sequence s
+JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN col ON col.seq = c.oid
+WHERE c.relpersistence <> 't' AND (c.relpersistence <> 'u' OR NOT pg_is_in_recovery())`;
+
+interface SeqMeta {
+  oid: number;
+  schema: string;
+  name: string;
+  type: string;
+  min: bigint;
+  max: bigint;
+  up: boolean;
+  cycles: boolean;
+  readable: boolean;
 }
 
-function assembleSlow(at: number, seqRows: Row[], tableRows: Row[]): SlowRead {
-  const top: PgSequenceUse[] = seqRows.map((r) => ({
+const INT_RANGE: Record<string, [bigint, bigint]> = {
+  smallint: [-32768n, 32767n],
+  integer: [-2147483648n, 2147483647n],
+  bigint: [-9223372036854775808n, 9223372036854775807n],
+};
+
+function big(v: unknown, fallback: bigint): bigint {
+  try {
+    return v == null ? fallback : BigInt(String(v));
+  } catch {
+    return fallback;
+  }
+}
+
+function toSeqMeta(r: Row): SeqMeta & { column: PgSequenceUse['column']; base: string | null } {
+  return {
+    oid: num(r.oid),
     schema: str(r.schema),
     name: str(r.name),
     type: str(r.seq_type),
-    usedPct: num(r.used_pct),
-    lastValue: strOrNull(r.last_value),
-    limit: str(r.lim),
-    limitedBy: r.limited_by === 'column' ? 'column' : 'sequence',
+    min: big(r.min, 1n),
+    max: big(r.max, 9223372036854775807n),
+    up: r.up !== false,
     cycles: r.cycles === true,
+    readable: r.readable === true,
     column:
       r.col_name == null
         ? null
@@ -550,7 +610,54 @@ function assembleSlow(at: number, seqRows: Row[], tableRows: Row[]): SlowRead {
             type: str(r.col_type),
             how: r.col_how === 'identity' ? 'identity' : r.col_how === 'default' ? 'default' : 'serial',
           },
-  }));
+    base: strOrNull(r.base),
+  };
+}
+
+/**
+ * Each sequence's share of its usable range used, from its minimum (maximum counting down) to the
+ * first limit it meets: its own, or its column's type's. Exact on bigint values; a serial's
+ * column listed once (its OWNED BY and its DEFAULT name the same column).
+ */
+export function sequenceUse(at: number, rows: ReturnType<typeof toSeqMeta>[], values: Map<number, string | null>, unread: number): PgSequences {
+  const byOid = new Map<number, ReturnType<typeof toSeqMeta>[]>();
+  for (const r of rows) byOid.set(r.oid, [...(byOid.get(r.oid) ?? []), r]);
+  const uses: PgSequenceUse[] = [];
+  let unreadable = 0;
+  for (const group of byOid.values()) {
+    const q = group[0];
+    if (!q.readable) {
+      unreadable += 1;
+      continue;
+    }
+    const last = values.has(q.oid) ? values.get(q.oid) ?? null : undefined;
+    if (last === undefined) continue; // not read this time
+    let best: PgSequenceUse | null = null;
+    const cols = group.filter((g) => g.column).sort((a, b) => (a.column!.how === 'default' ? 1 : 0) - (b.column!.how === 'default' ? 1 : 0));
+    for (const g of cols.length ? cols : [q]) {
+      const range = g.base ? INT_RANGE[g.base] : undefined;
+      let limit = q.up ? q.max : q.min;
+      let limitedBy: PgSequenceUse['limitedBy'] = 'sequence';
+      if (range && q.up && range[1] < limit) [limit, limitedBy] = [range[1], 'column'];
+      if (range && !q.up && range[0] > limit) [limit, limitedBy] = [range[0], 'column'];
+      let usedPct = 0;
+      if (last !== null) {
+        const v = big(last, 0n);
+        const used = q.up ? v - q.min + 1n : q.max - v + 1n;
+        const span = q.up ? limit - q.min + 1n : q.max - limit + 1n;
+        usedPct = span > 0n ? Math.max(0, Number((used * 1_000_000n) / span) / 10_000) : 100;
+      }
+      if (best && usedPct <= best.usedPct) continue;
+      best = { schema: q.schema, name: q.name, type: q.type, usedPct, lastValue: last, limit: String(limit), limitedBy, cycles: q.cycles, column: g.column };
+    }
+    // a cycling sequence feeding no column never runs out
+    if (best && !(best.cycles && !best.column)) uses.push(best);
+  }
+  uses.sort((a, b) => b.usedPct - a.usedPct || a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+  return { at, total: byOid.size, unreadable, unread, top: uses.slice(0, 20) };
+}
+
+function assembleTables(at: number, tableRows: Row[]): SlowRead {
   const oids = (kind: string) => tableRows.filter((r) => r.kind === kind).map((r) => num(r.oid));
   const frozen = (kind: string): PgFrozenTable | null => {
     const r = tableRows.find((x) => x.kind === kind);
@@ -558,12 +665,7 @@ function assembleSlow(at: number, seqRows: Row[], tableRows: Row[]): SlowRead {
   };
   const never = tableRows.filter((r) => r.kind === 'never');
   return {
-    data: {
-      at,
-      sequences: { total: num(seqRows[0]?.total), unreadable: num(seqRows[0]?.unreadable), top },
-      oldestXidTable: frozen('xid'),
-      oldestMxidTable: frozen('mxid'),
-    },
+    data: { at, oldestXidTable: frozen('xid'), oldestMxidTable: frozen('mxid') },
     neverAnalyzed: { total: num(never[0]?.total), top: never.map((r) => ({ oid: num(r.oid) })) },
     neverOids: oids('never'),
     avoffOids: oids('avoff'),
@@ -643,4 +745,5 @@ function iso(v: unknown): string | null {
 
 /** For bench/outage-queries.ts: the statements as built for a connection. */
 export const __fastSqlForBench = fastSql;
-export const __slowSqlForBench = slowSql;
+export const __tablesSqlForBench = TABLES_SQL;
+export const __sequencesSqlForBench = SEQUENCES_SQL;

@@ -272,6 +272,25 @@ describe('outage checks on a cluster with archiving failing, prepared transactio
     }
   });
 
+  it('a sequence locked by another transaction: its chunk gives up after a short lock wait, the round does not; the check says what it could not read', async () => {
+    await admin.query(`CREATE SEQUENCE locked_seq AS integer`);
+    await admin.query(`SELECT setval('locked_seq', 2100000000)`);
+    const locker = await db.client();
+    try {
+      // a rename held open: ACCESS EXCLUSIVE on the sequence until it ends
+      await locker.query('BEGIN');
+      await locker.query('ALTER SEQUENCE locked_seq RENAME TO locked_seq_renamed');
+      const { checks } = await judge(db);
+      const c = get(checks, 'sequences.exhaustion');
+      expect(c.status).toBe('UNKNOWN');
+      expect(c.summary).toMatch(/^1 of 1 sequences not read yet \(locked, or left to the background read\)/);
+      expect(get(checks, 'pg.up').status).toBe('OK');
+    } finally {
+      await locker.query('ROLLBACK');
+      await admin.query('DROP SEQUENCE IF EXISTS locked_seq');
+    }
+  });
+
   it("a repeatable-read transaction holding a snapshot: pg.xmin_horizon WARNING naming its pid, and the dead-tuple row says vacuum cannot remove them, held back by it", async () => {
     await admin.query(`CREATE TABLE churn (id int) WITH (autovacuum_enabled = off)`);
     const holder = await db.client({ application_name: 'ops-test-holder' });
