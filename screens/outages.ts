@@ -6,7 +6,7 @@
 // - Tables panel: a row per invalid index, sequence near its limit, never-analyzed table and
 //   table with autovacuum off, among its rows by severity; on a dead-tuple row, whether vacuum
 //   can remove the rows now.
-import type { Check, Status } from '../src/types';
+import type { Check, PgData, Status } from '../src/types';
 import { clean, formatCount, rowMark, severity, suffix } from './format';
 import type { Line, Seg } from './panels';
 
@@ -57,8 +57,13 @@ export function outagePgRows(checks: Map<string, Check>, stale: boolean): Line[]
     .map((c): Line => [s(rowMark(c.status), c.status), s(` ${clean(c.summary)}`, c.status)]);
 }
 
-/** "slots 1 · archiver 0 waiting · prepared 0 · autovacuum 1/3 · mxid 12": the figures, when taller. */
-export function outagePgOverview(checks: Map<string, Check>): Line | null {
+/**
+ * "slots 1 · archiver 0 waiting · xmin 12 old · prepared 0 · autovacuum 1 busy · freeze xid 0.1%
+ * mxid 0.0%": the figures, when taller (the last two: the oldest database's ages as a share of
+ * autovacuum_freeze_max_age and autovacuum_multixact_freeze_max_age; the multixact age itself
+ * when those are not known).
+ */
+export function outagePgOverview(checks: Map<string, Check>, pg?: PgData): Line | null {
   const parts: Seg[] = [];
   const add = (label: string, c: Check | undefined, text: string) => {
     if (!c) return;
@@ -76,7 +81,12 @@ export function outagePgOverview(checks: Map<string, Check>): Line | null {
   const av = checks.get('pg.autovacuum');
   add('autovacuum', av, av?.rows?.some((r) => r.subject === 'autovacuum') ? 'off' : `${av?.value ?? 0} busy`);
   const mx = checks.get('pg.mxid_age');
-  add('mxid', mx, mx?.value == null ? 'n/a' : formatCount(mx.value));
+  const o = pg?.outages && !('error' in pg.outages) ? pg.outages : null;
+  const xid = checks.get('pg.xid_age');
+  if (o && xid?.value != null && mx?.value != null && o.settings.freezeMaxAge > 0 && o.settings.multixactFreezeMaxAge > 0) {
+    const share = (age: number, max: number) => `${((100 * age) / max).toFixed(1)}%`;
+    parts.push(s(' · freeze xid '), fig(share(xid.value, o.settings.freezeMaxAge), xid.status), s(' mxid '), fig(share(mx.value, o.settings.multixactFreezeMaxAge), mx.status));
+  } else add('mxid', mx, mx?.value == null ? 'n/a' : formatCount(mx.value));
   return parts.length ? parts : null;
 }
 

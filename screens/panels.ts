@@ -350,7 +350,7 @@ function postgresPanel(ctx: Ctx): Body {
     replText = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}, lag ${formatDuration(maxLag)}`;
   }
   const ver = shortVersion(pg);
-  const overview = outagePgOverview(checks);
+  const overview = outagePgOverview(checks, pg);
   return {
     summary: [
       ...(w ? [waitSeg(w, now)] : []),

@@ -46,18 +46,18 @@ describe('PostgreSQL panel', () => {
   });
 
   test('taller: the worst named on the title, and the overview line with every outage figure at the end of the panel', async () => {
-    const d = await renderDashboard(withOutages(unhealthyState()), { columns: 100, rows: 60 });
+    const d = await renderDashboard(withOutages(unhealthyState()), { columns: 119, rows: 60 });
     expect(titleOf(d.lines(), 'PostgreSQL')).toMatch(/^ {2}PostgreSQL !! · 16\.4 · conns 84\/100! · cache 99\.4% · xid 150\.0M · archiver!! \+3$/);
     const body = bodyOf(d.lines(), 'PostgreSQL');
-    expect(body.at(-1)).toMatch(/^slots 1! · archiver 14 waiting!! · xmin 42k old! · prepared 0 · autovacuum off!! · mxid 1\.2M$/);
+    expect(body.at(-1)).toMatch(/^slots 1! · archiver 14 waiting!! · xmin 42k old! · prepared 0 · autovacuum off!! · freeze xid 75\.0% mxid 0\.3%$/);
   });
 
   test('all outage checks OK: nothing on the title, no outage line, the overview when taller', async () => {
-    const d = await renderDashboard(withOutages(healthyState(), {}), { columns: 100, rows: 60 });
+    const d = await renderDashboard(withOutages(healthyState(), {}), { columns: 119, rows: 60 });
     expect(titleOf(d.lines(), 'PostgreSQL')).not.toMatch(/archiver|slots|autovacuum/);
     const body = bodyOf(d.lines(), 'PostgreSQL');
     expect(body.some((l) => /^(!|\?)/.test(l))).toBe(false);
-    expect(body.at(-1)).toMatch(/^slots 0 · archiver 0 waiting · xmin 0 old · prepared 0 · autovacuum 1 busy · mxid 1\.2M$/);
+    expect(body.at(-1)).toMatch(/^slots 0 · archiver 0 waiting · xmin 0 old · prepared 0 · autovacuum 1 busy · freeze xid 75\.0% mxid 0\.3%$/);
   });
 
   test('a role without pg_monitor: the UNKNOWN line says which privilege is missing', async () => {

@@ -1,6 +1,7 @@
 // The outage checks (issue 10 §2) added to a fixture state, built by hand as fixtures.ts builds
 // its checks (not by src/health), so the screen tests do not depend on the rules.
 import type { Check, CheckGroup, CheckRow, MonitorState, Status } from '../../src/types';
+import type { PgOutages } from '../../src/types-outages';
 import { reportOf } from './fixtures';
 
 function check(id: string, group: CheckGroup, status: Status, summary: string, subject: string | null, value: number | null, rows: CheckRow[] = [], hint?: string): Check {
@@ -94,5 +95,31 @@ export function withOutages(state: MonitorState, knobs: OutageKnobs = ALL): Moni
     if (r.status === 'OK') continue;
     r.vacuum = knobs.xminHeld ? { removable: 'held', heldBy: holder } : { removable: 'now', heldBy: null };
   }
-  return { ...state, report: reportOf(checks, state.report?.at) };
+  // the settings the overview's freeze shares are taken against
+  const snap = state.snapshot;
+  let snapshot = snap;
+  if (snap?.postgres?.ok) {
+    const data = { ...snap.postgres.data, outages: outagesData() };
+    snapshot = { ...snap, postgres: { ...snap.postgres, data } };
+  }
+  return { ...state, snapshot, report: reportOf(checks, state.report?.at) };
+}
+
+/** Probe data under the hand-built checks (the panels read only its settings). */
+function outagesData(): PgOutages {
+  return {
+    access: { superuser: true, readAllStats: true, readAllSettings: true, listArchiveStatus: true },
+    settings: { autovacuum: true, trackCounts: true, autovacuumMaxWorkers: 3, freezeMaxAge: 200_000_000, multixactFreezeMaxAge: 400_000_000, archiveMode: 'on' },
+    walDir: { path: '/var/lib/postgresql/16/main/pg_wal' },
+    slots: [],
+    archiver: null,
+    xminHolders: [],
+    prepared: { total: 0, oldest: [] },
+    autovacuumWorkers: [],
+    autovacuumDisabled: [],
+    databases: [],
+    invalidIndexes: [],
+    slow: null,
+    sequences: null,
+  };
 }
