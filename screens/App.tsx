@@ -231,7 +231,7 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
     [apply],
   );
 
-  /** f on the dashboard: the plan of the task the core bound to the finding, with its parameters. */
+  /** From the dashboard (f, or c / x on a session): the plan of that task with these parameters. */
   fixActionRef.current = (taskId, params) => {
     const svc = serviceRef.current;
     if (!svc) return;
@@ -246,18 +246,7 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
   };
 
   /** From the Sessions panel: the plan of cancel-query / terminate-sessions for that one pid. */
-  sessionActionRef.current = (taskId, pid) => {
-    const svc = serviceRef.current;
-    if (!svc) return;
-    try {
-      const { tasks, errors } = svc.tasks();
-      const sel = tasks.findIndex((t) => t.id === taskId);
-      if (sel < 0) throw new Error(`no task ${taskId}`);
-      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], { pids: [pid] }, undefined, true);
-    } catch (err) {
-      apply({ type: 'notice', text: `${taskId}: ${errorText(err)}` });
-    }
-  };
+  sessionActionRef.current = (taskId, pid) => fixActionRef.current(taskId, { pids: [pid] });
 
   openTaskPlanRef.current = (back, taskId, params) => {
     const svc = serviceRef.current;
