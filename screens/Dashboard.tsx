@@ -3,14 +3,14 @@
 import { Box, useInput, type Key } from 'ink';
 import { useCallback, useEffect, useMemo, useReducer, useRef, type MutableRefObject, type ReactNode } from 'react';
 import { offeredFix } from '../src/health/fixes';
-import type { CheckGroup, FixRef, MonitorLike, MonitorState } from '../src/types';
+import type { FixRef, MonitorLike, MonitorState } from '../src/types';
 import { LineView } from './components/LineView';
 import { clean, hhmmss, rowMark, suffix } from './format';
 import { useMonitor } from './hooks/useMonitor';
 import { useTerminalSize } from './hooks/useTerminalSize';
 import { keysOf, type KeyHandler, type KeyName } from './keys';
 import { clampOffset, planLayout, type Layout } from './layout';
-import { buildPanels, PANEL_ORDER, PANEL_TITLES, type Line, type PanelId, type PanelModel } from './panels';
+import { buildPanels, PANEL_GROUPS, PANEL_ORDER, PANEL_TITLES, type Line, type PanelId, type PanelModel } from './panels';
 
 export interface DashboardProps {
   monitor: MonitorLike;
@@ -32,16 +32,6 @@ export interface DashboardProps {
   /** lines at the top of the help overlay about where the console runs (a drill's psql command) */
   about?: readonly string[];
 }
-
-/** The check groups each panel draws: where `f` looks for a finding to fix. */
-const PANEL_GROUPS: Record<PanelId, readonly CheckGroup[]> = {
-  host: ['host'],
-  disks: ['disk'],
-  postgres: ['postgres'],
-  sessions: ['sessions'],
-  tables: ['tables'],
-  endpoints: ['http', 'tls', 'backup', 'redis'],
-};
 
 export type DashboardNav =
   | 'tasks'

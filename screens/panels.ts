@@ -32,7 +32,8 @@ export const PANEL_TITLES: Record<PanelId, string> = {
   endpoints: 'Endpoints',
 };
 
-const PANEL_GROUPS: Record<PanelId, readonly CheckGroup[]> = {
+/** The check groups each panel draws (and where the dashboard's f looks for a finding to fix). */
+export const PANEL_GROUPS: Record<PanelId, readonly CheckGroup[]> = {
   host: ['host'],
   disks: ['disk'],
   postgres: ['postgres'],

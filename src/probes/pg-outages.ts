@@ -37,6 +37,7 @@ import type {
   PgSlot,
   PgXminHolder,
 } from '../types-outages';
+import { iso, num, numOrNull, str, strOrNull } from './rows';
 
 /** How often the table scan is refreshed (in the background, after a round). */
 export const SLOW_TTL_MS = 60_000;
@@ -713,34 +714,6 @@ async function resolveWalDir(dataDir: string | null, serverAddr: string | null):
   } catch {
     return { path: wal };
   }
-}
-
-function num(v: unknown): number {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v);
-    return Number.isFinite(n) ? n : 0;
-  }
-  return 0;
-}
-
-function numOrNull(v: unknown): number | null {
-  return v == null ? null : num(v);
-}
-
-function str(v: unknown): string {
-  return v == null ? '' : String(v);
-}
-
-function strOrNull(v: unknown): string | null {
-  return v == null ? null : String(v);
-}
-
-function iso(v: unknown): string | null {
-  if (v == null) return null;
-  const d = v instanceof Date ? v : new Date(String(v));
-  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
 }
 
 /** For bench/outage-queries.ts: the statements as built for a connection. */

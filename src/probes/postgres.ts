@@ -18,6 +18,7 @@ const loadPg = () => (pgModule ??= import('pg').then((m) => (m.default ?? m) as 
 import type { PgBlockedSession, PgData, PgIndex, PgReplica, PgSession, PgStatement, PgTable, ProbeResult } from '../types';
 import { redact } from '../util/redact';
 import { OutageProbe } from './pg-outages';
+import { iso, num, numOrNull, str, strOrNull } from './rows';
 
 export interface PgProbeOptions {
   connection: pg.ClientConfig;
@@ -756,37 +757,9 @@ function ratio(hit: unknown, read: unknown): number | null {
   return h + r > 0 ? (h / (h + r)) * 100 : null;
 }
 
-function num(v: unknown): number {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : 0;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && v.trim() !== '') {
-    const n = Number(v);
-    return Number.isFinite(n) ? n : 0;
-  }
-  return 0;
-}
-
 /** A float8[] as node-postgres gives it (an array, or null for no rows), negatives as 0. */
 function numbers(v: unknown): number[] {
   return Array.isArray(v) ? v.map((x) => Math.max(0, num(x))) : [];
-}
-
-function numOrNull(v: unknown): number | null {
-  return v == null ? null : num(v);
-}
-
-function str(v: unknown): string {
-  return v == null ? '' : String(v);
-}
-
-function strOrNull(v: unknown): string | null {
-  return v == null ? null : String(v);
-}
-
-function iso(v: unknown): string | null {
-  if (v == null) return null;
-  const d = v instanceof Date ? v : new Date(String(v));
-  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
 }
 
 function quoteIdent(s: string): string {
