@@ -2,12 +2,13 @@
 // recent runs that still have rollbacks not applied, newest first, with what each would run.
 // With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline/promises';
 import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
 import { sanitizeText } from '../util/sanitize';
 import { groupAlive } from '../tasks/engine';
+import { confirmationForRollback } from '../tasks/confirm';
+import { readlinePrompter } from './prompt';
 import { openSession, pastRun, sessionRunner, refuseReadOnly } from './run';
 
 /** Runs that still have something to undo, or that never ended cleanly; newest first. */
@@ -79,17 +80,14 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
     if (!session.hasDatabase) print('  (no database connection: an undo that needs one fails and stays pending)\n');
     if (!flags.yes) {
       if (!process.stdin.isTTY) throw new UserError(`rollback ${runId}: asks for confirmation; run it at a terminal, or pass --yes`, 2);
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
-      try {
-        const q = task.risk === 'critical' ? `Type the database name (${settings.target.database}) to roll back: ` : 'Roll back all of these? [y/N] ';
-        const a = (await rl.question(q)).trim();
-        const ok = task.risk === 'critical' ? a === settings.target.database : /^y(es)?$/i.test(a);
-        if (!ok) {
-          print('not confirmed: nothing was rolled back\n');
-          return 1;
-        }
-      } finally {
-        rl.close();
+      const c = confirmationForRollback(task, settings.target.database);
+      const ok = await readlinePrompter().confirmAs(c, {
+        yesNo: 'Roll back all of these? [y/N] ',
+        typeWord: c.kind === 'type-word' ? `Type ${c.what} (${c.word}) to roll back: ` : undefined,
+      });
+      if (!ok) {
+        print('not confirmed: nothing was rolled back\n');
+        return 1;
       }
     }
     const results = await runner.rollback(plan.map((p) => p.step));

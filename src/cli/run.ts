@@ -1,13 +1,14 @@
 // `ops run TASK [--param k=v ...] [--dry-run] [--yes]`: one task, headless or at a plain
 // terminal prompt. The console's task screens drive the same TaskRunner.
-import { createInterface } from 'node:readline/promises';
 import type pg from 'pg';
 import { UserError, type Settings } from '../config/load';
 import { Journal, operatorIdentity, type JournalEvent, type RunSummary } from '../journal';
 import { groupAlive, parseParams, TaskRunner, type LogSink } from '../tasks/engine';
 import { hostname } from 'node:os';
 import { acquireRunLock } from '../tasks/lock';
-import { confirmWordFor, type ConfirmWord, type Risk, type TaskDef } from '../tasks/model';
+import type { TaskDef } from '../tasks/model';
+import { confirmationFor, type Confirmation } from '../tasks/confirm';
+import { readlinePrompter, typeWordQuestion, type Prompter } from './prompt';
 import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type GuardedClient } from '../util/db';
 import { redact } from '../util/redact';
 import { sanitizeLine, sanitizeText } from '../util/sanitize';
@@ -78,16 +79,12 @@ function planText(runner: TaskRunner, task: TaskDef, params: Record<string, unkn
   return `${lines.join('\n')}\n`;
 }
 
-/** Asks as the risk requires: medium y/N, high y/N after the plan, critical: type the word
- *  (confirmWordFor: the object the task destroys, else the database name). */
-async function confirm(risk: Risk, irreversible: boolean, word: ConfirmWord, ask: (q: string) => Promise<string>): Promise<boolean> {
-  if (risk === 'critical') {
-    const a = await ask(`This is a critical task. Type ${word.what} (${sanitizeLine(word.word)}) to go on: `);
-    return a.trim() === word.word;
-  }
-  if (risk === 'low' && !irreversible) return true;
-  const a = await ask(`${irreversible ? 'This task has an irreversible step. ' : ''}Run it? [y/N] `);
-  return /^y(es)?$/i.test(a.trim());
+/** Asks what the policy (confirmationFor) says: y/N after the plan, or the word typed. */
+function confirmRun(prompter: Prompter, c: Confirmation): Promise<boolean> {
+  return prompter.confirmAs(c, {
+    yesNo: `${c.kind === 'yes-no' && c.irreversible ? 'This task has an irreversible step. ' : ''}Run it? [y/N] `,
+    typeWord: c.kind === 'type-word' ? `This is a critical task. ${typeWordQuestion(c.word, c.what)}` : undefined,
+  });
 }
 
 /** --read-only: nothing that changes the target runs (a dry run still shows the plan). */
@@ -107,8 +104,6 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const target = settings.target;
   const secrets = target.secrets;
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
-  // a critical task names what it destroys: its own word, else the database it overwrites
-  const word = confirmWordFor(task, params, target.database);
 
   const journal = new Journal(undefined, { secrets });
   const planOnly = planRunner(settings, task, params);
@@ -118,22 +113,18 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
     return 0;
   }
   refuseReadOnly(settings, `run ${task.id}`);
-  const irreversible = task.steps.some((s) => s.irreversible);
-  const needsAnswer = task.risk !== 'low' || irreversible;
+  // a critical task names what it destroys: its own word, else the database it overwrites
+  const confirmation = confirmationFor(task, { params, steps: task.steps }, target.database);
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  if (needsAnswer && !flags.yes) {
+  const prompter = readlinePrompter();
+  if (confirmation.kind !== 'none' && !flags.yes) {
     if (!interactive) {
       throw new UserError(`run ${task.id}: a ${task.risk}-risk task asks for confirmation; run it at a terminal, or pass --yes (see the plan with --dry-run)`, 2);
     }
     print(planText(planOnly, task, params, target.display));
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      if (!(await confirm(task.risk, irreversible, word, (q) => rl.question(q)))) {
-        print('not confirmed: nothing was run\n');
-        return 1;
-      }
-    } finally {
-      rl.close();
+    if (!(await confirmRun(prompter, confirmation))) {
+      print('not confirmed: nothing was run\n');
+      return 1;
     }
   }
 
@@ -164,14 +155,8 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
     if (plan.length && interactive && !flags.yes) {
       print(`\nThe run stopped (${state.outcome}). Steps done, with their rollbacks, newest first:\n`);
       plan.forEach((p, i) => print(`  ${i + 1}. ${p.title}: ${p.detail}\n`));
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
-      try {
-        const a = (await rl.question('Roll back [a]ll, [n]one, or list the numbers (e.g. 1,2): ')).trim().toLowerCase();
-        const ids = a === 'a' || a === 'all' ? plan.map((p) => p.step) : a === '' || a === 'n' || a === 'none' ? [] : a.split(/[ ,]+/).map((n) => plan[Number(n) - 1]?.step).filter(Boolean);
-        if (ids.length) await runner.rollback(ids as string[]);
-      } finally {
-        rl.close();
-      }
+      const ids = await prompter.chooseRollbacks(plan);
+      if (ids.length) await runner.rollback(ids);
     } else if (plan.length) {
       print(`run ${runId} ${state.outcome}; rollbacks not applied: ${plan.map((p) => p.step).join(', ')} (ops rollback ${runId})\n`);
     }
@@ -469,27 +454,15 @@ export async function resumeCommand(settings: Settings, runPrefix: string, flags
     if (!process.stdin.isTTY) {
       throw new UserError(`run --resume ${runId}: step "${task.steps[from].title}" may have run (its end was never recorded); run the resume at a terminal to confirm running it again, or undo it with "ops rollback ${runId}"`, 2);
     }
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      const a = (await rl.question(`Step "${task.steps[from].title}" may have run already. Run it again? [y/N] `)).trim();
-      if (!/^y(es)?$/i.test(a)) {
-        print(`nothing was run ("ops rollback ${runId}" undoes what ran)\n`);
-        return 1;
-      }
-    } finally {
-      rl.close();
+    if (!(await readlinePrompter().confirm(`Step "${task.steps[from].title}" may have run already. Run it again? [y/N] `))) {
+      print(`nothing was run ("ops rollback ${runId}" undoes what ran)\n`);
+      return 1;
     }
   } else if (!flags.yes) {
     if (!process.stdin.isTTY) throw new UserError(`run --resume ${runId}: asks for confirmation; run it at a terminal, or pass --yes ("ops rollback ${runId}" undoes it instead)`, 2);
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      const a = (await rl.question('[c]ontinue, or [q]uit (ops rollback undoes it instead)? ')).trim().toLowerCase();
-      if (a !== 'c' && a !== 'continue') {
-        print('nothing was run\n');
-        return 1;
-      }
-    } finally {
-      rl.close();
+    if (!(await readlinePrompter().continueOrQuit('[c]ontinue, or [q]uit (ops rollback undoes it instead)? '))) {
+      print('nothing was run\n');
+      return 1;
     }
   }
   const session = await openSession(settings, task, runId, journal, out);

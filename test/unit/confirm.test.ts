@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { BUILTIN_TASKS } from '../../tasks/index';
 import { confirmationFor, confirmationForRollback, confirmWordFor } from '../../src/tasks/confirm';
 import type { Risk, TaskDef } from '../../src/tasks/model';
+import { chosenRollbacks, promptWith } from '../../src/cli/prompt';
 
 const builtin = (id: string): TaskDef => BUILTIN_TASKS.find((t) => t.id === id)!;
 const planOf = (t: TaskDef, params: Record<string, unknown> = {}) => ({ params, steps: t.steps.map((s) => ({ irreversible: !!s.irreversible })) });
@@ -63,5 +64,41 @@ describe('confirmationForRollback', () => {
     // not the slot name: the rollback of a critical task asks for the database, as it always has
     expect(confirmationForRollback(builtin('drop-replication-slot'), 'appdb')).toEqual({ kind: 'type-word', word: 'appdb', what: 'the database name' });
     expect(confirmationForRollback(builtin('restore'), 'appdb')).toEqual({ kind: 'type-word', word: 'appdb', what: 'the database name' });
+  });
+});
+
+describe('the CLI Prompter asks what the policy says', () => {
+  const scripted = (answers: string[]) => {
+    const asked: string[] = [];
+    return { asked, p: promptWith(async (q) => (asked.push(q), answers.shift() ?? '')) };
+  };
+
+  test('none asks nothing; yes-no takes y or yes; type-word takes the word exactly', async () => {
+    const a = scripted([]);
+    expect(await a.p.confirmAs({ kind: 'none' }, { yesNo: 'Run it? [y/N] ' })).toBe(true);
+    expect(a.asked).toEqual([]);
+    const b = scripted([' YES ', 'n', '']);
+    expect(await b.p.confirmAs({ kind: 'yes-no', irreversible: false }, { yesNo: 'Run it? [y/N] ' })).toBe(true);
+    expect(await b.p.confirm('Run it? [y/N] ')).toBe(false);
+    expect(await b.p.confirm('Run it? [y/N] ')).toBe(false);
+    const c = scripted(['appdb ', 'Appdb']);
+    const word = { kind: 'type-word', word: 'appdb', what: 'the database name' } as const;
+    expect(await c.p.confirmAs(word, { yesNo: 'unused' })).toBe(true);
+    expect(await c.p.confirmAs(word, { yesNo: 'unused', typeWord: 'Type the database name (appdb) to roll back: ' })).toBe(false);
+    expect(c.asked).toEqual(['Type the database name (appdb) to go on: ', 'Type the database name (appdb) to roll back: ']);
+  });
+
+  test('the rollback choice: all, none, or numbers; continue or quit', async () => {
+    const items = [{ step: 'c' }, { step: 'b' }, { step: 'a' }];
+    expect(chosenRollbacks('A', items)).toEqual(['c', 'b', 'a']);
+    expect(chosenRollbacks('all', items)).toEqual(['c', 'b', 'a']);
+    expect(chosenRollbacks(' ', items)).toEqual([]);
+    expect(chosenRollbacks('none', items)).toEqual([]);
+    expect(chosenRollbacks('3, 1 9', items)).toEqual(['a', 'c']);
+    const s = scripted(['2', 'continue', 'q']);
+    expect(await s.p.chooseRollbacks(items)).toEqual(['b']);
+    expect(s.asked[0]).toBe('Roll back [a]ll, [n]one, or list the numbers (e.g. 1,2): ');
+    expect(await s.p.continueOrQuit('?')).toBe(true);
+    expect(await s.p.continueOrQuit('?')).toBe(false);
   });
 });
