@@ -226,7 +226,39 @@ export interface WalkOptions {
   window: import('../config/schema').MaintenanceWindow;
 }
 
-export class Walkthrough {
+/**
+ * What a UI holds of a walkthrough instead of the class: what it shows (run, checklist, state,
+ * current, ended), a subscription called after every journaled event (so a screen redraws on
+ * it, no version counter), and the operator's actions. Recording goes through `answer` (the
+ * one mapping of need and reply, answerStep), `note`, and the task step's start and end.
+ */
+export interface WalkHandle {
+  readonly run: string;
+  readonly checklist: Checklist;
+  /** the walkthrough as journaled so far (a new object after each event) */
+  readonly state: WalkSummary;
+  /** the first step not settled, or null */
+  readonly current: number | null;
+  readonly ended: boolean;
+  /** `listener` is called after every record, note and end; returns the unsubscribe */
+  subscribe(listener: () => void): () => void;
+  /** settles what needs no operator and says what the current step needs (see advance) */
+  advance(live: LiveContext, taskOutcome: (run: string) => string | null): Need;
+  /** the operator's reply to the current step's need (see answerStep) */
+  answer(need: Need, reply: WalkReply): WalkAnswer;
+  /** a note on any step (the current one, or one under review); empty text is ignored */
+  note(index: number, text: string): void;
+  /** a task step's run has started (journaled before the task runs: a crash shows its run) */
+  taskStarted(index: number, runId: string, taskId: string): void;
+  /** a task step's run has closed with `outcome` ('succeeded' → done, else failed) */
+  taskEnded(index: number, runId: string, outcome: string, durationMs?: number): void;
+  /** a task step could not run: `why` is recorded failed; `run` when a run id was taken but its session did not open */
+  taskNotStarted(index: number, why: string, run?: { runId: string; durationMs: number }): void;
+  /** journals the health at the end and how the walkthrough ended (ChecklistService.finish calls it) */
+  end(outcome: WalkOutcome, health: { snapshot: Snapshot | null; report: HealthReport | null } | null): void;
+}
+
+export class Walkthrough implements WalkHandle {
   private summary: WalkSummary;
   private readonly listeners = new Set<() => void>();
   readonly by: string;
@@ -329,6 +361,26 @@ export class Walkthrough {
     this.append({ type: 'cl.note', step: step.id, index, text: text.trim(), by: this.by });
   }
 
+  advance(live: LiveContext, taskOutcome: (run: string) => string | null): Need {
+    return advance(this, live, taskOutcome);
+  }
+
+  answer(need: Need, reply: WalkReply): WalkAnswer {
+    return answerStep(this, need, reply);
+  }
+
+  taskStarted(index: number, runId: string, taskId: string): void {
+    this.record(index, 'started', { taskRun: runId, value: `task ${taskId}` });
+  }
+
+  taskEnded(index: number, runId: string, outcome: string, durationMs?: number): void {
+    this.record(index, outcome === 'succeeded' ? 'done' : 'failed', { taskRun: runId, taskOutcome: outcome, value: `run ${runId} ${outcome}`, durationMs });
+  }
+
+  taskNotStarted(index: number, why: string, run?: { runId: string; durationMs: number }): void {
+    this.record(index, 'failed', run ? { taskRun: run.runId, taskOutcome: 'not started', value: why, durationMs: run.durationMs } : { value: why });
+  }
+
   /** Journals the health at the end and how the walkthrough ended. */
   end(outcome: WalkOutcome, health: { snapshot: Snapshot | null; report: HealthReport | null } | null): void {
     if (this.ended) return;
@@ -425,4 +477,124 @@ export function checkInput(step: ChecklistStep, value: string): string {
   if (!v) throw new UserError(`"${step.title}" needs a value${step.example ? ` (e.g. ${step.example})` : ''}`);
   if (step.pattern && !new RegExp(step.pattern).test(v)) throw new UserError(`"${v}" does not match ${step.pattern}${step.example ? ` (e.g. ${step.example})` : ''}`);
   return v;
+}
+
+// ---------------------------------------------------------------- answering
+
+/**
+ * What the operator (or the headless runner, for them) replies to the current step's need.
+ * - `enter`: go on (confirm, read a note, record a failed check, run a task step, or ask for the
+ *   text an input step or a warn gate needs); `note` goes to the journal with the outcome (the
+ *   headless runner's "pre-confirmed with --confirm").
+ * - `text`: the typed value of an input step, or the word typed at a warn gate ("yes"); `note`
+ *   as above (a gate override's default is "operator typed yes").
+ * - `skip`: skip the step; without `reason`, asks whether it may be skipped (refused, or `ask skip`).
+ * - `end-blocked`: end the walkthrough at a failed gate (the console's x; headless at any failed
+ *   gate not pre-confirmed): the gate is recorded blocked, with what was seen.
+ * - `give-up`: stop waiting for the data a step needs (headless, after some rounds): recorded unknown.
+ */
+export type WalkReply =
+  | { kind: 'enter'; note?: string }
+  | { kind: 'text'; text: string; note?: string }
+  | { kind: 'skip'; reason?: string }
+  | { kind: 'end-blocked' }
+  | { kind: 'give-up' };
+
+/**
+ * What became of a reply.
+ * - `recorded`: an outcome (or a skip) was journaled; advance again.
+ * - `ask`: collect text first (the input value, the yes at a gate, the skip reason), then answer
+ *   again with `text` (or `skip` with its reason).
+ * - `refused`: nothing recorded; `error` is the one line to show. `retype`: the typed text is
+ *   dropped for a new try (a gate's word that is not yes); otherwise it is kept to be corrected.
+ * - `wait`: the step waits on data (the next health round); `why` says what it waits for.
+ * - `run-task`: the step runs a task: its id and parameters (taskStarted / taskEnded record it).
+ * - `end`: the gate was recorded blocked; the walkthrough ends (ChecklistService.finish) blocked.
+ */
+export type WalkAnswer =
+  | { kind: 'recorded' }
+  | { kind: 'ask'; what: 'input' | 'gate' | 'skip' }
+  | { kind: 'refused'; error: string; retype?: boolean }
+  | { kind: 'wait'; why: string }
+  | { kind: 'run-task'; index: number; taskId: string; params: Record<string, unknown> }
+  | { kind: 'end'; outcome: 'blocked' };
+
+/** Why the step cannot be skipped, or null when it can (with a reason). */
+export function skipRefusal(step: ChecklistStep): string | null {
+  if (step.kind === 'gate') return 'a gate is not skipped: it passes, or (warn gates) is overridden with a typed yes';
+  if (step.required) return `"${step.title}" is required: it cannot be skipped`;
+  return null;
+}
+
+const refused = (error: string, retype?: boolean): WalkAnswer => (retype ? { kind: 'refused', error, retype } : { kind: 'refused', error });
+const note = (n: string | undefined) => (n ? { note: n } : {});
+
+/**
+ * The one mapping of a step's need and the reply to what is recorded, for the console and the
+ * headless runner alike. A refusal (a required step, a bad value, a word that is not yes, an
+ * ended walkthrough) comes back as `refused` with the error line; a journal that cannot be
+ * written throws, as record does.
+ */
+export function answerStep(w: Walkthrough, need: Need, reply: WalkReply): WalkAnswer {
+  if (need.kind === 'done') return refused('every step has an outcome');
+  const i = need.index;
+  const step = w.checklist.steps[i];
+  try {
+    switch (reply.kind) {
+      case 'skip': {
+        const no = skipRefusal(step);
+        if (no) return refused(no);
+        if (reply.reason === undefined) return { kind: 'ask', what: 'skip' };
+        w.record(i, 'skipped', { reason: reply.reason });
+        return { kind: 'recorded' };
+      }
+      case 'end-blocked':
+        if (need.kind !== 'gate-block' && need.kind !== 'gate-warn') return refused('only a failed gate ends the walkthrough blocked');
+        // the gate that stopped it, and what was seen, go to the journal first
+        w.record(i, 'blocked', { value: need.verdict.value });
+        return { kind: 'end', outcome: 'blocked' };
+      case 'give-up':
+        if (need.kind !== 'waiting') return refused('only a step waiting for data is given up on');
+        w.record(i, 'unknown', { value: need.why });
+        return { kind: 'recorded' };
+      case 'text':
+        if (need.kind === 'input') {
+          w.record(i, 'entered', { value: checkInput(step, reply.text), ...note(reply.note) });
+          return { kind: 'recorded' };
+        }
+        if (need.kind === 'gate-warn') {
+          if (reply.text.trim().toLowerCase() !== 'yes') return refused(`"${reply.text}" is not yes: type yes to go on past the failed gate, or Esc`, true);
+          w.record(i, 'overridden', { value: need.verdict.value, note: reply.note ?? 'operator typed yes' });
+          return { kind: 'recorded' };
+        }
+        return refused('this step takes no typed answer');
+      case 'enter':
+        switch (need.kind) {
+          case 'confirm':
+            w.record(i, 'confirmed', note(reply.note));
+            return { kind: 'recorded' };
+          case 'note':
+            w.record(i, 'read', note(reply.note));
+            return { kind: 'recorded' };
+          case 'input':
+            return { kind: 'ask', what: 'input' };
+          case 'check-failed':
+            w.record(i, need.verdict.pass === null ? 'unknown' : 'failed', { value: need.verdict.value });
+            return { kind: 'recorded' };
+          case 'gate-warn':
+            return { kind: 'ask', what: 'gate' };
+          case 'gate-block':
+            return refused('blocked: the gate must pass first (x ends the walkthrough here, q leaves it open)');
+          case 'waiting':
+            return { kind: 'wait', why: need.why };
+          case 'task':
+          case 'task-stopped':
+            if (step.kind !== 'task') return refused(`step "${step.title}" runs no task`);
+            return { kind: 'run-task', index: i, taskId: step.task, params: step.params };
+        }
+    }
+  } catch (err) {
+    if (err instanceof UserError) return refused(String(err.message).split('\n')[0]);
+    throw err;
+  }
 }

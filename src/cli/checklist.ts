@@ -12,7 +12,7 @@ import { sanitizeLine as line1, sanitizeText } from '../util/sanitize';
 import { describeCondition } from '../checklists/conditions';
 import type { Checklist, ChecklistStep } from '../checklists/model';
 import { ChecklistService, type Health } from '../checklists/service';
-import { advance, checkInput, findWalk, isSettled, type Need, type Walkthrough } from '../checklists/walkthrough';
+import { checkInput, findWalk, isSettled, type Need, type WalkAnswer, type WalkHandle, type WalkReply, type Walkthrough } from '../checklists/walkthrough';
 import { availableTasks, openSession, refuseReadOnly, sessionRunner } from './run';
 
 /** Exit codes of a headless walkthrough. */
@@ -40,7 +40,7 @@ export function listChecklists(service: ChecklistService): string {
 }
 
 /** One line per step as the headless run settles it. */
-function stepLine(w: Walkthrough, i: number): string {
+function stepLine(w: WalkHandle, i: number): string {
   const s = w.state.steps[i];
   const tag: Record<string, string> = {
     passed: 'PASS',
@@ -97,24 +97,25 @@ function healthRound(settings: Settings): Promise<Health> {
 }
 
 /** Runs a task step through the engine (no prompts: --yes was given). Returns the run's outcome. */
-async function runTaskStep(settings: Settings, w: Walkthrough, i: number, print: (s: string) => void, out: NodeJS.WritableStream): Promise<string> {
-  const step = w.checklist.steps[i] as Extract<ChecklistStep, { kind: 'task' }>;
-  const task = availableTasks().tasks.find((t) => t.id === step.task);
+async function runTaskStep(settings: Settings, w: WalkHandle, run: Extract<WalkAnswer, { kind: 'run-task' }>, print: (s: string) => void, out: NodeJS.WritableStream): Promise<string> {
+  const i = run.index;
+  const step = w.checklist.steps[i];
+  const task = availableTasks().tasks.find((t) => t.id === run.taskId);
   if (!task) {
-    w.record(i, 'failed', { value: `unknown task ${step.task}` });
+    w.taskNotStarted(i, `unknown task ${run.taskId}`);
     return 'failed';
   }
   try {
     refuseReadOnly(settings, `task ${task.id}`);
   } catch (err) {
-    w.record(i, 'failed', { value: (err as Error).message });
+    w.taskNotStarted(i, (err as Error).message);
     return 'refused';
   }
-  const params = parseParams(task, step.params);
+  const params = parseParams(task, run.params);
   const journal = new Journal(undefined, { secrets: settings.target.secrets });
   const runId = journal.newRunId(task.id);
   // journaled before the task starts: a crash from here on shows the run it belongs to
-  w.record(i, 'started', { taskRun: runId, value: `task ${task.id}` });
+  w.taskStarted(i, runId, task.id);
   print(`[RUNNING] ${step.id}: ${task.title} (run ${runId})\n`);
   const t0 = Date.now();
   let outcome = 'failed';
@@ -133,10 +134,10 @@ async function runTaskStep(settings: Settings, w: Walkthrough, i: number, print:
       await session.release();
     }
   } catch (err) {
-    w.record(i, 'failed', { taskRun: runId, taskOutcome: 'not started', value: (err as Error).message.split('\n')[0], durationMs: Date.now() - t0 });
+    w.taskNotStarted(i, (err as Error).message.split('\n')[0], { runId, durationMs: Date.now() - t0 });
     return 'not started';
   }
-  w.record(i, outcome === 'succeeded' ? 'done' : 'failed', { taskRun: runId, taskOutcome: outcome, value: `run ${runId} ${outcome}`, durationMs: Date.now() - t0 });
+  w.taskEnded(i, runId, outcome, Date.now() - t0);
   return outcome;
 }
 
@@ -170,67 +171,74 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
     print(`checklist ${w.checklist.id} ${outcome}${why ? `: ${line1(why)}` : ''}\nreport: ${line1(path)} (ops report ${w.run})\n`);
     return code;
   };
-  for (let guard = 0; guard < 10_000; guard++) {
-    const need: Need = advance(w, service.live(health), (r) => service.taskOutcome(r));
-    flush();
-    const step = need.kind === 'done' ? null : w.checklist.steps[need.index];
+  // what the headless runner replies in the operator's place; null: the step needs a person
+  const PRE = 'pre-confirmed with --confirm';
+  const replyTo = (need: Exclude<Need, { kind: 'done' }>, guard: number): WalkReply | 'refresh' | null => {
+    const id = w.checklist.steps[need.index].id;
     switch (need.kind) {
-      case 'done': {
-        const bad = w.state.steps.filter((s) => s.status === 'failed' || s.status === 'unknown');
-        return finish('completed', bad.length ? CHECKLIST_EXIT.checksFailed : CHECKLIST_EXIT.ok, bad.length ? `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass (${bad.map((s) => line1(s.id)).join(', ')})` : 'every check passed');
-      }
       case 'waiting':
-        health = await healthRound(settings);
-        if (guard > 2) {
-          w.record(need.index, 'unknown', { value: need.why });
-        }
-        continue;
+        return guard > 2 ? { kind: 'give-up' } : 'refresh';
       case 'check-failed':
-        w.record(need.index, need.verdict.pass === null ? 'unknown' : 'failed', { value: need.verdict.value });
-        continue;
-      case 'gate-warn':
-      case 'gate-block':
-        if (need.kind === 'gate-warn' && confirmed.has(step!.id)) {
-          w.record(need.index, 'overridden', { value: need.verdict.value, note: 'pre-confirmed with --confirm' });
-          continue;
-        }
-        // headless, nobody can type yes
-        w.record(need.index, 'blocked', { value: need.verdict.value });
-        flush();
-        print(stepLine(w, need.index));
-        return finish(
-          'blocked',
-          CHECKLIST_EXIT.stopped,
-          `gate "${step!.title}" failed: ${need.verdict.value}${need.kind === 'gate-warn' ? ` (a warn gate: --confirm ${step!.id} goes on anyway)` : ''}`,
-        );
       case 'note':
-        w.record(need.index, 'read');
-        continue;
-      case 'confirm':
-        if (confirmed.has(step!.id)) {
-          w.record(need.index, 'confirmed', { note: 'pre-confirmed with --confirm' });
-          continue;
-        }
-        break;
-      case 'input':
-        if (inputs.has(step!.id)) {
-          w.record(need.index, 'entered', { value: inputs.get(step!.id) });
-          continue;
-        }
-        break;
       case 'task':
-      case 'task-stopped': {
-        const outcome = await runTaskStep(settings, w, need.index, print, out);
-        flush();
-        if (outcome !== 'succeeded') return finish('failed', CHECKLIST_EXIT.stopped, `task step "${step!.title}" ${outcome}`);
-        health = await healthRound(settings); // the task changed things: judge what follows on fresh data
-        continue;
+      case 'task-stopped':
+        return { kind: 'enter' };
+      case 'gate-warn':
+        // headless, nobody can type yes: only --confirm goes on past it
+        return confirmed.has(id) ? { kind: 'text', text: 'yes', note: PRE } : { kind: 'end-blocked' };
+      case 'gate-block':
+        return { kind: 'end-blocked' };
+      case 'confirm':
+        return confirmed.has(id) ? { kind: 'enter', note: PRE } : null;
+      case 'input':
+        return inputs.has(id) ? { kind: 'text', text: inputs.get(id)! } : null;
+    }
+  };
+  for (let guard = 0; guard < 10_000; guard++) {
+    const need: Need = w.advance(service.live(health), (r) => service.taskOutcome(r));
+    flush();
+    if (need.kind === 'done') {
+      const bad = w.state.steps.filter((s) => s.status === 'failed' || s.status === 'unknown');
+      return finish('completed', bad.length ? CHECKLIST_EXIT.checksFailed : CHECKLIST_EXIT.ok, bad.length ? `${bad.length} check${bad.length === 1 ? '' : 's'} did not pass (${bad.map((s) => line1(s.id)).join(', ')})` : 'every check passed');
+    }
+    const step = w.checklist.steps[need.index];
+    const reply = replyTo(need, guard);
+    if (reply === 'refresh') {
+      health = await healthRound(settings);
+      continue;
+    }
+    if (reply) {
+      if (need.kind === 'waiting') health = await healthRound(settings);
+      const a = w.answer(need, reply);
+      switch (a.kind) {
+        case 'refused':
+          throw new UserError(a.error);
+        case 'end':
+          flush();
+          print(stepLine(w, need.index));
+          return finish(
+            'blocked',
+            CHECKLIST_EXIT.stopped,
+            `gate "${step.title}" failed: ${'verdict' in need ? need.verdict.value : ''}${need.kind === 'gate-warn' ? ` (a warn gate: --confirm ${step.id} goes on anyway)` : ''}`,
+          );
+        case 'run-task': {
+          const outcome = await runTaskStep(settings, w, a, print, out);
+          flush();
+          if (outcome !== 'succeeded') return finish('failed', CHECKLIST_EXIT.stopped, `task step "${step.title}" ${outcome}`);
+          health = await healthRound(settings); // the task changed things: judge what follows on fresh data
+          continue;
+        }
+        case 'recorded':
+        case 'wait':
+        case 'ask':
+          // 'ask' and 'wait' cannot come of the replies above; advance again either way
+          continue;
       }
     }
     // a manual step nobody pre-answered: stop here, resumable
     const left = manualLeft(w.checklist, need.index, confirmed, inputs);
     print(
-      `checklist ${w.checklist.id} stopped at step ${need.index + 1}, "${line1(step!.title)}": it needs a person.\n` +
+      `checklist ${w.checklist.id} stopped at step ${need.index + 1}, "${line1(step.title)}": it needs a person.\n` +
         `Manual steps left:\n${left.join('\n')}\n` +
         `Pre-answer them (ops checklist resume ${w.run} --yes --confirm STEP ...), or finish in the console: ops checklist resume ${w.run}\n`,
     );
