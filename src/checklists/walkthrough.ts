@@ -4,7 +4,8 @@
 //
 // The Walkthrough records outcomes; `advance` does what the console can do by itself (checks,
 // passing gates, steps whose `when` does not hold) and says what the current step needs from
-// the operator. The console and the headless runner both drive it.
+// the operator; `answerStep` (WalkHandle.answer) maps that need and the operator's reply to what
+// is recorded. The console and the headless runner both drive it through the WalkHandle.
 import { hostname } from 'node:os';
 import { Journal, formatOperator, pickByPrefix, type LooseEvent, type Operator } from '../journal';
 import { UserError } from '../config/load';
