@@ -9,16 +9,8 @@ import { ConfigSchema, SSLMODES, urlProblem, type Config } from './schema';
 import { redact } from '../util/redact';
 import { JsonSyntaxError, parseJsonLocated, pathKey, type LocatedJson } from './json';
 
-/** A problem the operator can fix: printed as one line, exit code 1 (or `exitCode`). */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+export { UserError, formatKeyPath } from '../errors';
+import { UserError, formatKeyPath } from '../errors';
 
 /** The directory that holds config.json (conf's location; OPS_CONFIG_DIR overrides it). */
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -29,12 +21,6 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'config.json');
-}
-
-export function formatKeyPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || '(top level)';
 }
 
 /** Parses and validates a config text. Throws UserError naming file, line and key path. */

@@ -5,7 +5,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import { dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
-import { formatKeyPath } from '../config/load';
+import { formatKeyPath } from '../errors';
 
 // ---------------------------------------------------------------- file safety
 
