@@ -28,7 +28,7 @@ import * as z from 'zod';
 import { checksumPath, CHECKSUM_SUFFIX, partialPath, promoteDump, sha256File, writeChecksum } from '../src/backups';
 import { formatBytes } from '../src/util/format';
 import type { RunContext, TaskDef } from '../src/tasks/model';
-import { libpqArgs, pgBin, targetDatabase } from './pgenv';
+import { libpqArgs, pgBin, targetDatabase } from '../src/pg/env';
 
 /** Local time as YYYYMMDD-HHMMSS (sep between date and time configurable). */
 export function timestamp(d = new Date(), sep = '-'): string {

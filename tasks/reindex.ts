@@ -23,7 +23,7 @@ import * as z from 'zod';
 import { quoteIdent, quoteQualified, type Action, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
 import { formatBytes } from '../src/util/format';
 import { parseTableName } from './analyze';
-import { targetParts } from './pgenv';
+import { targetParts } from '../src/pg/env';
 
 const LONG = 6 * 3600_000;
 

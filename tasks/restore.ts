@@ -31,7 +31,7 @@ import type { RunContext, TaskDef } from '../src/tasks/model';
 import { formatBytes } from '../src/util/format';
 import { checksumPath, parseChecksum, PARTIAL_SUFFIX, promoteDump, sha256File, writeChecksum } from '../src/backups';
 import { fileSafe, timestamp } from './backup';
-import { libpqArgs, pgBin, targetDatabase } from './pgenv';
+import { libpqArgs, pgBin, targetDatabase } from '../src/pg/env';
 
 const LONG = 6 * 3600_000;
 const MIN_FREE_BYTES = 16 * 1024 * 1024;

@@ -27,7 +27,7 @@ import { globToRegExp } from '../src/probes/backup';
 import { quoteIdent, quoteQualified, type Action, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
 import { formatBytes } from '../src/util/format';
 import { sha256File, timestamp } from './backup';
-import { clientConfig, libpqArgs, pgBin, targetDatabase } from './pgenv';
+import { clientConfig, libpqArgs, pgBin, targetDatabase } from '../src/pg/env';
 
 const LONG = 6 * 3600_000;
 

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { binaryVersion } from '../../tasks/pgenv';
+import { binaryVersion } from '../pg/env';
 
 export interface ClusterOptions {
   /** extra postgresql.conf settings */

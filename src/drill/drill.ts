@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import pg from 'pg';
 import { partialPath, sealDump } from '../backups';
 import { UserError } from '../config/load';
-import { binaryVersion, pgBin } from '../../tasks/pgenv';
+import { binaryVersion, pgBin } from '../pg/env';
 import { installedPath } from '../util/install';
 import { runPg, serverBinaries, startCluster, type Cluster } from './cluster';
 import { startPlantedSessions } from './sessions';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeAction } from '../../src/tasks/model';
-import { clientConfig, dbnameArg, libpqArgs, pgBin, serverMajor, targetDatabase } from '../../tasks/pgenv';
+import { clientConfig, dbnameArg, libpqArgs, pgBin, serverMajor, targetDatabase } from '../../src/pg/env';
 import { parseTableName } from '../../tasks/analyze';
 
 const noEnv = {};

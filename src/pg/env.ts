@@ -12,7 +12,7 @@ import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
-import type { ResolvedTarget } from '../src/config/load';
+import type { ResolvedTarget } from '../config/load';
 
 export const TASK_APP_NAME = 'ops-console/task';
 
