@@ -6,6 +6,8 @@ import { windowAround } from '../tasks/model';
 import type { ChecklistsRoute } from './state';
 
 export interface ChecklistListProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: ChecklistsRoute;
   target: string;
   notice: string | null;
@@ -14,9 +16,7 @@ export interface ChecklistListProps {
   color: boolean;
 }
 
-export const CHECKLIST_LIST_HINTS = '↑↓ choose · Enter begin / resume · Esc back · q quit';
-
-export function checklistListLines({ route, target, notice, columns, rows }: Omit<ChecklistListProps, 'color'>): Line[] {
+export function checklistListLines({ route, hints, target, notice, columns, rows }: Omit<ChecklistListProps, 'color'>): Line[] {
   const { checklists, unfinished, errors, sel } = route;
   const header: Line = [{ text: 'Checklists', bold: true }, { text: ` · on ${clean(target)}` }];
   const items: Line[] = [];
@@ -47,7 +47,7 @@ export function checklistListLines({ route, target, notice, columns, rows }: Omi
   const body = items.slice(top, top + Math.max(1, h));
   for (const e of errors.slice(0, 2)) body.push([{ text: `! ${clean(e)}`, status: 'WARNING' }]);
   if (checklists.length === 0) body.unshift([{ text: '  no checklists' }]);
-  return fitFrame(header, body, footer(CHECKLIST_LIST_HINTS, notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function ChecklistList(props: ChecklistListProps) {

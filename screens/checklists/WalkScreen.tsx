@@ -12,6 +12,8 @@ import { windowAround } from '../tasks/model';
 import type { WalkRoute } from './state';
 
 export interface WalkScreenProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: WalkRoute;
   target: string;
   notice: string | null;
@@ -35,8 +37,6 @@ const MARK: Record<StepStatus, { mark: string; word: string; status?: Status }> 
   entered: { mark: '✓', word: 'entered', status: 'OK' },
   read: { mark: '✓', word: 'read', status: 'OK' },
 };
-
-export const WALK_HINTS = 'Enter act · s skip · n note · ↑↓ review · u rollback · q leave';
 
 function progressLine(steps: StepRecord[], columns: number, run: string): Line {
   const settled = steps.filter((s) => MARK[s.status].word && s.status !== 'started' && s.status !== 'blocked').length;
@@ -107,7 +107,7 @@ function promptLines(route: WalkRoute, width: number): Line[] {
   return out.map((l) => l.map((s) => ({ ...s, text: fit(s.text, width) })));
 }
 
-export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScreenProps, 'color'>): Line[] {
+export function walkLines({ route, hints, target, notice, columns, rows }: Omit<WalkScreenProps, 'color'>): Line[] {
   const walk = route.walk;
   const width = Math.max(20, Math.floor(columns));
   const title = walk ? walk.checklist.title : (route.beginning ?? '');
@@ -117,7 +117,7 @@ export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScr
   const h = bodyHeight(rows);
   if (!walk) {
     body.push(...promptLines(route, width));
-    return fitFrame(header, body, footer('q leave', notice), rows);
+    return fitFrame(header, body, footer(hints, notice), rows);
   }
   const steps = walk.state.steps;
   const current = walk.current;
@@ -169,7 +169,6 @@ export function walkLines({ route, target, notice, columns, rows }: Omit<WalkScr
     return seg;
   });
   body.push(progressLine(steps, width, walk.run), ...list, [{ text: '─'.repeat(Math.min(width, 80)) }], ...detail.slice(0, detailH));
-  const hints = route.mode ? 'Enter save · Esc cancel' : route.finished ? 'Enter/Esc back' : WALK_HINTS;
   return fitFrame(header, body, footer(hints, notice), rows);
 }
 

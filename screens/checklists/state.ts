@@ -1,7 +1,9 @@
 // The checklist screens' state: the list of checklists (with unfinished walkthroughs), and the
-// walkthrough itself. Part of the console's one router (screens/tasks/state.ts).
+// walkthrough itself, held through its handle (the core's WalkHandle) with the last state it
+// published. The console's store (screens/state.ts) routes these actions here.
 import type { Checklist } from '../../src/checklists/model';
-import type { Need, WalkSummary, Walkthrough } from '../../src/checklists/walkthrough';
+import type { Need, WalkHandle, WalkSummary } from '../../src/checklists/walkthrough';
+import { moveSel } from '../keymap';
 
 export interface ChecklistsRoute {
   screen: 'checklists';
@@ -23,7 +25,7 @@ export interface TextMode {
 export interface WalkRoute {
   screen: 'checklist';
   /** null until it has begun: a new walkthrough waits for the first health round (its baseline) */
-  walk: Walkthrough | null;
+  walk: WalkHandle | null;
   /** the checklist to begin once health data exists */
   beginning: string | null;
   /** what the current step needs, as of the last evaluation */
@@ -34,11 +36,11 @@ export interface WalkRoute {
   error: string | null;
   /** once ended: how, and where the report went */
   finished: { outcome: string; report: string | null } | null;
-  /** bumped when the walkthrough records something, so the screen redraws */
-  version: number;
+  /** the walkthrough's state as it last published it (a new object after each record): the screen redraws on it */
+  seen: WalkSummary | null;
 }
 
-export const newWalkRoute = (walk: Walkthrough | null, beginning: string | null): WalkRoute => ({
+export const newWalkRoute = (walk: WalkHandle | null, beginning: string | null): WalkRoute => ({
   screen: 'checklist',
   walk,
   beginning,
@@ -47,21 +49,24 @@ export const newWalkRoute = (walk: Walkthrough | null, beginning: string | null)
   mode: null,
   error: null,
   finished: null,
-  version: 0,
+  seen: walk?.state ?? null,
 });
 
 export type WalkAction =
-  | { type: 'walk-begun'; walk: Walkthrough }
+  | { type: 'walk-begun'; walk: WalkHandle }
   | { type: 'walk-need'; need: Need }
   | { type: 'walk-review'; delta: number | 'home' | 'end' | null }
   | { type: 'walk-mode'; mode: TextMode | null }
+  /** the walkthrough published a new state (a record, a note, its end) */
+  | { type: 'walk-changed'; state: WalkSummary }
+  /** a reply was recorded: the prompt closes */
   | { type: 'walk-recorded' }
   | { type: 'walk-finished'; outcome: string; report: string | null };
 
 export function walkReducer(r: WalkRoute, a: WalkAction | { type: 'type'; ch: string } | { type: 'erase' } | { type: 'error'; error: string | null }): WalkRoute {
   switch (a.type) {
     case 'walk-begun':
-      return { ...r, walk: a.walk, beginning: null, version: r.version + 1 };
+      return { ...r, walk: a.walk, beginning: null, seen: a.walk.state };
     case 'walk-need':
       return sameNeed(r.need, a.need) ? r : { ...r, need: a.need };
     case 'walk-review': {
@@ -74,10 +79,12 @@ export function walkReducer(r: WalkRoute, a: WalkAction | { type: 'type'; ch: st
     }
     case 'walk-mode':
       return { ...r, mode: a.mode, error: null };
+    case 'walk-changed':
+      return a.state === r.seen ? r : { ...r, seen: a.state };
     case 'walk-recorded':
-      return { ...r, version: r.version + 1, mode: null, error: null };
+      return r.mode === null && r.error === null ? r : { ...r, mode: null, error: null };
     case 'walk-finished':
-      return { ...r, finished: { outcome: a.outcome, report: a.report }, mode: null, version: r.version + 1 };
+      return { ...r, finished: { outcome: a.outcome, report: a.report }, mode: null };
     case 'type':
       return r.mode ? { ...r, mode: { ...r.mode, text: r.mode.text + a.ch }, error: null } : r;
     case 'erase':
@@ -95,4 +102,10 @@ function sameNeed(a: Need | null, b: Need): boolean {
   const vb = 'verdict' in b ? b.verdict : null;
   if (va?.value !== vb?.value || va?.pass !== vb?.pass) return false;
   return ('why' in a ? a.why : '') === ('why' in b ? b.why : '');
+}
+
+/** The list of checklists: ↑↓ over the checklists, then the unfinished walkthroughs. */
+export function checklistsReducer(r: ChecklistsRoute, a: { type: 'select'; delta: number | 'home' | 'end' }): ChecklistsRoute {
+  const sel = moveSel(r.sel, a.delta, r.checklists.length + r.unfinished.length);
+  return sel === r.sel ? r : { ...r, sel };
 }

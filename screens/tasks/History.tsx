@@ -8,6 +8,8 @@ import { clampTop, windowAround } from './model';
 import type { HistoryRoute } from './state';
 
 export interface HistoryProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: HistoryRoute;
   target: string;
   notice: string | null;
@@ -15,9 +17,6 @@ export interface HistoryProps {
   rows: number;
   color: boolean;
 }
-
-export const HISTORY_HINTS = '↑↓ choose · Enter log · u undo (rollback) · Esc back · q quit';
-export const LOG_HINTS = '↑↓ PgUp PgDn Home End scroll · Esc back';
 
 function localTime(iso: string | null, withDate: 'short' | 'long'): string {
   if (!iso) return '';
@@ -56,7 +55,7 @@ function details(r: RunSummary): Line[] {
   return out;
 }
 
-export function logLines({ route, notice, rows }: Omit<HistoryProps, 'color' | 'target' | 'columns'>): Line[] {
+export function logLines({ route, hints, notice, rows }: Omit<HistoryProps, 'color' | 'target' | 'columns'>): Line[] {
   const log = route.log!;
   const h = bodyHeight(rows);
   const top = clampTop(log.top, log.lines.length, h);
@@ -66,11 +65,11 @@ export function logLines({ route, notice, rows }: Omit<HistoryProps, 'color' | '
     ...(log.lines.length > h ? [{ text: ` · [${top + 1}-${Math.min(log.lines.length, top + h)}/${log.lines.length}]` }] : []),
   ];
   const body: Line[] = log.lines.length ? log.lines.slice(top, top + h).map((l) => [{ text: plainText(l) }]) : [[{ text: 'no log file for this run' }]];
-  return fitFrame(header, body, footer(LOG_HINTS, notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
-export function historyLines({ route, target, notice, columns, rows }: Omit<HistoryProps, 'color'>): Line[] {
-  if (route.log) return logLines({ route, notice, rows });
+export function historyLines({ route, hints, target, notice, columns, rows }: Omit<HistoryProps, 'color'>): Line[] {
+  if (route.log) return logLines({ route, hints, notice, rows });
   const { runs, sel, mode } = route;
   const title = mode === 'attention' ? 'Emergency rollback · runs needing attention' : 'History';
   const header: Line = [{ text: title, bold: true }, { text: ` · ${runs.length} run${runs.length === 1 ? '' : 's'} · ${clean(target)}` }];
@@ -100,7 +99,7 @@ export function historyLines({ route, target, notice, columns, rows }: Omit<Hist
   if (det.length) body.push([], ...det);
   if (route.opening) body.push([{ text: 'opening the run for its rollbacks…', bold: true }]);
   if (route.error) body.push([{ text: `! ${clean(route.error)}`, status: 'CRITICAL', bold: true }]);
-  return fitFrame(header, body, footer(HISTORY_HINTS, notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function History(props: HistoryProps) {

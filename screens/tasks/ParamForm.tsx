@@ -7,6 +7,8 @@ import { riskSeg, windowAround } from './model';
 import type { ParamsRoute } from './state';
 
 export interface ParamFormProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: ParamsRoute;
   notice: string | null;
   columns: number;
@@ -14,9 +16,7 @@ export interface ParamFormProps {
   color: boolean;
 }
 
-export const PARAM_HINTS = 'type to edit · Tab ↑↓ field · Backspace erase · Enter plan · Esc back';
-
-export function paramFormLines({ route, notice, columns, rows }: Omit<ParamFormProps, 'color'>): Line[] {
+export function paramFormLines({ route, hints, notice, columns, rows }: Omit<ParamFormProps, 'color'>): Line[] {
   const { task, fields, values, focus, error } = route;
   const header: Line = [{ text: `${clean(task.id)} `, bold: true }, riskSeg(task.risk), { text: ` · ${clean(task.title)}` }];
   const body: Line[] = [[{ text: fields.length ? 'Parameters (leave optional ones empty for their default):' : 'This task takes no parameters.' }]];
@@ -43,7 +43,7 @@ export function paramFormLines({ route, notice, columns, rows }: Omit<ParamFormP
     body.push([]);
     errLines.forEach((l, i) => body.push([{ text: `${i === 0 ? '!' : ' '} ${l}`, status: 'CRITICAL', bold: true }]));
   }
-  return fitFrame(header, body, footer(PARAM_HINTS, notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function ParamForm(props: ParamFormProps) {

@@ -7,6 +7,8 @@ import { clampTop, hardWrap, riskSeg } from './model';
 import type { PlanRoute } from './state';
 
 export interface PlanScreenProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: PlanRoute;
   target: string;
   notice: string | null;
@@ -43,8 +45,8 @@ function promptLines(route: PlanRoute, target: string): Line[] {
   const irreversible = route.steps.some((s) => s.irreversible);
   const id = clean(route.task.id);
   if (route.starting) out.push([{ text: `starting ${id}…`, bold: true }]);
-  else if (route.confirm === 'none') out.push([{ text: 'Low risk: Enter runs it, Esc goes back.', bold: true }]);
-  else if (route.confirm === 'yn')
+  else if (route.confirm.kind === 'none') out.push([{ text: 'Low risk: Enter runs it, Esc goes back.', bold: true }]);
+  else if (route.confirm.kind === 'yes-no')
     out.push([
       riskSeg(route.task.risk),
       { text: ` Run ${id}? `, bold: true },
@@ -55,18 +57,11 @@ function promptLines(route: PlanRoute, target: string): Line[] {
   else
     out.push([
       riskSeg(route.task.risk),
-      { text: ` type ${route.word.what} "${clean(route.word.word)}" to run it: `, bold: true },
+      { text: ` type ${route.confirm.what} "${clean(route.confirm.word)}" to run it: `, bold: true },
       { text: clean(route.typed) },
       { text: '█' },
     ]);
   return out;
-}
-
-export function planHints(route: PlanRoute): string {
-  if (route.starting) return 'starting… · Esc or c gives up';
-  if (route.confirm === 'none') return 'Enter run · ↑↓ PgUp PgDn scroll · Esc back';
-  if (route.confirm === 'yn') return 'y run · n Enter Esc back · ↑↓ PgUp PgDn scroll';
-  return 'type the name · Enter confirm · Backspace erase · Esc back · ↑↓ scroll';
 }
 
 /** Lines of the plan and the lines it gets (for the scroll reducer). */
@@ -75,7 +70,7 @@ export function planGeometry(route: PlanRoute, target: string, columns: number, 
   return { count: planBodyLines(route, columns).length, height: Math.max(1, bodyHeight(rows) - prompt) };
 }
 
-export function planLines({ route, target, notice, columns, rows }: Omit<PlanScreenProps, 'color'>): Line[] {
+export function planLines({ route, hints, target, notice, columns, rows }: Omit<PlanScreenProps, 'color'>): Line[] {
   const all = planBodyLines(route, columns);
   const prompt = promptLines(route, target);
   const height = Math.max(1, bodyHeight(rows) - prompt.length - 1);
@@ -90,7 +85,7 @@ export function planLines({ route, target, notice, columns, rows }: Omit<PlanScr
   const body = [...all.slice(top, top + height)];
   while (body.length < Math.min(height, all.length)) body.push([]);
   body.push([], ...prompt);
-  return fitFrame(header, body, footer(planHints(route), notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function PlanScreen(props: PlanScreenProps) {

@@ -8,6 +8,8 @@ import { hardWrap, ranText, riskSeg, windowAround } from './model';
 import type { RunRoute } from './state';
 
 export interface RollbackModalProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: RunRoute;
   notice: string | null;
   columns: number;
@@ -15,9 +17,7 @@ export interface RollbackModalProps {
   color: boolean;
 }
 
-export const ROLLBACK_HINTS = 'space toggle · a all · n none · ↑↓ move · Enter run chosen · Esc leave pending';
-
-export function rollbackModalLines({ route, notice, columns, rows }: Omit<RollbackModalProps, 'color'>): Line[] {
+export function rollbackModalLines({ route, hints, notice, columns, rows }: Omit<RollbackModalProps, 'color'>): Line[] {
   const state = route.handle.runner.state;
   const m = route.modal!;
   const header: Line = [{ text: 'Rollback', bold: true }, { text: ` · ${clean(state.task)} ` }, riskSeg(state.risk), { text: ` · ${clean(state.runId)}` }];
@@ -56,7 +56,7 @@ export function rollbackModalLines({ route, notice, columns, rows }: Omit<Rollba
     { text: `${m.chosen.length} of ${m.items.length} chosen`, bold: true },
     { text: m.chosen.length ? ' · Enter runs them, newest first' : ' · Enter with none chosen leaves them pending (ops rollback, or u in history)' },
   ]);
-  return fitFrame(header, body, footer(ROLLBACK_HINTS, notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function RollbackModal(props: RollbackModalProps) {

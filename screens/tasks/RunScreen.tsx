@@ -7,10 +7,11 @@ import { clean, fit, formatDuration, plainText } from '../format';
 import type { Line, Seg } from '../panels';
 import { bodyHeight, fitFrame, footer, Frame } from './Frame';
 import { outputTop, riskSeg, windowAround, type OutputEnv } from './model';
-import { RollbackModal } from './RollbackModal';
 import type { RunRoute } from './state';
 
 export interface RunScreenProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: RunRoute;
   notice: string | null;
   columns: number;
@@ -84,18 +85,7 @@ export function outputEnvOf(route: RunRoute, rows: number): OutputEnv {
   return { height: outputH, total: st.output.total, kept: st.output.length };
 }
 
-export function runHints(route: RunRoute): string {
-  const phase = route.handle.runner.state.phase;
-  if (route.stage === 'closed') return 'Esc back · ↑↓ PgUp PgDn scroll · q quit';
-  if (route.stage === 'closing') return 'closing the run…';
-  if (phase === 'running' || phase === 'rolling back') {
-    if (route.cancelRequested) return 'cancel sent: SIGINT, then SIGTERM, then SIGKILL · ↑↓ scroll · End follow';
-    return 'c cancel · ↑↓ PgUp PgDn scroll · End follow';
-  }
-  return '↑↓ PgUp PgDn scroll · End follow';
-}
-
-export function runLines({ route, notice, columns, rows, now = Date.now() }: Omit<RunScreenProps, 'color'>): Line[] {
+export function runLines({ route, hints, notice, columns, rows, now = Date.now() }: Omit<RunScreenProps, 'color'>): Line[] {
   const state = route.handle.runner.state;
   const header: Line = [
     { text: route.stage === 'undoing' ? 'Rollback' : 'Run', bold: true },
@@ -127,11 +117,10 @@ export function runLines({ route, notice, columns, rows, now = Date.now() }: Omi
   }
   while (body.length < stepsH + 1 + outputH) body.push([]);
   if (route.result !== null) body.push([{ text: clean(route.result), bold: true }]);
-  return fitFrame(header, body, footer(runHints(route), notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function RunScreen(props: RunScreenProps) {
-  if (props.route.modal) return <RollbackModal route={props.route} notice={props.notice} columns={props.columns} rows={props.rows} color={props.color} />;
   return <Frame lines={runLines(props)} columns={props.columns} color={props.color} />;
 }
 

@@ -7,6 +7,8 @@ import { riskSeg, windowAround } from './model';
 import type { TasksRoute } from './state';
 
 export interface TaskListProps {
+  /** the footer's key hints, generated from the screen's key table */
+  hints: string;
   route: TasksRoute;
   target: string;
   notice: string | null;
@@ -15,9 +17,7 @@ export interface TaskListProps {
   color: boolean;
 }
 
-export const TASK_LIST_HINTS = '↑↓ choose · Enter open · Esc back · q quit';
-
-export function taskListLines({ route, target, notice, columns, rows }: Omit<TaskListProps, 'color'>): Line[] {
+export function taskListLines({ route, hints, target, notice, columns, rows }: Omit<TaskListProps, 'color'>): Line[] {
   const { tasks, errors, sel } = route;
   const header: Line = [{ text: 'Tasks', bold: true }, { text: ` · ${tasks.length} · on ${clean(target)}` }];
   const body: Line[] = [];
@@ -43,7 +43,7 @@ export function taskListLines({ route, target, notice, columns, rows }: Omit<Tas
     body.push([]);
     for (const l of desc) body.push([{ text: `  ${l}` }]);
   }
-  return fitFrame(header, body, footer(TASK_LIST_HINTS, notice), rows);
+  return fitFrame(header, body, footer(hints, notice), rows);
 }
 
 export function TaskList(props: TaskListProps) {

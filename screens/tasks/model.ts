@@ -1,10 +1,13 @@
 // Pure pieces of the task screens: risk badges, the parameter fields read from a task's zod
-// schema, the confirmation a plan needs, and the scrolling of a window over many lines.
+// schema, and the scrolling of a window over many lines (the confirmation a plan needs is the
+// core's policy, src/tasks/confirm.ts).
 // No React and no I/O, so the reducers and the components share them and tests can call them.
 import type { Risk, TaskDef } from '../../src/tasks/model';
-import type { PlanStep } from '../../src/tasks/service';
 import type { Status } from '../../src/types';
+import type { ScrollDelta } from '../keymap';
 import type { Seg } from '../panels';
+
+export type { ScrollDelta } from '../keymap';
 
 export const RISK_BADGE: Record<Risk, string> = { low: '[low]', medium: '[medium]', high: '[HIGH]', critical: '[CRITICAL]' };
 const RISK_STATUS: Record<Risk, Status> = { low: 'OK', medium: 'WARNING', high: 'CRITICAL', critical: 'CRITICAL' };
@@ -101,18 +104,7 @@ export function paramsFromForm(task: Pick<TaskDef, 'params'>, values: Record<str
   return out;
 }
 
-// ---------------------------------------------------------------- confirmation
-/** none: Enter runs; yn: y runs, anything else goes back; name: type the database name. */
-export type ConfirmKind = 'none' | 'yn' | 'name';
-
-export function confirmKind(risk: Risk, steps: readonly Pick<PlanStep, 'irreversible'>[]): ConfirmKind {
-  if (risk === 'critical') return 'name';
-  if (risk === 'medium' || risk === 'high') return 'yn';
-  return steps.some((s) => s.irreversible) ? 'yn' : 'none';
-}
-
 // ---------------------------------------------------------------- scrolling
-export type ScrollDelta = number | 'home' | 'end' | 'page-up' | 'page-down';
 
 /** A window of `height` lines over `count`, its first line clamped so the window stays full. */
 export function clampTop(top: number, count: number, height: number): number {

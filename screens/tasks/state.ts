@@ -1,12 +1,14 @@
-// The console's screen router: which screen is shown and each screen's own state, as one
-// reducer. The App's single input handler turns keys into these actions (and the service calls
-// they need); the components only render this state.
-import type { ConfirmWord, TaskDef } from '../../src/tasks/model';
+// The task screens' state (the list, the parameter form, the plan, a run, the history) and their
+// reducer. The console's store (screens/state.ts) holds the current route and hands these
+// actions to this reducer; the controller (screens/controller.ts) dispatches them.
+import type { Confirmation } from '../../src/tasks/confirm';
+import type { TaskDef } from '../../src/tasks/model';
 import type { RollbackItem } from '../../src/tasks/engine';
 import type { PlanStep, RunHandleLike } from '../../src/tasks/service';
 import type { RunSummary } from '../../src/journal';
-import { walkReducer, type ChecklistsRoute, type WalkAction, type WalkRoute } from '../checklists/state';
-import { FOLLOW, scrollOutput, scrollTop, type ConfirmKind, type OutputEnv, type OutputView, type ParamField, type ScrollDelta } from './model';
+import type { WalkRoute } from '../checklists/state';
+import { moveSel, type ScrollDelta } from '../keymap';
+import { FOLLOW, scrollOutput, scrollTop, type OutputEnv, type OutputView, type ParamField } from './model';
 
 export interface TasksRoute {
   screen: 'tasks';
@@ -34,9 +36,8 @@ export interface PlanRoute {
   task: TaskDef;
   params: Record<string, unknown>;
   steps: PlanStep[];
-  confirm: ConfirmKind;
-  /** what the critical prompt wants typed (confirmWordFor: the object destroyed, else the database name) */
-  word: ConfirmWord;
+  /** what starting it asks for (the core's confirmationFor: none, y/N, or a word typed exactly) */
+  confirm: Confirmation;
   /** what was typed at the critical prompt */
   typed: string;
   error: string | null;
@@ -100,19 +101,7 @@ export interface HistoryRoute {
   back?: WalkRoute;
 }
 
-export type Route = { screen: 'dashboard' } | TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute | ChecklistsRoute | WalkRoute;
-
-export interface AppState {
-  route: Route;
-  /** a one-line message in the footer until the next key */
-  notice: string | null;
-}
-
-export const INITIAL_APP: AppState = { route: { screen: 'dashboard' }, notice: null };
-
-export type AppAction =
-  | { type: 'go'; route: Route }
-  | { type: 'notice'; text: string | null }
+export type TaskAction =
   | { type: 'select'; delta: number | 'home' | 'end' }
   | { type: 'field'; delta: number }
   | { type: 'type'; ch: string }
@@ -128,28 +117,19 @@ export type AppAction =
   | { type: 'stage'; stage: RunStage; result?: string }
   | { type: 'log'; log: LogView | null }
   | { type: 'log-scroll'; delta: ScrollDelta; height: number }
-  | { type: 'opening'; on: boolean }
-  | WalkAction;
+  | { type: 'opening'; on: boolean };
 
-function clampSel(sel: number, n: number): number {
-  return n <= 0 ? 0 : Math.max(0, Math.min(sel, n - 1));
+/** The task screens' routes (the reducer below leaves any other route as it is). */
+export type TaskRoute = TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute;
+
+export function taskReducer<R extends { screen: string }>(route: R, a: TaskAction): R {
+  return taskRoute(route as unknown as TaskRoute, a) as unknown as R;
 }
 
-function moveSel(sel: number, delta: number | 'home' | 'end', n: number): number {
-  return clampSel(delta === 'home' ? 0 : delta === 'end' ? n - 1 : sel + delta, n);
-}
-
-function routeReducer(r: Route, a: AppAction): Route {
-  if (r.screen === 'checklist' && (a.type.startsWith('walk-') || a.type === 'type' || a.type === 'erase' || a.type === 'error')) {
-    return walkReducer(r, a as Parameters<typeof walkReducer>[1]);
-  }
-  if (a.type.startsWith('walk-')) return r;
+function taskRoute(r: TaskRoute, a: TaskAction): TaskRoute {
   switch (a.type) {
-    case 'go':
-      return a.route;
     case 'select':
       if (r.screen === 'tasks') return { ...r, sel: moveSel(r.sel, a.delta, r.tasks.length) };
-      if (r.screen === 'checklists') return { ...r, sel: moveSel(r.sel, a.delta, r.checklists.length + r.unfinished.length) };
       if (r.screen === 'history' && !r.log) return { ...r, sel: moveSel(r.sel, a.delta, r.runs.length), error: null };
       if (r.screen === 'run' && r.modal) return { ...r, modal: { ...r.modal, sel: moveSel(r.modal.sel, a.delta, r.modal.items.length) } };
       return r;
@@ -163,7 +143,7 @@ function routeReducer(r: Route, a: AppAction): Route {
         const name = r.fields[r.focus].name;
         return { ...r, values: { ...r.values, [name]: edit(r.values[name] ?? '') } };
       }
-      if (r.screen === 'plan' && r.confirm === 'name' && !r.starting) return { ...r, typed: edit(r.typed) };
+      if (r.screen === 'plan' && r.confirm.kind === 'type-word' && !r.starting) return { ...r, typed: edit(r.typed) };
       return r;
     }
     case 'error':
@@ -210,17 +190,9 @@ function routeReducer(r: Route, a: AppAction): Route {
       return { ...r, log: { ...r.log, top: scrollTop(r.log.top, a.delta, r.log.lines.length, a.height) } };
     case 'opening':
       return r.screen === 'history' ? { ...r, opening: a.on, error: a.on ? null : r.error } : r;
-    case 'notice':
-      return r;
     default:
       return r;
   }
-}
-
-export function appReducer(s: AppState, a: AppAction): AppState {
-  if (a.type === 'notice') return s.notice === a.text ? s : { ...s, notice: a.text };
-  const route = routeReducer(s.route, a);
-  return route === s.route ? s : { ...s, route };
 }
 
 /** The rollbacks chosen, in the order offered (newest step first). */

@@ -2,12 +2,13 @@
 // begun or resumed, the live context their conditions are judged on, and the report.
 import { UserError, type Settings } from '../config/load';
 import { Journal, operatorIdentity, stateDir, type RunSummary } from '../journal';
-import { availableTasks } from '../cli/run';
+import { availableTasks } from '../tasks/session';
+import type { TaskDef } from '../tasks/model';
 import type { HealthReport, Snapshot } from '../types';
 import type { LiveContext } from './conditions';
 import { loadChecklists, type Checklist } from './model';
 import { renderReport, writeReport } from './report';
-import { checklistJournal, findWalk, latestCompleted, listWalks, unfinishedWalks, Walkthrough, type WalkOutcome, type WalkSummary } from './walkthrough';
+import { checklistJournal, findWalk, latestCompleted, listWalks, unfinishedWalks, Walkthrough, type WalkHandle, type WalkOutcome, type WalkSummary } from './walkthrough';
 
 export interface Health {
   snapshot: Snapshot | null;
@@ -18,13 +19,13 @@ export interface ChecklistServiceLike {
   checklists(): { checklists: Checklist[]; errors: string[] };
   /** walkthroughs left unfinished (their console gone), newest first */
   unfinished(): WalkSummary[];
-  begin(checklistId: string, health: Health): Walkthrough;
-  resume(runPrefix: string): Walkthrough;
+  begin(checklistId: string, health: Health): WalkHandle;
+  resume(runPrefix: string): WalkHandle;
   live(health: Health, now?: Date): LiveContext;
   /** a task run's recorded outcome ('succeeded', 'interrupted', 'unfinished', ...), or null */
   taskOutcome(run: string): string | null;
   /** ends the walkthrough, writes its report; returns the report's path */
-  finish(w: Walkthrough, outcome: WalkOutcome, health: Health | null): string;
+  finish(w: WalkHandle, outcome: WalkOutcome, health: Health | null): string;
 }
 
 export class ChecklistService implements ChecklistServiceLike {
@@ -33,6 +34,8 @@ export class ChecklistService implements ChecklistServiceLike {
 
   constructor(
     private readonly settings: Settings,
+    /** the built-in tasks (tasks/index.ts BUILTIN_TASKS, passed in by bin/) */
+    private readonly builtins: readonly TaskDef[],
     private readonly dir: string = stateDir(),
   ) {
     this.journal = checklistJournal(dir, settings.target.secrets);
@@ -40,7 +43,7 @@ export class ChecklistService implements ChecklistServiceLike {
   }
 
   checklists(): { checklists: Checklist[]; errors: string[] } {
-    const { tasks, errors: taskErrors } = availableTasks();
+    const { tasks, errors: taskErrors } = availableTasks(this.builtins);
     const r = loadChecklists(tasks);
     return { checklists: r.checklists, errors: [...r.errors, ...taskErrors] };
   }
@@ -108,7 +111,7 @@ export class ChecklistService implements ChecklistServiceLike {
     return { summary, markdown: renderReport(summary, (r) => this.taskRun(r)) };
   }
 
-  finish(w: Walkthrough, outcome: WalkOutcome, health: Health | null): string {
+  finish(w: WalkHandle, outcome: WalkOutcome, health: Health | null): string {
     w.end(outcome, health);
     const markdown = renderReport(w.state, (r) => this.taskRun(r));
     return writeReport(this.dir, w.run, markdown);

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { cleanup, render } from 'ink-testing-library';
 import { act } from 'react';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Dashboard } from '../../screens/Dashboard';
+import { Dashboard } from '../../screens/App';
 import { ConfigSchema } from '../../src/config/schema';
 import { Monitor } from '../../src/monitor';
 import type { Check, MonitorState, SourceWait } from '../../src/types';

@@ -4,7 +4,7 @@ import { act } from 'react';
 import stringWidth from 'string-width';
 import { vi } from 'vitest';
 import { App, type AppProps } from '../../screens/App';
-import { Dashboard, type DashboardProps } from '../../screens/Dashboard';
+import { Dashboard, type DashboardProps } from '../../screens/App';
 import type { MonitorState } from '../../src/types';
 import { fixedMonitor, type FixedMonitor } from '../support/fixtures';
 

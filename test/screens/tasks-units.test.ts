@@ -4,8 +4,12 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { BUILTIN_TASKS } from '../../tasks/index';
 import { createThrottle } from '../../screens/hooks/useRunnerVersion';
 import { keysOf } from '../../screens/keys';
-import { confirmKind, FOLLOW, hardWrap, outputTop, paramFields, paramsFromForm, scrollOutput } from '../../screens/tasks/model';
-import { appReducer, chosenInOrder, INITIAL_APP, type AppState, type RunRoute } from '../../screens/tasks/state';
+import { FOLLOW, hardWrap, outputTop, paramFields, paramsFromForm, scrollOutput } from '../../screens/tasks/model';
+import { appReducer, chosenInOrder, INITIAL_APP, type AppState } from '../../screens/state';
+import type { RunRoute } from '../../screens/tasks/state';
+import { confirmationFor } from '../../src/tasks/confirm';
+
+const confirmKind = (risk: 'low' | 'medium' | 'high' | 'critical', steps: { irreversible: boolean }[]) => confirmationFor({ risk }, { params: {}, steps }, 'db').kind;
 import { fakeRunner, PLANS, TASKS } from '../support/fake-tasks';
 
 const builtin = (id: string) => BUILTIN_TASKS.find((t) => t.id === id)!;
@@ -40,11 +44,11 @@ describe('confirmation by risk', () => {
     const plain = [{ irreversible: false }];
     const irrev = [{ irreversible: false }, { irreversible: true }];
     expect(confirmKind('low', plain)).toBe('none');
-    expect(confirmKind('low', irrev)).toBe('yn');
-    expect(confirmKind('medium', plain)).toBe('yn');
-    expect(confirmKind('high', plain)).toBe('yn');
-    expect(confirmKind('critical', plain)).toBe('name');
-    expect(confirmKind('critical', irrev)).toBe('name');
+    expect(confirmKind('low', irrev)).toBe('yes-no');
+    expect(confirmKind('medium', plain)).toBe('yes-no');
+    expect(confirmKind('high', plain)).toBe('yes-no');
+    expect(confirmKind('critical', plain)).toBe('type-word');
+    expect(confirmKind('critical', irrev)).toBe('type-word');
   });
 });
 

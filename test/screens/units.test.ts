@@ -1,7 +1,7 @@
 // Pure pieces of the screens: the sparkline, the layout budget and the key reducer.
 import { describe, expect, test } from 'vitest';
 import { sparkline } from '../../screens/components/Sparkline';
-import { INITIAL_UI, uiReducer, type UiEnv } from '../../screens/Dashboard';
+import { INITIAL_UI, uiReducer, type UiEnv } from '../../screens/dashboard-state';
 import { planLayout } from '../../screens/layout';
 import { buildPanels, PANEL_ORDER, type PanelId } from '../../screens/panels';
 import { collectingState, unhealthyState } from '../support/fixtures';

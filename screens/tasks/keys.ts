@@ -1,0 +1,138 @@
+// The task screens' keys, one table per screen: what each key does and the footer's hints, in
+// the order the footer shows them. The controller does the work; these only pick the command.
+import { ANY, MOVE_KEYS, scrollOf, selectOf, TYPED, type Binding } from '../keymap';
+import type { KeyName } from '../keys';
+import type { KeyCtx } from '../screen';
+import { bodyHeight } from './Frame';
+import { planGeometry } from './PlanScreen';
+import { outputEnvOf } from './RunScreen';
+import type { HistoryRoute, ParamsRoute, PlanRoute, RunRoute, TasksRoute } from './state';
+
+const ARROWS: readonly KeyName[] = ['up', 'down', 'page-up', 'page-down', 'home', 'end'];
+const ch = (c: string): KeyName => ({ ch: c });
+const quit = ({ ctl }: KeyCtx) => ctl.quit();
+
+export const TASKS_KEYS: readonly Binding<KeyCtx<TasksRoute>>[] = [
+  { keys: ['ctrl-c', ch('q')], run: quit },
+  { keys: MOVE_KEYS, run: ({ ctl }, k) => ctl.apply({ type: 'select', delta: selectOf(k)! }), hint: '↑↓ choose' },
+  {
+    keys: ['enter'],
+    run: ({ ctl, route }) => {
+      const task = route.tasks[route.sel];
+      if (task) ctl.openTask(route, task);
+    },
+    hint: 'Enter open',
+  },
+  { keys: ['esc'], run: ({ ctl }) => ctl.go({ screen: 'dashboard' }), hint: 'Esc back' },
+  { keys: [], hint: 'q quit' },
+];
+
+export const PARAMS_KEYS: readonly Binding<KeyCtx<ParamsRoute>>[] = [
+  { keys: ['ctrl-c'], run: quit },
+  { keys: [], hint: 'type to edit' },
+  { keys: ['tab', 'down'], run: ({ ctl }) => ctl.apply({ type: 'field', delta: 1 }), hint: 'Tab ↑↓ field' },
+  { keys: ['backtab', 'up'], run: ({ ctl }) => ctl.apply({ type: 'field', delta: -1 }) },
+  { keys: ['backspace'], run: ({ ctl }) => ctl.apply({ type: 'erase' }), hint: 'Backspace erase' },
+  { keys: ['enter'], run: ({ ctl, route }) => ctl.submitForm(route), hint: 'Enter plan' },
+  { keys: ['esc'], run: ({ ctl, route }) => ctl.go(route.from), hint: 'Esc back' },
+  { keys: TYPED, run: ({ ctl }, k) => ctl.apply({ type: 'type', ch: (k as { ch: string }).ch }) },
+];
+
+const starting = ({ route }: KeyCtx<PlanRoute>) => route.starting;
+const asks = (kind: PlanRoute['confirm']['kind']) => ({ route }: KeyCtx<PlanRoute>) => !route.starting && route.confirm.kind === kind;
+const scrollPlan = ({ ctl, route }: KeyCtx<PlanRoute>, k: KeyName) => {
+  const g = planGeometry(route, ctl.deps.service?.targetDisplay ?? '', ctl.size.columns, ctl.size.rows);
+  ctl.apply({ type: 'plan-scroll', delta: scrollOf(k, true)!, ...g });
+};
+
+export const PLAN_KEYS: readonly Binding<KeyCtx<PlanRoute>>[] = [
+  // while starting: only giving up (a server that does not answer) does anything
+  { keys: [], when: starting, hint: 'starting…' },
+  { keys: ['esc', 'ctrl-c', ch('c')], when: starting, run: ({ ctl }) => ctl.giveUpStart(), hint: 'Esc or c gives up' },
+  { keys: ANY, when: starting, run: ({ ctl }) => ctl.apply({ type: 'notice', text: 'starting the run… (Esc or c gives up)' }) },
+  { keys: ['ctrl-c'], run: quit },
+  { keys: ARROWS, run: scrollPlan },
+  { keys: ['esc'], run: ({ ctl, route }) => ctl.leavePlan(route) },
+  // low risk: Enter runs it
+  { keys: ['enter'], when: asks('none'), run: ({ ctl, route }) => ctl.start(route), hint: 'Enter run' },
+  { keys: [], when: asks('none'), hint: '↑↓ PgUp PgDn scroll' },
+  { keys: [], when: asks('none'), hint: 'Esc back' },
+  // y/N: y runs it, n or Enter goes back
+  { keys: [ch('y'), ch('Y')], when: asks('yes-no'), run: ({ ctl, route }) => ctl.start(route), hint: 'y run' },
+  { keys: ['enter', ch('n'), ch('N')], when: asks('yes-no'), run: ({ ctl, route }) => ctl.leavePlan(route, true), hint: 'n Enter Esc back' },
+  { keys: [], when: asks('yes-no'), hint: '↑↓ PgUp PgDn scroll' },
+  // critical: the word typed exactly
+  { keys: [], when: asks('type-word'), hint: 'type the name' },
+  { keys: ['enter'], when: asks('type-word'), run: ({ ctl, route }) => ctl.confirmWord(route), hint: 'Enter confirm' },
+  { keys: ['backspace'], when: asks('type-word'), run: ({ ctl }) => ctl.apply({ type: 'erase' }), hint: 'Backspace erase' },
+  { keys: [], when: asks('type-word'), hint: 'Esc back' },
+  { keys: [], when: asks('type-word'), hint: '↑↓ scroll' },
+  { keys: TYPED, when: asks('type-word'), run: ({ ctl }, k) => ctl.apply({ type: 'type', ch: (k as { ch: string }).ch }) },
+];
+
+const phaseOf = (r: RunRoute) => r.handle.runner.state.phase;
+const live = (r: RunRoute) => phaseOf(r) === 'running' || phaseOf(r) === 'rolling back';
+const choosing = ({ route }: KeyCtx<RunRoute>) => route.stage === 'choosing' && !!route.modal;
+
+const stage = (...st: RunRoute['stage'][]) => ({ route }: KeyCtx<RunRoute>) => st.includes(route.stage);
+const running = (cancelSent: boolean) => ({ route }: KeyCtx<RunRoute>) => route.stage !== 'closed' && route.stage !== 'closing' && live(route) && route.cancelRequested === cancelSent;
+const ignore = () => undefined;
+const scrollOutput = ({ ctl, route }: KeyCtx<RunRoute>, k: KeyName) => ctl.apply({ type: 'output-scroll', delta: scrollOf(k)!, env: outputEnvOf(route, ctl.size.rows) });
+
+/** The rollback prompt's keys, while it is open. */
+export const ROLLBACK_KEYS: readonly Binding<KeyCtx<RunRoute>>[] = [
+  { keys: [ch(' ')], run: ({ ctl }) => ctl.apply({ type: 'toggle' }), hint: 'space toggle' },
+  { keys: [ch('a')], run: ({ ctl }) => ctl.apply({ type: 'choose', all: true }), hint: 'a all' },
+  { keys: [ch('n')], run: ({ ctl }) => ctl.apply({ type: 'choose', all: false }), hint: 'n none' },
+  { keys: [...ARROWS, ch('j'), ch('k')], run: ({ ctl }, k) => ctl.apply({ type: 'select', delta: selectOf(k)! }), hint: '↑↓ move' },
+  { keys: ['enter'], run: ({ ctl, route }) => ctl.rollback(route), hint: 'Enter run chosen' },
+  { keys: ['esc'], run: ({ ctl, route }) => ctl.closeRun(route), hint: 'Esc leave pending' },
+  { keys: ['ctrl-c', ch('q')], run: (c) => void quit(c) },
+  { keys: ANY, run: ignore },
+];
+
+export const RUN_KEYS: readonly Binding<KeyCtx<RunRoute>>[] = [
+  ...ROLLBACK_KEYS.map((b) => ({ ...b, hint: undefined, when: choosing })),
+  // the footer, in this order
+  { keys: [], when: stage('closed'), hint: 'Esc back' },
+  { keys: [], when: stage('closing'), hint: 'closing the run…' },
+  { keys: [], when: running(false), hint: 'c cancel' },
+  { keys: [], when: running(true), hint: 'cancel sent: SIGINT, then SIGTERM, then SIGKILL' },
+  { keys: [], when: (c) => !stage('closing')(c) && !running(true)(c), hint: '↑↓ PgUp PgDn scroll' },
+  { keys: [], when: running(true), hint: '↑↓ scroll' },
+  { keys: [], when: stage('closed'), hint: 'q quit' },
+  { keys: [], when: (c) => !stage('closed', 'closing')(c), hint: 'End follow' },
+  // the keys
+  { keys: MOVE_KEYS, run: scrollOutput },
+  // c cancels a live run; Ctrl-C too, and asks to quit once nothing runs
+  { keys: ['ctrl-c', ch('c')], run: ({ ctl, route }, k) => (ctl.cancelRun(route) || k !== 'ctrl-c' ? undefined : ctl.quit()) },
+  { keys: [ch('q')], run: quit },
+  {
+    keys: ['esc', 'enter'],
+    run: ({ ctl, route }, k) => {
+      if (route.stage === 'closed') return ctl.leaveRun(route);
+      if (k === 'esc') ctl.apply({ type: 'notice', text: live(route) ? 'a run is in progress: Esc goes back once it has ended; c cancels it' : 'closing the run…' });
+    },
+  },
+];
+
+const logOpen = ({ route }: KeyCtx<HistoryRoute>) => route.log !== null;
+const list = ({ route }: KeyCtx<HistoryRoute>) => route.log === null;
+const opening = ({ route }: KeyCtx<HistoryRoute>) => route.opening;
+
+export const HISTORY_KEYS: readonly Binding<KeyCtx<HistoryRoute>>[] = [
+  { keys: ANY, when: opening, run: ({ ctl }) => ctl.apply({ type: 'notice', text: 'opening the run…' }) },
+  { keys: ['ctrl-c', ch('q')], run: quit },
+  // a run's log, opened
+  { keys: MOVE_KEYS, when: logOpen, run: ({ ctl }, k) => ctl.apply({ type: 'log-scroll', delta: scrollOf(k)!, height: bodyHeight(ctl.size.rows) }) },
+  { keys: ['esc'], when: logOpen, run: ({ ctl }) => ctl.apply({ type: 'log', log: null }) },
+  { keys: ANY, when: logOpen, run: ignore },
+  // the list of runs
+  { keys: [], when: logOpen, hint: '↑↓ PgUp PgDn Home End scroll' },
+  { keys: [], when: logOpen, hint: 'Esc back' },
+  { keys: MOVE_KEYS, when: list, run: ({ ctl }, k) => ctl.apply({ type: 'select', delta: selectOf(k)! }), hint: '↑↓ choose' },
+  { keys: ['enter'], when: list, run: ({ ctl, route }) => ctl.openLog(route), hint: 'Enter log' },
+  { keys: [ch('u')], when: list, run: ({ ctl, route }) => ctl.openForRollback(route), hint: 'u undo (rollback)' },
+  { keys: ['esc'], when: list, run: ({ ctl, route }) => ctl.go(route.back ? { ...route.back, need: null } : { screen: 'dashboard' }), hint: 'Esc back' },
+  { keys: [], when: list, hint: 'q quit' },
+];
