@@ -7,7 +7,8 @@ import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCom
 import { configCommand } from '../src/cli/config-cmd';
 import { ChecklistService } from '../src/checklists/service';
 import { historyCommand, showCommand } from '../src/cli/history';
-import { rollbackCommand, startupNotice } from '../src/cli/rollback';
+import { rollbackCommand } from '../src/cli/rollback';
+import { startupNotice } from '../src/tasks/attention';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
 import { Journal, setJournalWarningHandler, stateDir } from '../src/journal';
 import { reap, registryDir, SCENARIO_NAMES, startDrill } from '../src/drill/drill';
@@ -17,6 +18,7 @@ import { Writable } from 'node:stream';
 import { resolveSettings, UserError } from '../src/config/load';
 import { Monitor } from '../src/monitor';
 import { TaskService } from '../src/tasks/service';
+import { BUILTIN_TASKS } from '../tasks/index';
 import { redact } from '../src/util/redact';
 import { sanitizeLine, sanitizeText } from '../src/util/sanitize';
 
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
         const [sub, ...rest] = args.positionals;
         const settings = resolveSettings(args.flags);
         if (sub === undefined) {
-          process.stdout.write(listChecklists(new ChecklistService(settings)));
+          process.stdout.write(listChecklists(new ChecklistService(settings, BUILTIN_TASKS)));
           return;
         }
         if (sub === 'run') {
@@ -179,12 +181,12 @@ async function main(): Promise<void> {
         }
         if (sub === 'show') {
           if (rest.length !== 1) throw new UserError('checklist show: name one checklist', 2);
-          process.stdout.write(showChecklist(new ChecklistService(settings), rest[0]));
+          process.stdout.write(showChecklist(new ChecklistService(settings, BUILTIN_TASKS), rest[0]));
           return;
         }
         if (rest.length > (sub === 'resume' ? 1 : 0)) throw new UserError(`checklist: unexpected argument "${rest[sub === 'resume' ? 1 : 0]}"`, 2);
         if (sub === 'resume' && args.yes) {
-          const id = rest[0] ?? new ChecklistService(settings).unfinished()[0]?.run;
+          const id = rest[0] ?? new ChecklistService(settings, BUILTIN_TASKS).unfinished()[0]?.run;
           if (!id) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
           process.exitCode = await checklistResumeHeadless(settings, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
           return;
@@ -194,7 +196,7 @@ async function main(): Promise<void> {
         if (!process.stdin.isTTY || !process.stdout.isTTY) {
           throw new UserError(`checklist ${sub}: walking a checklist needs an interactive terminal; headless (cron): ops checklist ${sub === 'resume' ? 'resume ID' : `run ${sub}`} --yes`, 2);
         }
-        const service = new ChecklistService(settings);
+        const service = new ChecklistService(settings, BUILTIN_TASKS);
         if ('begin' in walk) service.checklist(walk.begin as string); // an unknown name fails before the screen opens
         else {
           const open = service.unfinished();
@@ -309,7 +311,7 @@ type ConsoleWalk = { begin: string } | { resume: string };
 
 /** The interactive console, opening on the dashboard, or on a checklist walkthrough. */
 async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: ConsoleWalk | null, about?: readonly string[]): Promise<void> {
-  const checklists = new ChecklistService(settings);
+  const checklists = new ChecklistService(settings, BUILTIN_TASKS);
   setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
   const journal = new Journal(undefined, { secrets: settings.target.secrets });
   const notices = [startupNotice(journal), unreadableNotice(journal), walk ? null : walkNotice(checklists)].filter(Boolean);
@@ -326,7 +328,7 @@ async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: C
   // the console's own start-up as host load
   const { runConsole } = await importConsoleOutsideCi();
   process.off('exit', leaveEarly); // the console restores the terminal from here on
-  const service = new TaskService(settings);
+  const service = new TaskService(settings, BUILTIN_TASKS);
   await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
 }
 

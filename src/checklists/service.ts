@@ -2,7 +2,8 @@
 // begun or resumed, the live context their conditions are judged on, and the report.
 import { UserError, type Settings } from '../config/load';
 import { Journal, operatorIdentity, stateDir, type RunSummary } from '../journal';
-import { availableTasks } from '../cli/run';
+import { availableTasks } from '../tasks/session';
+import type { TaskDef } from '../tasks/model';
 import type { HealthReport, Snapshot } from '../types';
 import type { LiveContext } from './conditions';
 import { loadChecklists, type Checklist } from './model';
@@ -33,6 +34,8 @@ export class ChecklistService implements ChecklistServiceLike {
 
   constructor(
     private readonly settings: Settings,
+    /** the built-in tasks (tasks/index.ts BUILTIN_TASKS, passed in by bin/) */
+    private readonly builtins: readonly TaskDef[],
     private readonly dir: string = stateDir(),
   ) {
     this.journal = checklistJournal(dir, settings.target.secrets);
@@ -40,7 +43,7 @@ export class ChecklistService implements ChecklistServiceLike {
   }
 
   checklists(): { checklists: Checklist[]; errors: string[] } {
-    const { tasks, errors: taskErrors } = availableTasks();
+    const { tasks, errors: taskErrors } = availableTasks(this.builtins);
     const r = loadChecklists(tasks);
     return { checklists: r.checklists, errors: [...r.errors, ...taskErrors] };
   }

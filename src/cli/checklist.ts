@@ -13,7 +13,8 @@ import { describeCondition } from '../checklists/conditions';
 import type { Checklist, ChecklistStep } from '../checklists/model';
 import { ChecklistService, type Health } from '../checklists/service';
 import { checkInput, findWalk, isSettled, type Need, type WalkAnswer, type WalkHandle, type WalkReply, type Walkthrough } from '../checklists/walkthrough';
-import { availableTasks, openSession, refuseReadOnly, sessionRunner } from './run';
+import { availableTasks, openSession, refuseReadOnly, sessionRunner, watchSignals } from './run';
+import { BUILTIN_TASKS } from '../../tasks/index';
 
 /** Exit codes of a headless walkthrough. */
 export const CHECKLIST_EXIT = { ok: 0, checksFailed: 1, stopped: 2, manual: 3 } as const;
@@ -122,7 +123,7 @@ async function runTaskStep(settings: Settings, w: WalkHandle, run: Extract<WalkA
   try {
     const session = await openSession(settings, task, runId, journal, out);
     const runner = sessionRunner(settings, task, params, runId, journal, session);
-    const detach = session.watch(runner);
+    const detach = watchSignals(runner, session);
     try {
       const state = await runner.run();
       if (runner.state.phase !== 'done') runner.end(state.outcome === 'interrupted' ? 'interrupted' : undefined);
@@ -248,7 +249,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
 }
 
 export async function checklistRunCommand(settings: Settings, name: string | undefined, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const service = new ChecklistService(settings);
+  const service = new ChecklistService(settings, BUILTIN_TASKS);
   if (!name) throw new UserError(`checklist run: name a checklist (${service.checklists().checklists.map((c) => c.id).join(', ')})`, 2);
   const checklist = service.checklist(name);
   if (!flags.yes) {
@@ -262,7 +263,7 @@ export async function checklistRunCommand(settings: Settings, name: string | und
 }
 
 export async function checklistResumeHeadless(settings: Settings, runPrefix: string, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const service = new ChecklistService(settings);
+  const service = new ChecklistService(settings, BUILTIN_TASKS);
   // bad flags fail before the resume is journaled
   preAnswers(service.checklist(findWalk(service.journal, runPrefix).checklist), flags);
   const w = service.resume(runPrefix);
@@ -283,7 +284,7 @@ export function showChecklist(service: ChecklistService, name: string): string {
 }
 
 export function reportCommand(settings: Settings, runPrefix: string | undefined): string {
-  const service = new ChecklistService(settings);
+  const service = new ChecklistService(settings, BUILTIN_TASKS);
   if (!runPrefix) {
     const walks = service.walks().slice(0, 20);
     if (walks.length === 0) return 'no checklist walkthrough in the journal yet\n';

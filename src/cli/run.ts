@@ -13,7 +13,8 @@ import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type Guarded
 import { redact } from '../util/redact';
 import { sanitizeLine, sanitizeText } from '../util/sanitize';
 import { BUILTIN_TASKS } from '../../tasks/index';
-import { loadUserTasks, userTaskSource, userTasksDir } from '../tasks/user-tasks';
+import { availableTasks as registry, openSession, pastRun as pastRunOf, planRunner, refuseReadOnly, sessionRunner, type Session } from '../tasks/session';
+import { userTaskSource } from '../tasks/user-tasks';
 import { startupNotice } from './rollback';
 
 /**
@@ -41,11 +42,35 @@ export function parseParamFlags(pairs: readonly string[]): Record<string, unknow
   return out;
 }
 
-/** The built-in tasks plus the operator's own (config dir tasks/*.yaml), and the load problems. */
+/** The tasks the CLI knows: the built-ins plus the operator's own. */
 export function availableTasks(): { tasks: TaskDef[]; errors: string[] } {
-  const builtinIds = new Set(BUILTIN_TASKS.map((t) => t.id));
-  const user = loadUserTasks(userTasksDir(), builtinIds);
-  return { tasks: [...BUILTIN_TASKS, ...user.tasks], errors: user.errors };
+  return registry(BUILTIN_TASKS);
+}
+
+/** A past run from the journal (src/tasks/session.ts pastRun over the CLI's tasks). */
+export function pastRun(settings: Settings, journal: Journal, runPrefix: string, what: string) {
+  return pastRunOf(settings, journal, runPrefix, what, availableTasks().tasks);
+}
+
+export { openSession, planRunner, refuseReadOnly, sessionRunner, type Session };
+
+/**
+ * The CLI run's signals: Ctrl-C cancels the running step; a hang-up lets it finish, then stops
+ * the run (interrupted). Bound by the command, not the session; returns the unbinding.
+ */
+export function watchSignals(runner: TaskRunner, session: Session): () => void {
+  session.attach(runner);
+  const onInt = () => runner.cancel();
+  const onHup = () => {
+    session.mute();
+    runner.interrupt('terminal hung up (SIGHUP): the running step finishes, then the run stops');
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGHUP', onHup);
+  };
 }
 
 export function taskOrFail(id: string | undefined): TaskDef {
@@ -85,11 +110,6 @@ function confirmRun(prompter: Prompter, c: Confirmation): Promise<boolean> {
     yesNo: `${c.kind === 'yes-no' && c.irreversible ? 'This task has an irreversible step. ' : ''}Run it? [y/N] `,
     typeWord: c.kind === 'type-word' ? `This is a critical task. ${typeWordQuestion(c.word, c.what)}` : undefined,
   });
-}
-
-/** --read-only: nothing that changes the target runs (a dry run still shows the plan). */
-export function refuseReadOnly(settings: Settings, what: string): void {
-  if (settings.readOnly) throw new UserError(`${what}: refused under --read-only (it would change the target); drop --read-only to run it, or see the plan with --dry-run`, 2);
 }
 
 export interface RunFlags {
@@ -133,7 +153,7 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
   const runId = journal.newRunId(task.id);
   const session = await openSession(settings, task, runId, journal, out);
   const runner = sessionRunner(settings, task, params, runId, journal, session);
-  const detach = session.watch(runner);
+  const detach = watchSignals(runner, session);
   try {
     print(`run ${runId}: ${task.title} on ${target.display}\n`);
     const state = await runner.run();
@@ -168,262 +188,6 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
     if (runner.state.phase !== 'done') runner.end();
     await session.release();
   }
-}
-
-export interface Session {
-  log: LogSink;
-  operator: ReturnType<typeof operatorIdentity>;
-  connect: () => Promise<pg.Client>;
-  /** before each step: the run lock still holds (after a lost connection: reconnect, take it again) */
-  beforeStep: () => Promise<void>;
-  /** whether the session has a database connection (a rollback of file steps may go without) */
-  readonly hasDatabase: boolean;
-  /** Ctrl-C cancels; a hang-up lets the running step finish, then stops the run (interrupted). */
-  watch(runner: TaskRunner): () => void;
-  release(): Promise<void>;
-}
-
-export interface SessionOptions {
-  /**
-   * 'if-reachable': when the database cannot be reached, go on without it (a rollback whose
-   * undo only touches files); the lock file then guards this host only. Default 'required'.
-   */
-  database?: 'required' | 'if-reachable';
-  /** aborts opening the session (the console's Esc while "starting the run…") */
-  signal?: AbortSignal;
-}
-
-/** The limits of every connection a run opens: connect, and each statement of ops' own. */
-export function runDbLimits(settings: Settings): DbLimits {
-  const ms = settings.config.taskConnectTimeoutMs ?? DEFAULT_DB_LIMITS.connectTimeoutMs;
-  return { connectTimeoutMs: ms, queryTimeoutMs: ms };
-}
-
-/** Rejects with "cancelled" when `signal` aborts first; `onAbort` cleans up what was opened. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string, onAbort?: (value: T) => void): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) {
-    p.then((v) => onAbort?.(v), () => undefined);
-    return Promise.reject(new UserError(`${what}: cancelled`, 1));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => {
-      p.then((v) => onAbort?.(v), () => undefined);
-      reject(new UserError(`${what}: cancelled`, 1));
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', abort);
-        if (signal.aborted) return;
-        resolve(v);
-      },
-      (err) => {
-        signal.removeEventListener('abort', abort);
-        reject(err);
-      },
-    );
-  });
-}
-
-/**
- * What a run (or a later rollback of it) needs around the runner: the run log (also echoed to
- * the terminal while there is one), the task's own connection, and the run lock held throughout.
- * Every connection is bounded (taskConnectTimeoutMs); a connection that breaks while the run
- * goes on is said at once and replaced, with the lock taken again, before the next step.
- */
-export async function openSession(settings: Settings, task: TaskDef, runId: string, journal: Journal, out: NodeJS.WritableStream, opts: SessionOptions = {}): Promise<Session> {
-  const target = settings.target;
-  const secrets = target.secrets;
-  const operator = operatorIdentity();
-  const limits = runDbLimits(settings);
-  let runner: TaskRunner | null = null;
-  let echo = true;
-  const safeWrite = (text: string) => {
-    if (!echo) return;
-    try {
-      out.write(text);
-    } catch {
-      echo = false; // the terminal is gone; the log on disk has everything
-    }
-  };
-  (out as NodeJS.WriteStream).on?.('error', () => {
-    echo = false;
-  });
-  // a log that cannot be written (a full disk) stops the run at once, as the journal does
-  const file = journal.openLog(runId, secrets, { onError: (err) => runner?.failWrite(err) });
-  const log: LogSink = {
-    write: (line, stream) => {
-      file.write(line, stream);
-      // the log file keeps the raw bytes; the terminal gets them sanitized (no escapes, one line)
-      safeWrite(`${stream === 'err' ? '! ' : stream === 'out' ? '' : '· '}${sanitizeLine(redact(line, secrets))}\n`);
-    },
-    flush: () => file.flush(),
-    close: () => file.close(),
-  };
-  const what = `${task.id}`;
-  // the connection that holds the advisory lock; the task's SQL runs on it too
-  let locked: GuardedClient | null = null;
-  let handedOut = false;
-  let lockLost: Error | null = null;
-  const open = (holdsLock: boolean) =>
-    openClient(target.connection, limits, {
-      applicationName: `ops-console: ${task.id} ${runId}`.slice(0, 63),
-      display: target.display,
-      onLost: holdsLock
-        ? (err) => {
-            lockLost = err;
-            runner?.connectionLost(err);
-          }
-        : undefined,
-    });
-  const cannotConnect = (err: unknown) => new UserError(`${what}: cannot connect to ${target.display}: ${redact(oneLine((err as Error).message), secrets)}`, 1);
-  try {
-    locked = await abortable(open(true), opts.signal, what, (c) => c.destroy());
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    if (opts.database !== 'if-reachable') throw cannotConnect(err);
-    log.write(`no database connection (${redact(oneLine((err as Error).message), secrets)}): going on without one; the run lock guards this host only`, 'info');
-    locked = null;
-  }
-  const hadDatabase = locked !== null;
-  const lock = await abortable(
-    acquireRunLock({
-      client: locked,
-      lockDir: `${journal.dir}/locks`,
-      targetKey: target.display,
-      holder: { user: operator.user, sshClient: operator.sshClient, host: operator.host, pid: process.pid, task: task.id, runId, since: new Date().toISOString() },
-    }),
-    opts.signal,
-    what,
-    (l) => void l.release(),
-  ).catch(async (err) => {
-    await closeClient(locked, 500);
-    throw err instanceof UserError ? err : new UserError(`${what}: cannot take the run lock: ${redact(oneLine((err as Error).message), secrets)}`, 1);
-  });
-  return {
-    log,
-    operator,
-    hasDatabase: hadDatabase,
-    // the first connection, which holds the lock, is the task's; cancel requests get their own
-    connect: async () => {
-      if (locked && !handedOut && !locked.lost) {
-        handedOut = true;
-        return locked;
-      }
-      if (!hadDatabase) {
-        // a rollback that went on without the database: try once more, for the step that needs it
-        return open(false).catch((err) => {
-          throw cannotConnect(err);
-        });
-      }
-      if (lockLost) {
-        await relock();
-        handedOut = true;
-        return locked!;
-      }
-      return open(false).catch((err) => {
-        throw cannotConnect(err);
-      });
-    },
-    beforeStep: async () => {
-      if (lockLost) await relock();
-    },
-    watch(r) {
-      runner = r;
-      const onInt = () => r.cancel();
-      const onHup = () => {
-        echo = false;
-        r.interrupt('terminal hung up (SIGHUP): the running step finishes, then the run stops');
-      };
-      process.on('SIGINT', onInt);
-      process.on('SIGHUP', onHup);
-      return () => {
-        process.off('SIGINT', onInt);
-        process.off('SIGHUP', onHup);
-      };
-    },
-    async release() {
-      await lock.release();
-      await closeClient(locked, 1000);
-    },
-  };
-
-  /** After the lock's connection broke: a new one, and the advisory lock on it, or a one-line refusal. */
-  async function relock(): Promise<void> {
-    const reason = lockLost;
-    let next: GuardedClient;
-    try {
-      next = await open(true);
-    } catch (err) {
-      throw new UserError(`the run lock went with the lost connection (${oneLine(reason?.message ?? '')}), and the server cannot be reached again: ${redact(oneLine((err as Error).message), secrets)}`, 1);
-    }
-    try {
-      await lock.relock(next);
-    } catch (err) {
-      await closeClient(next, 500);
-      throw new UserError(`the run lock went with the lost connection, and could not be taken again: ${redact(oneLine((err as Error).message), secrets)}`, 1);
-    }
-    const old = locked;
-    locked = next;
-    handedOut = false;
-    lockLost = null;
-    if (old && old !== next) void closeClient(old, 200);
-    log.write(`reconnected to ${target.display} and took the run lock again`, 'info');
-  }
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-const NO_JOURNAL = { append: () => undefined };
-const NO_LOG = { write: () => undefined, flush: () => undefined, close: () => undefined };
-
-/** A runner that only plans (or reads a past run): it journals and logs nothing. */
-export function planRunner(settings: Settings, task: TaskDef, params: Record<string, unknown>, runId = 'plan'): TaskRunner {
-  return new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal: NO_JOURNAL, log: NO_LOG });
-}
-
-/** The runner of a real run (or of a past run's rollbacks) inside an open session. */
-export function sessionRunner(settings: Settings, task: TaskDef, params: Record<string, unknown>, runId: string, journal: Journal, session: Session): TaskRunner {
-  return new TaskRunner({
-    task,
-    params,
-    runId,
-    target: settings.target,
-    config: settings.config,
-    journal,
-    log: session.log,
-    operator: { ...session.operator },
-    connect: session.connect,
-    beforeStep: session.beforeStep,
-  });
-}
-
-export interface PastRun {
-  runId: string;
-  summary: RunSummary;
-  task: TaskDef;
-  events: JournalEvent[];
-  /** the parameters as journaled (secrets redacted) */
-  params: Record<string, unknown>;
-}
-
-/** A past run from the journal, checked to be on this target; errors start with `what`. */
-export function pastRun(settings: Settings, journal: Journal, runPrefix: string, what: string): PastRun {
-  const runId = journal.findRun(runPrefix);
-  const summary = journal.summary(runId);
-  if (!summary) throw new UserError(`${what}: run ${runId} has no start in the journal`);
-  const task = availableTasks().tasks.find((t) => t.id === summary.task);
-  if (!task) throw new UserError(`${what}: run ${runId} used task "${summary.task}", which this ops does not know`);
-  if (summary.target !== settings.target.display) {
-    throw new UserError(`${what}: run ${runId} ran on ${summary.target}, not on ${settings.target.display}; pass --database or --target for it`, 2);
-  }
-  const events = journal.events(runId);
-  const start = events.find((e) => e.type === 'run.start');
-  const params = (start && 'params' in start ? start.params : {}) as Record<string, unknown>;
-  return { runId, summary, task, events, params };
 }
 
 /** `ops run --resume RUN_ID`: rebuilds the run from the journal and goes on from its first step
@@ -467,7 +231,7 @@ export async function resumeCommand(settings: Settings, runPrefix: string, flags
   }
   const session = await openSession(settings, task, runId, journal, out);
   const runner = sessionRunner(settings, task, params, runId, journal, session);
-  const detach = session.watch(runner);
+  const detach = watchSignals(runner, session);
   try {
     runner.restore(events);
     const state = await runner.resume(`${session.operator.user}${session.operator.sshClient ? ` from ${session.operator.sshClient}` : ''}`);

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Settings } from '../config/load';
-import { UserError } from '../config/load';
-import { availableTasks, openSession, pastRun, planRunner, refuseReadOnly, sessionRunner, type Session } from '../cli/run';
-import { interruptedRuns, runsNeedingAttention } from '../cli/rollback';
+import { UserError } from '../errors';
+import { availableTasks, openSession, pastRun, planRunner, refuseReadOnly, sessionRunner, type Session } from './session';
+import { interruptedRuns, runsNeedingAttention } from './attention';
 import { Journal, type RunSummary } from '../journal';
 import { parseParams, TaskRunner, type RunnerLike } from './engine';
 import type { TaskDef } from './model';
@@ -64,7 +64,11 @@ export class TaskService implements TaskServiceLike {
   private readonly journal: Journal;
   private readonly active = new Set<RunHandle>();
 
-  constructor(private readonly settings: Settings) {
+  /** `builtins`: the built-in tasks (tasks/index.ts BUILTIN_TASKS, passed in by bin/) */
+  constructor(
+    private readonly settings: Settings,
+    private readonly builtins: readonly TaskDef[],
+  ) {
     this.journal = new Journal(undefined, { secrets: settings.target.secrets });
   }
 
@@ -77,7 +81,7 @@ export class TaskService implements TaskServiceLike {
   }
 
   tasks(): { tasks: TaskDef[]; errors: string[] } {
-    return availableTasks();
+    return availableTasks(this.builtins);
   }
 
   task(id: string): TaskDef {
@@ -113,7 +117,7 @@ export class TaskService implements TaskServiceLike {
   /** Opens a past run for its rollbacks (the emergency rollback session). */
   async openForRollback(runId: string): Promise<RunHandle> {
     refuseReadOnly(this.settings, `rollback ${runId}`);
-    const { task, events, params } = pastRun(this.settings, this.journal, runId, 'rollback');
+    const { task, events, params } = pastRun(this.settings, this.journal, runId, 'rollback', this.tasks().tasks);
     const session = await openSession(this.settings, task, runId, this.journal, discard(), { database: 'if-reachable' });
     const runner = sessionRunner(this.settings, task, params, runId, this.journal, session);
     runner.restore(events);
@@ -121,7 +125,9 @@ export class TaskService implements TaskServiceLike {
   }
 
   private handle(runId: string, task: TaskDef, runner: TaskRunner, session: Session): RunHandle {
-    const detach = session.watch(runner);
+    // no signals here: the console's entry (screens/console.tsx) owns them, and a hang-up
+    // reaches the runs through hangUp()
+    session.attach(runner);
     let closed = false;
     const handle: RunHandle = {
       runId,
@@ -131,7 +137,6 @@ export class TaskService implements TaskServiceLike {
         if (closed) return;
         closed = true;
         this.active.delete(handle);
-        detach();
         const touched = runner.state.steps.some((s) => s.status !== 'pending' || s.rollback !== 'none');
         if (runner.state.phase !== 'done' && touched) runner.end();
         await session.release();

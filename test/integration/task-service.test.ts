@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/config/load';
 import { TaskService } from '../../src/tasks/service';
+import { BUILTIN_TASKS } from '../../tasks/index';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 
 describe('TaskService', () => {
@@ -24,7 +25,7 @@ describe('TaskService', () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  const service = () => new TaskService(resolveSettings({ database: db.url }, { ...process.env, OPS_CONFIG_DIR: join(state, 'no-config') }));
+  const service = () => new TaskService(resolveSettings({ database: db.url }, { ...process.env, OPS_CONFIG_DIR: join(state, 'no-config') }), BUILTIN_TASKS);
 
   it('plans, starts a run the screens can watch, and journals it', async () => {
     const svc = service();
@@ -71,7 +72,7 @@ describe('TaskService', () => {
     const conf = join(state, 'conf');
     mkdirSync(conf, { recursive: true });
     writeFileSync(join(conf, 'config.json'), JSON.stringify({ backup: { dir: state, glob: '*.dump' } }));
-    const svc2 = new TaskService(resolveSettings({ database: db.url }, { ...process.env, OPS_CONFIG_DIR: conf }));
+    const svc2 = new TaskService(resolveSettings({ database: db.url }, { ...process.env, OPS_CONFIG_DIR: conf }), BUILTIN_TASKS);
     await c.query('BEGIN; LOCK TABLE t2 IN ACCESS EXCLUSIVE MODE');
     const b = await svc2.start('backup', {});
     await waitFor(() => b.runner.state.steps[1].status === 'running', { timeoutMs: 10000 });

@@ -23,7 +23,7 @@ import {
   type StepPlan,
 } from '../../src/journal';
 import { historyCommand, showCommand } from '../../src/cli/history';
-import { runsNeedingAttention } from '../../src/cli/rollback';
+import { runsNeedingAttention } from '../../src/tasks/attention';
 
 const ALICE: Operator = { user: 'alice', sudoUser: null, sshClient: '10.0.0.7', tty: '/dev/pts/3', host: 'db1', pid: 4242 };
 
