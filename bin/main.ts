@@ -125,16 +125,16 @@ async function main(): Promise<void> {
       try {
         if (args.resume) {
           if (args.positionals.length) throw new UserError('run --resume: give the run id only (the task and its parameters come from the journal)', 2);
-          process.exitCode = await resumeCommand(resolveSettings(args.flags), args.resume, { yes: args.yes });
+          process.exitCode = await resumeCommand(resolveSettings(args.flags), BUILTIN_TASKS, args.resume, { yes: args.yes });
           return;
         }
         if (!args.positionals[0]) {
-          process.stdout.write(listTasks());
+          process.stdout.write(listTasks(BUILTIN_TASKS));
           return;
         }
         if (args.positionals.length > 1) throw new UserError(`run: unexpected argument "${args.positionals[1]}" (parameters go as --param KEY=VALUE)`, 2);
         const settings = resolveSettings(args.flags);
-        process.exitCode = await runCommand(settings, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
+        process.exitCode = await runCommand(settings, BUILTIN_TASKS, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
       } catch (err) {
         fail(err, 1);
       }
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       try {
         if (args.positionals.length > 1) throw new UserError(`rollback: unexpected argument "${args.positionals[1]}"`, 2);
         const settings = resolveSettings(args.flags);
-        process.exitCode = await rollbackCommand(settings, args.positionals[0], { yes: args.yes });
+        process.exitCode = await rollbackCommand(settings, BUILTIN_TASKS, args.positionals[0], { yes: args.yes });
       } catch (err) {
         fail(err, 1);
       }
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
         }
         if (sub === 'run') {
           if (rest.length > 1) throw new UserError(`checklist run: unexpected argument "${rest[1]}"`, 2);
-          process.exitCode = await checklistRunCommand(settings, rest[0], { yes: args.yes, confirm: args.confirm, inputs: args.inputs });
+          process.exitCode = await checklistRunCommand(settings, new ChecklistService(settings, BUILTIN_TASKS), rest[0], { yes: args.yes, confirm: args.confirm, inputs: args.inputs });
           return;
         }
         if (sub === 'show') {
@@ -186,9 +186,10 @@ async function main(): Promise<void> {
         }
         if (rest.length > (sub === 'resume' ? 1 : 0)) throw new UserError(`checklist: unexpected argument "${rest[sub === 'resume' ? 1 : 0]}"`, 2);
         if (sub === 'resume' && args.yes) {
-          const id = rest[0] ?? new ChecklistService(settings, BUILTIN_TASKS).unfinished()[0]?.run;
+          const service = new ChecklistService(settings, BUILTIN_TASKS);
+          const id = rest[0] ?? service.unfinished()[0]?.run;
           if (!id) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
-          process.exitCode = await checklistResumeHeadless(settings, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
+          process.exitCode = await checklistResumeHeadless(settings, service, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
           return;
         }
         if (args.confirm.length || args.inputs.length) throw new UserError('--confirm and --input are for headless runs: add --yes (ops checklist run NAME --yes ...)', 2);
@@ -220,7 +221,8 @@ async function main(): Promise<void> {
     case 'report': {
       try {
         if (args.positionals.length > 1) throw new UserError(`report: unexpected argument "${args.positionals[1]}"`, 2);
-        process.stdout.write(reportCommand(resolveSettings(args.flags), args.positionals[0]));
+        const settings = resolveSettings(args.flags);
+        process.stdout.write(reportCommand(settings, new ChecklistService(settings, BUILTIN_TASKS), args.positionals[0]));
       } catch (err) {
         fail(err, 1);
       }
@@ -278,7 +280,7 @@ async function drillCommand(args: ReturnType<typeof parseCommandLine>): Promise<
     badChange: async (url, dirs) => {
       useDrill(dirs);
       const settings = resolveSettings({ database: url });
-      const code = await runCommand(settings, 'set-setting', { params: ['name=work_mem', 'value=64kB'], dryRun: false, yes: true }, new Writable({ write: (_c, _e, cb) => cb() }));
+      const code = await runCommand(settings, BUILTIN_TASKS, 'set-setting', { params: ['name=work_mem', 'value=64kB'], dryRun: false, yes: true }, new Writable({ write: (_c, _e, cb) => cb() }));
       if (code !== 0) throw new UserError('drill: the bad-change scenario could not run set-setting');
     },
   });

@@ -35,7 +35,8 @@ export class ChecklistService implements ChecklistServiceLike {
   constructor(
     private readonly settings: Settings,
     /** the built-in tasks (tasks/index.ts BUILTIN_TASKS, passed in by bin/) */
-    private readonly builtins: readonly TaskDef[],
+    /** the built-in tasks (the entry point passes them in from tasks/): a task step runs one of them or an operator's own */
+    readonly builtins: readonly TaskDef[],
     private readonly dir: string = stateDir(),
   ) {
     this.journal = checklistJournal(dir, settings.target.secrets);

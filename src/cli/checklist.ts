@@ -14,7 +14,6 @@ import type { Checklist, ChecklistStep } from '../checklists/model';
 import { ChecklistService, type Health } from '../checklists/service';
 import { checkInput, findWalk, isSettled, type Need, type WalkAnswer, type WalkHandle, type WalkReply, type Walkthrough } from '../checklists/walkthrough';
 import { availableTasks, openSession, refuseReadOnly, sessionRunner, watchSignals } from './run';
-import { BUILTIN_TASKS } from '../../tasks/index';
 
 /** Exit codes of a headless walkthrough. */
 export const CHECKLIST_EXIT = { ok: 0, checksFailed: 1, stopped: 2, manual: 3 } as const;
@@ -98,10 +97,10 @@ function healthRound(settings: Settings): Promise<Health> {
 }
 
 /** Runs a task step through the engine (no prompts: --yes was given). Returns the run's outcome. */
-async function runTaskStep(settings: Settings, w: WalkHandle, run: Extract<WalkAnswer, { kind: 'run-task' }>, print: (s: string) => void, out: NodeJS.WritableStream): Promise<string> {
+async function runTaskStep(settings: Settings, service: ChecklistService, w: WalkHandle, run: Extract<WalkAnswer, { kind: 'run-task' }>, print: (s: string) => void, out: NodeJS.WritableStream): Promise<string> {
   const i = run.index;
   const step = w.checklist.steps[i];
-  const task = availableTasks().tasks.find((t) => t.id === run.taskId);
+  const task = availableTasks(service.builtins).tasks.find((t) => t.id === run.taskId);
   if (!task) {
     w.taskNotStarted(i, `unknown task ${run.taskId}`);
     return 'failed';
@@ -223,7 +222,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
             `gate "${step.title}" failed: ${'verdict' in need ? need.verdict.value : ''}${need.kind === 'gate-warn' ? ` (a warn gate: --confirm ${step.id} goes on anyway)` : ''}`,
           );
         case 'run-task': {
-          const outcome = await runTaskStep(settings, w, a, print, out);
+          const outcome = await runTaskStep(settings, service, w, a, print, out);
           flush();
           if (outcome !== 'succeeded') return finish('failed', CHECKLIST_EXIT.stopped, `task step "${step.title}" ${outcome}`);
           health = await healthRound(settings); // the task changed things: judge what follows on fresh data
@@ -248,8 +247,7 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
   throw new Error('checklist: the walkthrough did not settle');
 }
 
-export async function checklistRunCommand(settings: Settings, name: string | undefined, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const service = new ChecklistService(settings, BUILTIN_TASKS);
+export async function checklistRunCommand(settings: Settings, service: ChecklistService, name: string | undefined, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (!name) throw new UserError(`checklist run: name a checklist (${service.checklists().checklists.map((c) => c.id).join(', ')})`, 2);
   const checklist = service.checklist(name);
   if (!flags.yes) {
@@ -262,8 +260,7 @@ export async function checklistRunCommand(settings: Settings, name: string | und
   return drive(settings, service, w, flags, out);
 }
 
-export async function checklistResumeHeadless(settings: Settings, runPrefix: string, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const service = new ChecklistService(settings, BUILTIN_TASKS);
+export async function checklistResumeHeadless(settings: Settings, service: ChecklistService, runPrefix: string, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   // bad flags fail before the resume is journaled
   preAnswers(service.checklist(findWalk(service.journal, runPrefix).checklist), flags);
   const w = service.resume(runPrefix);
@@ -283,8 +280,7 @@ export function showChecklist(service: ChecklistService, name: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function reportCommand(settings: Settings, runPrefix: string | undefined): string {
-  const service = new ChecklistService(settings, BUILTIN_TASKS);
+export function reportCommand(settings: Settings, service: ChecklistService, runPrefix: string | undefined): string {
   if (!runPrefix) {
     const walks = service.walks().slice(0, 20);
     if (walks.length === 0) return 'no checklist walkthrough in the journal yet\n';

@@ -1,7 +1,6 @@
 // `ops rollback [RUN_ID] [--yes]`: the emergency rollback session. Without a run id it lists the
 // recent runs that still have rollbacks not applied, newest first, with what each would run.
 // With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
-import { hostname } from 'node:os';
 import { UserError, type Settings } from '../config/load';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
@@ -9,6 +8,7 @@ import { sanitizeText } from '../util/sanitize';
 import { runsNeedingAttention, unknownStepState } from '../tasks/attention';
 export { interruptedRuns, runsNeedingAttention, startupNotice, unknownStepState } from '../tasks/attention';
 import { confirmationForRollback } from '../tasks/confirm';
+import type { TaskDef } from '../tasks/model';
 import { readlinePrompter } from './prompt';
 import { openSession, pastRun, sessionRunner, refuseReadOnly, watchSignals } from './run';
 
@@ -24,7 +24,7 @@ export function describeRun(r: RunSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function rollbackCommand(settings: Settings, runPrefix: string | undefined, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function rollbackCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string | undefined, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const journal = new Journal(undefined, { secrets });
@@ -41,7 +41,7 @@ export async function rollbackCommand(settings: Settings, runPrefix: string | un
   }
 
   refuseReadOnly(settings, `rollback ${runPrefix}`);
-  const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'rollback');
+  const { runId, summary, task, events, params } = pastRun(settings, builtins, journal, runPrefix, 'rollback');
   // an undo that only removes files needs no database: without one the lock guards this host only
   const session = await openSession(settings, task, runId, journal, out, { database: 'if-reachable' });
   const runner = sessionRunner(settings, task, params, runId, journal, session);

@@ -12,10 +12,9 @@ import { readlinePrompter, typeWordQuestion, type Prompter } from './prompt';
 import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type GuardedClient } from '../util/db';
 import { redact } from '../util/redact';
 import { sanitizeLine, sanitizeText } from '../util/sanitize';
-import { BUILTIN_TASKS } from '../../tasks/index';
 import { availableTasks as registry, openSession, pastRun as pastRunOf, planRunner, refuseReadOnly, sessionRunner, type Session } from '../tasks/session';
 import { userTaskSource } from '../tasks/user-tasks';
-import { startupNotice } from './rollback';
+import { startupNotice } from '../tasks/attention';
 
 /**
  * `--param k=v` pairs to an object. Values stay strings (tasks coerce numbers); a value in JSON
@@ -42,14 +41,14 @@ export function parseParamFlags(pairs: readonly string[]): Record<string, unknow
   return out;
 }
 
-/** The tasks the CLI knows: the built-ins plus the operator's own. */
-export function availableTasks(): { tasks: TaskDef[]; errors: string[] } {
-  return registry(BUILTIN_TASKS);
+/** The tasks the CLI knows: the built-ins (passed in by the entry point) plus the operator's own. */
+export function availableTasks(builtins: readonly TaskDef[]): { tasks: TaskDef[]; errors: string[] } {
+  return registry(builtins);
 }
 
 /** A past run from the journal (src/tasks/session.ts pastRun over the CLI's tasks). */
-export function pastRun(settings: Settings, journal: Journal, runPrefix: string, what: string) {
-  return pastRunOf(settings, journal, runPrefix, what, availableTasks().tasks);
+export function pastRun(settings: Settings, builtins: readonly TaskDef[], journal: Journal, runPrefix: string, what: string) {
+  return pastRunOf(settings, journal, runPrefix, what, availableTasks(builtins).tasks);
 }
 
 export { openSession, planRunner, refuseReadOnly, sessionRunner, type Session };
@@ -73,8 +72,8 @@ export function watchSignals(runner: TaskRunner, session: Session): () => void {
   };
 }
 
-export function taskOrFail(id: string | undefined): TaskDef {
-  const { tasks, errors } = availableTasks();
+export function taskOrFail(builtins: readonly TaskDef[], id: string | undefined): TaskDef {
+  const { tasks, errors } = availableTasks(builtins);
   const ids = tasks.map((t) => t.id).join(', ');
   if (!id) throw new UserError(`run: name a task (${ids})`, 2);
   const t = tasks.find((x) => x.id === id);
@@ -85,8 +84,8 @@ export function taskOrFail(id: string | undefined): TaskDef {
   return t;
 }
 
-export function listTasks(warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
-  const { tasks, errors } = availableTasks();
+export function listTasks(builtins: readonly TaskDef[], warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+  const { tasks, errors } = availableTasks(builtins);
   for (const e of errors) warn(`ops: warning: ${e}`);
   const w = Math.max(...tasks.map((t) => t.id.length));
   return `${tasks.map((t) => `${t.id.padEnd(w)}  ${t.risk.padEnd(8)}  ${t.title}${userTaskSource(t) ? `  (${userTaskSource(t)})` : ''}`).join('\n')}\n`;
@@ -118,8 +117,8 @@ export interface RunFlags {
   yes: boolean;
 }
 
-export async function runCommand(settings: Settings, taskId: string | undefined, flags: RunFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const task = taskOrFail(taskId);
+export async function runCommand(settings: Settings, builtins: readonly TaskDef[], taskId: string | undefined, flags: RunFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const task = taskOrFail(builtins, taskId);
   const params = parseParams(task, parseParamFlags(flags.params));
   const target = settings.target;
   const secrets = target.secrets;
@@ -192,11 +191,11 @@ export async function runCommand(settings: Settings, taskId: string | undefined,
 
 /** `ops run --resume RUN_ID`: rebuilds the run from the journal and goes on from its first step
  *  not done (an interrupted step whose outcome was not recorded, or a failed one, runs again). */
-export async function resumeCommand(settings: Settings, runPrefix: string, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function resumeCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const journal = new Journal(undefined, { secrets });
-  const { runId, summary, task, events, params } = pastRun(settings, journal, runPrefix, 'run --resume');
+  const { runId, summary, task, events, params } = pastRun(settings, builtins, journal, runPrefix, 'run --resume');
   refuseReadOnly(settings, `run --resume ${runId}`);
   const probe = planRunner(settings, task, params, runId);
   probe.restore(events);
