@@ -8,7 +8,7 @@
 //   can remove the rows now.
 import type { Check, PgData, Status } from '../src/types';
 import { clean, formatCount, rowMark, severity, suffix } from './format';
-import type { Line, Seg } from './panels';
+import type { Line, Seg } from './line';
 
 const s = (text: string, status?: Status): Seg => ({ text, status });
 const fig = (text: string, status: Status | undefined): Seg => s(text + suffix(status), status);

@@ -1,5 +1,6 @@
 // Turns a MonitorState into the dashboard's panels: plain lines of styled segments.
 // Pure (no React, no I/O), so it is cheap to run once per published state and easy to test.
+import type { Line, Seg } from './line';
 import type { Check, CheckGroup, MonitorState, PgData, PgSession, SourceWait, Status } from '../src/types';
 import { sparkline } from './components/Sparkline';
 import { mergeBySeverity, outagePgOverview, outagePgRows, outagePgTitle, outageTableRows, outageTableTitle, vacuumSegs } from './outages';
@@ -42,17 +43,7 @@ export const PANEL_GROUPS: Record<PanelId, readonly CheckGroup[]> = {
   endpoints: ['http', 'tls', 'backup', 'redis'],
 };
 
-export interface Seg {
-  text: string;
-  /** coloured by status (when colour is on) */
-  status?: Status;
-  /** a neutral accent colour (sparklines) */
-  accent?: boolean;
-  bold?: boolean;
-  /** reverse video (a selected row), when colour is on; the screens also mark it textually */
-  inverse?: boolean;
-}
-export type Line = Seg[];
+export type { Line, Seg } from './line';
 
 export interface PanelModel {
   id: PanelId;

@@ -5,7 +5,8 @@
 // the headless runner); this module only turns its answer into what the screen shows.
 import { errorLine } from '../../src/errors';
 import type { ChecklistServiceLike } from '../../src/checklists/service';
-import { skipRefusal, type WalkAnswer, type WalkHandle, type WalkReply } from '../../src/checklists/walkthrough';
+import { skipRefusal } from '../../src/checklists/skip';
+import type { WalkAnswer, WalkHandle, WalkReply } from '../../src/checklists/walkthrough';
 import type { RunHandleLike } from '../../src/tasks/service';
 import type { MonitorLike } from '../../src/types';
 import type { AppAction, AppState, Route } from '../state';

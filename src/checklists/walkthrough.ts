@@ -12,6 +12,7 @@ import { UserError } from '../config/load';
 import type { HealthReport, Snapshot, Status } from '../types';
 import { describeWindow, inWindow, judgeCondition, metricsOf, type LiveContext, type Verdict } from './conditions';
 import type { Checklist, ChecklistStep, When } from './model';
+import { skipRefusal } from './skip';
 
 /** Outcomes that settle a step; 'started' (a task under way) and 'blocked' (a gate) leave it open. */
 export type StepOutcome =
@@ -520,12 +521,7 @@ export type WalkAnswer =
   | { kind: 'run-task'; index: number; taskId: string; params: Record<string, unknown> }
   | { kind: 'end'; outcome: 'blocked' };
 
-/** Why the step cannot be skipped, or null when it can (with a reason). */
-export function skipRefusal(step: ChecklistStep): string | null {
-  if (step.kind === 'gate') return 'a gate is not skipped: it passes, or (warn gates) is overridden with a typed yes';
-  if (step.required) return `"${step.title}" is required: it cannot be skipped`;
-  return null;
-}
+export { skipRefusal };
 
 const refused = (error: string, retype?: boolean): WalkAnswer => (retype ? { kind: 'refused', error, retype } : { kind: 'refused', error });
 const note = (n: string | undefined) => (n ? { note: n } : {});
