@@ -38,13 +38,13 @@ export type {
   RunOutcome,
   RunStartEvent,
   StepFinishEvent,
-  StepOutcome,
+  StepEnd,
   StepPlan,
   StepStartEvent,
 } from './journal/events';
 export { parseLine } from './journal/validate';
 export { MAX_LINE, MAX_STRING } from './journal/scrub';
-export { summarize, type RunSummary, type StepStatus, type StepSummary } from './journal/summary';
+export { summarize, type RunSummary, type JournalStepState, type StepSummary } from './journal/summary';
 export { StateWriteError } from './journal/errors';
 export { setJournalWarningHandler } from './journal/warnings';
 export { Journal, pickByPrefix, type JournalOptions } from './journal/journal';

@@ -2,7 +2,7 @@
 // the one under review) in detail with its live value, and the prompt it needs. Render-only: the
 // App's key handler and effects drive the walkthrough (screens/checklists/controller.ts).
 import type { Status } from '../../src/types';
-import type { StepRecord, StepStatus } from '../../src/checklists/walkthrough';
+import type { StepRecord, ChecklistStepState } from '../../src/checklists/walkthrough';
 import { describeCondition } from '../../src/checklists/conditions';
 import { clean, fit } from '../format';
 import type { Line, Seg } from '../panels';
@@ -22,7 +22,7 @@ export interface WalkScreenProps {
   color: boolean;
 }
 
-const MARK: Record<StepStatus, { mark: string; word: string; status?: Status }> = {
+const MARK: Record<ChecklistStepState, { mark: string; word: string; status?: Status }> = {
   open: { mark: ' ', word: '' },
   started: { mark: '…', word: 'running', status: 'WARNING' },
   blocked: { mark: '✗', word: 'BLOCKED', status: 'CRITICAL' },

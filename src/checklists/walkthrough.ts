@@ -15,7 +15,7 @@ import type { Checklist, ChecklistStep, When } from './model';
 import { skipRefusal } from './skip';
 
 /** Outcomes that settle a step; 'started' (a task under way) and 'blocked' (a gate) leave it open. */
-export type StepOutcome =
+export type ChecklistOutcome =
   | 'passed'
   | 'failed'
   | 'unknown'
@@ -26,10 +26,10 @@ export type StepOutcome =
   | 'done'
   | 'entered'
   | 'read';
-export type StepStatus = 'open' | 'started' | 'blocked' | StepOutcome;
+export type ChecklistStepState = 'open' | 'started' | 'blocked' | ChecklistOutcome;
 
 const SETTLED = new Set<string>(['passed', 'failed', 'unknown', 'confirmed', 'skipped', 'not-applicable', 'overridden', 'done', 'entered', 'read']);
-export const isSettled = (s: StepStatus): boolean => SETTLED.has(s);
+export const isSettled = (s: ChecklistStepState): boolean => SETTLED.has(s);
 
 export type WalkOutcome = 'completed' | 'blocked' | 'failed' | 'abandoned';
 
@@ -38,7 +38,7 @@ export interface StepRecord {
   kind: ChecklistStep['kind'];
   title: string;
   required: boolean;
-  status: StepStatus;
+  status: ChecklistStepState;
   /** what was seen (checks, gates), or what was entered (input) */
   value?: string;
   reason?: string;
@@ -141,7 +141,7 @@ export function summarizeWalk(events: readonly Ev[]): WalkSummary | null {
       case 'cl.step': {
         const st = stepOf(e.step);
         if (!st) break;
-        st.status = String(e.outcome) as StepStatus;
+        st.status = String(e.outcome) as ChecklistStepState;
         st.at = e.ts;
         st.by = typeof e.by === 'string' ? e.by : undefined;
         for (const k of ['value', 'reason', 'taskRun', 'taskOutcome'] as const) {
@@ -345,7 +345,7 @@ export class Walkthrough implements WalkHandle {
   }
 
   /** Journals a step's outcome (fsynced before this returns). */
-  record(index: number, outcome: StepOutcome | 'started' | 'blocked', extra: { value?: string; note?: string; reason?: string; taskRun?: string; taskOutcome?: string; durationMs?: number } = {}): void {
+  record(index: number, outcome: ChecklistOutcome | 'started' | 'blocked', extra: { value?: string; note?: string; reason?: string; taskRun?: string; taskOutcome?: string; durationMs?: number } = {}): void {
     const step = this.opts.checklist.steps[index];
     if (!step) throw new Error(`no step ${index}`);
     if (this.ended) throw new UserError(`walkthrough ${this.run} has ended`);

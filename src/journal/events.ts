@@ -1,8 +1,10 @@
 // The journal's event types, as written and as read.
 import type { Operator } from './operator';
 
-export type Risk = 'low' | 'medium' | 'high' | 'critical';
-export type StepOutcome = 'ok' | 'failed' | 'cancelled' | 'timeout';
+import type { Risk } from '../risk';
+export type { Risk } from '../risk';
+/** How a task step (or its rollback) ended, as the journal records it. */
+export type StepEnd = 'ok' | 'failed' | 'cancelled' | 'timeout';
 export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'rolled back' | 'interrupted' | 'refused';
 
 export interface EventBase {
@@ -52,7 +54,7 @@ export interface StepFinishEvent extends EventBase {
   type: 'step.finish';
   step: string;
   index: number;
-  outcome: StepOutcome;
+  outcome: StepEnd;
   exitCode: number | null;
   durationMs: number;
   error?: string;
@@ -71,7 +73,7 @@ export interface RollbackFinishEvent extends EventBase {
   type: 'rollback.finish';
   step: string;
   index: number;
-  outcome: StepOutcome;
+  outcome: StepEnd;
   exitCode: number | null;
   durationMs: number;
   error?: string;

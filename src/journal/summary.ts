@@ -1,19 +1,19 @@
 // Run summaries: one run's events folded, in journal order, into what history and the console show.
-import { isObj, type JournalEvent, type Risk, type RunOutcome, type StepOutcome } from './events';
+import { isObj, type JournalEvent, type Risk, type RunOutcome, type StepEnd } from './events';
 import type { Operator } from './operator';
 
-export type StepStatus = 'pending' | 'started' | StepOutcome;
+export type JournalStepState = 'pending' | 'started' | StepEnd;
 
 export interface StepSummary {
   id: string;
   title: string;
   /** 'started': a start and no finish, so it ran with an unknown outcome */
-  status: StepStatus;
+  status: JournalStepState;
   rolledBack: boolean;
   rollback: string | null;
   irreversible: boolean;
   /** 'none' when no rollback of this step was started */
-  rollbackStatus: 'none' | 'started' | StepOutcome;
+  rollbackStatus: 'none' | 'started' | StepEnd;
   attempts: number;
   durationMs: number | null;
   exitCode: number | null;

@@ -1,5 +1,5 @@
 // Checking each line read from the journal: parsed, and every field a reader uses checked by hand.
-import { isObj, type JournalEvent, type Obj, type Risk, type RunOutcome, type StepOutcome } from './events';
+import { isObj, type JournalEvent, type Obj, type Risk, type RunOutcome, type StepEnd } from './events';
 
 // Hand-written checks, not zod: building the index checks every line of the file, and these
 // cost a third or less of the same checks as a zod 4 schema (about 0.5 µs an event against 1.6
@@ -24,7 +24,7 @@ type Want =
   | 'run outcome';
 
 const RISKS: ReadonlySet<unknown> = new Set<Risk>(['low', 'medium', 'high', 'critical']);
-const STEP_OUTCOMES: ReadonlySet<unknown> = new Set<StepOutcome>(['ok', 'failed', 'cancelled', 'timeout']);
+const STEP_OUTCOMES: ReadonlySet<unknown> = new Set<StepEnd>(['ok', 'failed', 'cancelled', 'timeout']);
 const RUN_OUTCOMES: ReadonlySet<unknown> = new Set<RunOutcome>(['succeeded', 'failed', 'cancelled', 'rolled back', 'interrupted', 'refused']);
 
 /**

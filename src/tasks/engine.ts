@@ -13,14 +13,14 @@ import { redact } from '../util/redact';
 import { LineRing, LineSplitter } from '../util/ring';
 import { describeAction, type Action, type RunContext, type StepDef, type StepResult, type TaskDef } from './model';
 
-export type StepStatus = 'pending' | 'running' | 'ok' | 'failed' | 'cancelled' | 'timeout';
+export type LiveStepState = 'pending' | 'running' | 'ok' | 'failed' | 'cancelled' | 'timeout';
 export type RollbackStatus = 'none' | 'running' | 'done' | 'failed';
 export type Outcome = 'succeeded' | 'failed' | 'cancelled' | 'rolled back' | 'interrupted';
 
 export interface StepState {
   id: string;
   title: string;
-  status: StepStatus;
+  status: LiveStepState;
   startedAt: number | null;
   endedAt: number | null;
   exitCode: number | null;
@@ -581,7 +581,7 @@ export class TaskRunner implements RunnerLike {
       }
       if (e.type === 'step.finish') {
         this.unknownOutcome.delete(i);
-        st.status = (e.outcome as StepStatus) ?? 'failed';
+        st.status = (e.outcome as LiveStepState) ?? 'failed';
         if (e.outcome === 'ok' && e.values && typeof e.values === 'object') {
           this.stepValues[i] = e.values as Record<string, unknown>;
           Object.assign(this.ctx.values, e.values);

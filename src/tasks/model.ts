@@ -6,8 +6,8 @@ import * as z from 'zod';
 import type { Config } from '../config/schema';
 import type { ResolvedTarget } from '../config/load';
 
-export type Risk = 'low' | 'medium' | 'high' | 'critical';
-export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
+import type { Risk } from '../risk';
+export { RISKS, type Risk } from '../risk';
 
 export interface RunContext {
   /** the validated parameters */
