@@ -1,6 +1,7 @@
 // What the console and `ops checklist` use of checklists: the registry, the journal, walkthroughs
 // begun or resumed, the live context their conditions are judged on, and the report.
-import { UserError, type Settings } from '../config/load';
+import { type Settings } from '../config/load';
+import { UsageError } from '../errors';
 import { Journal, operatorIdentity, stateDir, type RunSummary } from '../journal';
 import { availableTasks } from '../tasks/session';
 import type { TaskDef } from '../tasks/model';
@@ -54,7 +55,7 @@ export class ChecklistService implements ChecklistServiceLike {
     const c = checklists.find((x) => x.id === id);
     if (c) return c;
     const mine = errors.find((e) => e.includes(`/${id}.y`));
-    throw new UserError(mine ?? `unknown checklist "${id}" (checklists: ${checklists.map((x) => x.id).join(', ')})`, 2);
+    throw new UsageError(mine ?? `unknown checklist "${id}" (checklists: ${checklists.map((x) => x.id).join(', ')})`);
   }
 
   unfinished(): WalkSummary[] {

@@ -1,6 +1,7 @@
 // Command-line parsing: global flags plus each command's own. Unknown flags are an error.
 import { parseArgs } from 'node:util';
-import { UserError, type GlobalFlags } from '../config/load';
+import { type GlobalFlags } from '../config/load';
+import { UsageError } from '../errors';
 
 const OPTIONS = {
   target: { type: 'string' },
@@ -54,19 +55,19 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   } catch (err) {
     const e = err as Error & { code?: string };
     const opt = /option '([^' ]+)/i.exec(e.message)?.[1];
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UserError(`unknown option ${opt ?? ''} (see "ops --help")`, 2);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UserError(`option ${opt ?? ''} needs a value (see "ops --help")`, 2);
-    throw new UserError(`${e.message} (see "ops --help")`, 2);
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${opt ?? ''} (see "ops --help")`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`option ${opt ?? ''} needs a value (see "ops --help")`);
+    throw new UsageError(`${e.message} (see "ops --help")`);
   }
   const v = parsed.values;
   let refresh: number | undefined;
   if (v.refresh !== undefined) {
     refresh = Number(v.refresh);
     if (!Number.isFinite(refresh) || refresh < 1 || refresh > 3600) {
-      throw new UserError(`--refresh: expected seconds between 1 and 3600, got "${v.refresh}"`, 2);
+      throw new UsageError(`--refresh: expected seconds between 1 and 3600, got "${v.refresh}"`);
     }
   }
-  if (v.database !== undefined && v.database.trim() === '') throw new UserError('--database: empty URL', 2);
+  if (v.database !== undefined && v.database.trim() === '') throw new UsageError('--database: empty URL');
   const [command = null, ...positionals] = parsed.positionals;
   return {
     command,
@@ -98,7 +99,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
 function parseLimit(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit: expected a whole number of runs, got "${raw}"`, 2);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit: expected a whole number of runs, got "${raw}"`);
   return n;
 }
 

@@ -1,5 +1,6 @@
 // `ops check`: one probe round, judged, printed as a monitoring plugin does.
-import { UserError, type Settings } from '../config/load';
+import { type Settings } from '../config/load';
+import { UnknownError } from '../errors';
 import { EXIT_CODE, pluginLine } from '../health/rules';
 import { collectOnce } from '../monitor';
 import { CHECK_GROUPS, type Check, type CheckGroup, type HealthReport } from '../types';
@@ -9,10 +10,10 @@ import { sanitizeLine, terminalJson } from '../util/sanitize';
 export function parseOnly(only: string | undefined): Set<CheckGroup> | undefined {
   if (only === undefined) return undefined;
   const groups = only.split(',').map((s) => s.trim()).filter(Boolean);
-  if (groups.length === 0) throw new UserError(`--only: name at least one group (${CHECK_GROUPS.join(', ')})`, 3);
+  if (groups.length === 0) throw new UnknownError(`--only: name at least one group (${CHECK_GROUPS.join(', ')})`);
   for (const g of groups) {
     if (!(CHECK_GROUPS as readonly string[]).includes(g)) {
-      throw new UserError(`--only: unknown group "${g}" (groups: ${CHECK_GROUPS.join(', ')})`, 3);
+      throw new UnknownError(`--only: unknown group "${g}" (groups: ${CHECK_GROUPS.join(', ')})`);
     }
   }
   return new Set(groups as CheckGroup[]);

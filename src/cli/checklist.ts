@@ -3,7 +3,7 @@
 // manual step stops the run unless it was pre-confirmed with --confirm STEP (or, for an input
 // step, given with --input STEP=VALUE). `ops report ID` prints a walkthrough's report.
 import type { Settings } from '../config/load';
-import { UserError } from '../config/load';
+import { UserError, UsageError } from '../errors';
 import { Journal } from '../journal';
 import { collectOnce } from '../monitor';
 import { parseParams } from '../tasks/engine';
@@ -70,23 +70,23 @@ function preAnswers(c: Checklist, flags: HeadlessFlags): { confirmed: Set<string
   const confirmed = new Set<string>();
   for (const id of flags.confirm) {
     const s = c.steps.find((x) => x.id === id);
-    if (!s) throw new UserError(`--confirm ${id}: checklist ${c.id} has no step "${id}" (steps: ${c.steps.map((x) => x.id).join(', ')})`, 2);
+    if (!s) throw new UsageError(`--confirm ${id}: checklist ${c.id} has no step "${id}" (steps: ${c.steps.map((x) => x.id).join(', ')})`);
     if (s.kind !== 'confirm' && !(s.kind === 'gate' && s.onFail === 'warn')) {
-      throw new UserError(`--confirm ${id}: step "${id}" is a ${kindWord(s)} step; only confirm steps and warn gates can be pre-confirmed`, 2);
+      throw new UsageError(`--confirm ${id}: step "${id}" is a ${kindWord(s)} step; only confirm steps and warn gates can be pre-confirmed`);
     }
     confirmed.add(id);
   }
   const inputs = new Map<string, string>();
   for (const pair of flags.inputs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UserError(`--input: expected STEP=VALUE, got "${pair}"`, 2);
+    if (eq <= 0) throw new UsageError(`--input: expected STEP=VALUE, got "${pair}"`);
     const id = pair.slice(0, eq);
     const s = c.steps.find((x) => x.id === id);
-    if (!s || s.kind !== 'input') throw new UserError(`--input ${id}: checklist ${c.id} has no input step "${id}"`, 2);
+    if (!s || s.kind !== 'input') throw new UsageError(`--input ${id}: checklist ${c.id} has no input step "${id}"`);
     try {
       inputs.set(id, checkInput(s, pair.slice(eq + 1)));
     } catch (err) {
-      throw new UserError(`--input ${id}: ${(err as Error).message}`, 2);
+      throw new UsageError(`--input ${id}: ${(err as Error).message}`);
     }
   }
   return { confirmed, inputs };
@@ -248,10 +248,10 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
 }
 
 export async function checklistRunCommand(settings: Settings, service: ChecklistService, name: string | undefined, flags: HeadlessFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (!name) throw new UserError(`checklist run: name a checklist (${service.checklists().checklists.map((c) => c.id).join(', ')})`, 2);
+  if (!name) throw new UsageError(`checklist run: name a checklist (${service.checklists().checklists.map((c) => c.id).join(', ')})`);
   const checklist = service.checklist(name);
   if (!flags.yes) {
-    throw new UserError(`checklist run ${name}: a headless walkthrough runs tasks without asking, so it needs --yes; to walk it step by step, run "ops checklist ${name}" at a terminal`, 2);
+    throw new UsageError(`checklist run ${name}: a headless walkthrough runs tasks without asking, so it needs --yes; to walk it step by step, run "ops checklist ${name}" at a terminal`);
   }
   preAnswers(checklist, flags); // bad flags fail before anything is journaled
   const health = await healthRound(settings);

@@ -2,7 +2,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { configDir, configPath, formatKeyPath, loadConfigFile, parseConfigText, UserError } from '../config/load';
+import { configDir, configPath, formatKeyPath, loadConfigFile, parseConfigText } from '../config/load';
+import { UserError, UsageError } from '../errors';
 import { ConfigSchema } from '../config/schema';
 import { redact, redactDeep } from '../util/redact';
 import { sanitizeText, terminalJson } from '../util/sanitize';
@@ -104,6 +105,6 @@ export async function configCommand(sub: string | undefined, args: string[], env
       return `${key} = ${terminalJson(redactDeep(getAt(raw, path)))}\n`;
     }
     default:
-      throw new UserError(`config: expected one of path, show, validate, get, set${sub ? ` (got "${sub}")` : ''}`, 2);
+      throw new UsageError(`config: expected one of path, show, validate, get, set${sub ? ` (got "${sub}")` : ''}`);
   }
 }

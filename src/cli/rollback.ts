@@ -1,7 +1,8 @@
 // `ops rollback [RUN_ID] [--yes]`: the emergency rollback session. Without a run id it lists the
 // recent runs that still have rollbacks not applied, newest first, with what each would run.
 // With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
-import { UserError, type Settings } from '../config/load';
+import { type Settings } from '../config/load';
+import { UsageError } from '../errors';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
 import { sanitizeText } from '../util/sanitize';
@@ -61,7 +62,7 @@ export async function rollbackCommand(settings: Settings, builtins: readonly Tas
     });
     if (!session.hasDatabase) print('  (no database connection: an undo that needs one fails and stays pending)\n');
     if (!flags.yes) {
-      if (!process.stdin.isTTY) throw new UserError(`rollback ${runId}: asks for confirmation; run it at a terminal, or pass --yes`, 2);
+      if (!process.stdin.isTTY) throw new UsageError(`rollback ${runId}: asks for confirmation; run it at a terminal, or pass --yes`);
       const c = confirmationForRollback(task, settings.target.database);
       const ok = await readlinePrompter().confirmAs(c, {
         yesNo: 'Roll back all of these? [y/N] ',

@@ -1,7 +1,8 @@
 // `ops run TASK [--param k=v ...] [--dry-run] [--yes]`: one task, headless or at a plain
 // terminal prompt. The console's task screens drive the same TaskRunner.
 import type pg from 'pg';
-import { UserError, type Settings } from '../config/load';
+import { type Settings } from '../config/load';
+import { UserError, UsageError } from '../errors';
 import { Journal, operatorIdentity, type JournalEvent, type RunSummary } from '../journal';
 import { groupAlive, parseParams, TaskRunner, type LogSink } from '../tasks/engine';
 import { hostname } from 'node:os';
@@ -24,7 +25,7 @@ export function parseParamFlags(pairs: readonly string[]): Record<string, unknow
   const out: Record<string, unknown> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new UserError(`--param: expected KEY=VALUE, got "${redact(p)}"`, 2);
+    if (eq <= 0) throw new UsageError(`--param: expected KEY=VALUE, got "${redact(p)}"`);
     const key = p.slice(0, eq);
     const raw = p.slice(eq + 1);
     let value: unknown = raw;
@@ -32,7 +33,7 @@ export function parseParamFlags(pairs: readonly string[]): Record<string, unknow
       try {
         value = JSON.parse(raw);
       } catch {
-        throw new UserError(`--param ${key}: not valid JSON: ${redact(raw)}`, 2);
+        throw new UsageError(`--param ${key}: not valid JSON: ${redact(raw)}`);
       }
     }
     if (key in out) out[key] = ([] as unknown[]).concat(out[key], value);
@@ -75,11 +76,11 @@ export function watchSignals(runner: TaskRunner, session: Session): () => void {
 export function taskOrFail(builtins: readonly TaskDef[], id: string | undefined): TaskDef {
   const { tasks, errors } = availableTasks(builtins);
   const ids = tasks.map((t) => t.id).join(', ');
-  if (!id) throw new UserError(`run: name a task (${ids})`, 2);
+  if (!id) throw new UsageError(`run: name a task (${ids})`);
   const t = tasks.find((x) => x.id === id);
   if (!t) {
     const hint = errors.length ? `; a task file did not load: ${errors[0]}` : '';
-    throw new UserError(`run: unknown task "${id}" (tasks: ${ids})${hint}`, 2);
+    throw new UsageError(`run: unknown task "${id}" (tasks: ${ids})${hint}`);
   }
   return t;
 }
@@ -138,7 +139,7 @@ export async function runCommand(settings: Settings, builtins: readonly TaskDef[
   const prompter = readlinePrompter();
   if (confirmation.kind !== 'none' && !flags.yes) {
     if (!interactive) {
-      throw new UserError(`run ${task.id}: a ${task.risk}-risk task asks for confirmation; run it at a terminal, or pass --yes (see the plan with --dry-run)`, 2);
+      throw new UsageError(`run ${task.id}: a ${task.risk}-risk task asks for confirmation; run it at a terminal, or pass --yes (see the plan with --dry-run)`);
     }
     print(planText(planOnly, task, params, target.display));
     if (!(await confirmRun(prompter, confirmation))) {
@@ -215,14 +216,14 @@ export async function resumeCommand(settings: Settings, builtins: readonly TaskD
       throw new UserError(`run --resume ${runId}: step "${task.steps[from].title}" is still running as process group ${pgid}; wait for it to end (or stop it: kill -- -${pgid}), then resume`, 1);
     }
     if (!process.stdin.isTTY) {
-      throw new UserError(`run --resume ${runId}: step "${task.steps[from].title}" may have run (its end was never recorded); run the resume at a terminal to confirm running it again, or undo it with "ops rollback ${runId}"`, 2);
+      throw new UsageError(`run --resume ${runId}: step "${task.steps[from].title}" may have run (its end was never recorded); run the resume at a terminal to confirm running it again, or undo it with "ops rollback ${runId}"`);
     }
     if (!(await readlinePrompter().confirm(`Step "${task.steps[from].title}" may have run already. Run it again? [y/N] `))) {
       print(`nothing was run ("ops rollback ${runId}" undoes what ran)\n`);
       return 1;
     }
   } else if (!flags.yes) {
-    if (!process.stdin.isTTY) throw new UserError(`run --resume ${runId}: asks for confirmation; run it at a terminal, or pass --yes ("ops rollback ${runId}" undoes it instead)`, 2);
+    if (!process.stdin.isTTY) throw new UsageError(`run --resume ${runId}: asks for confirmation; run it at a terminal, or pass --yes ("ops rollback ${runId}" undoes it instead)`);
     if (!(await readlinePrompter().continueOrQuit('[c]ontinue, or [q]uit (ops rollback undoes it instead)? '))) {
       print('nothing was run\n');
       return 1;

@@ -1,6 +1,6 @@
 // The error for a file in the state directory that could not be written, and errno texts.
 import { getSystemErrorMap } from 'node:util';
-import { UserError } from '../config/load';
+import { UserError } from '../errors';
 
 /**
  * A file in the state directory (the journal, a run log) that could not be written: one line

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../config/load';
+import { UserError } from '../errors';
 import { errnoCode, errnoText, StateWriteError } from './errors';
 import type { JournalEvent, JournalEventInput, LooseEvent, LooseEventInput } from './events';
 import { LogWriter, pad2, type OpenLogOptions } from './log-writer';

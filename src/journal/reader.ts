@@ -1,7 +1,7 @@
 // Reading the journal with its index: loading and saving the index file, and reading chosen runs' lines.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
-import { UserError } from '../config/load';
+import { UserError } from '../errors';
 import { errnoCode, errnoText } from './errors';
 import { isLooseEvent, type JournalEvent, type LooseEvent } from './events';
 import { eachLine, readFully, StaleIndex } from './read-bytes';
