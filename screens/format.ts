@@ -1,4 +1,4 @@
-// Display helpers for the screens: status markers, colours, sanitising and short figures.
+// Display helpers for the screens: status markers, colours, sanitising, short figures and word wrapping.
 import type { Status } from '../src/types';
 import { sanitizeLine } from '../src/util/sanitize';
 
@@ -60,4 +60,27 @@ export function fit(s: string, n: number): string {
   if (n <= 0) return '';
   if (s.length > n) return n === 1 ? '…' : `${s.slice(0, n - 1)}…`;
   return s.padEnd(n, ' ');
+}
+
+/** Word-wraps plain text to lines of at most `width` characters (long words are cut). */
+export function wrapWords(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    for (let w = word; w.length > 0; ) {
+      const room = line ? width - line.length - 1 : width;
+      if (w.length <= room) {
+        line = line ? `${line} ${w}` : w;
+        w = '';
+      } else if (line) {
+        out.push(line);
+        line = '';
+      } else {
+        out.push(w.slice(0, width));
+        w = w.slice(width);
+      }
+    }
+  }
+  if (line) out.push(line);
+  return out;
 }

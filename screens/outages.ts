@@ -1,5 +1,6 @@
 // The dashboard's lines for the checks behind real outages (src/health/outages.ts): drawn from
-// the checks' verdicts and rows, never judged here. Pure, like panels.ts, which places them:
+// the checks' verdicts and rows, never judged here. Pure, like the panel bodies
+// (screens/panel-bodies/), which place them:
 // - PostgreSQL panel: the worst of them on its title; a line per check that needs attention right
 //   under the panel's first line (so 80x24 shows them), an overview line at the end (shown when
 //   the terminal is taller);
