@@ -59,23 +59,38 @@ export function pgSummary(parts: Line[], w: SourceWait | null, dataAt: number | 
   return [waitSeg(w, now), ...(parts.length ? [s(`${then.trim()}${then ? ': ' : ''}`), ...joinParts(parts)] : [s(`none needed attention${then}`)])];
 }
 
+/** The database down: the reason on the title, in full in the rows, with the retry and the target. */
+function downBody({ state, width, now }: Ctx, v: Extract<PgView, { kind: 'down' }>, w: SourceWait | null): Body {
+  // while another attempt is under way, that is what to say, not a retry time already past
+  const retry = w ? waitedText(w, now) : retryText(state, now);
+  const target = state.target ? `target ${clean(state.target.name)} ${clean(state.target.display)}` : '';
+  const row = [retry, target].filter(Boolean).join(' · ');
+  // the title line truncates; the rows give the whole reason, wrapped to the panel (the retry
+  // time the last answer named is past once the next attempt is under way)
+  const why = w ? v.reason.replace(/ \(retrying in \d+s\)$/, '') : v.reason;
+  const reason: Line[] = wrapWords(why, Math.max(20, width)).map((l) => [s(l, v.status)]);
+  return { summary: unavailable(v, v.status), rows: [...reason, ...(row ? [[s(row)]] : [])] };
+}
+
+/** "standby, lag 2s", "2 replicas, lag 1s" or "no replicas". */
+function replicationText(pg: PgData): string {
+  const r = pg.replication;
+  let replText = 'no replicas';
+  if (r.role === 'standby') replText = `standby, lag ${r.standbyLagSec === null ? 'n/a' : formatDuration(r.standbyLagSec)}`;
+  else if (r.replicas.length > 0) {
+    const maxLag = Math.max(...r.replicas.map((x) => x.lagSec ?? 0));
+    replText = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}, lag ${formatDuration(maxLag)}`;
+  }
+  return replText;
+}
+
 export function postgresPanel(ctx: Ctx): Body {
   const { state, checks, width, now } = ctx;
   if (!state.snapshot) return collecting;
   const v = pgView(ctx);
   if (v.kind === 'none') return notConfigured(state, now, true);
   const w = waitOn(state, 'postgres', now);
-  if (v.kind === 'down') {
-    // while another attempt is under way, that is what to say, not a retry time already past
-    const retry = w ? waitedText(w, now) : retryText(state, now);
-    const target = state.target ? `target ${clean(state.target.name)} ${clean(state.target.display)}` : '';
-    const row = [retry, target].filter(Boolean).join(' · ');
-    // the title line truncates; the rows give the whole reason, wrapped to the panel (the retry
-    // time the last answer named is past once the next attempt is under way)
-    const why = w ? v.reason.replace(/ \(retrying in \d+s\)$/, '') : v.reason;
-    const reason: Line[] = wrapWords(why, Math.max(20, width)).map((l) => [s(l, v.status)]);
-    return { summary: unavailable(v, v.status), rows: [...reason, ...(row ? [[s(row)]] : [])] };
-  }
+  if (v.kind === 'down') return downBody(ctx, v, w);
   const pg = v.pg;
   const pgAt = state.snapshot.postgres?.at ?? state.snapshot.at;
   const sw = sparkWidth(width);
@@ -96,13 +111,7 @@ export function postgresPanel(ctx: Ctx): Body {
   const xidVal = xidCheck?.value ?? oldest?.age ?? null;
   const xidDb = xidCheck?.subject ?? oldest?.database ?? '';
   const repl = checks.get('pg.replication');
-  const r = pg.replication;
-  let replText = 'no replicas';
-  if (r.role === 'standby') replText = `standby, lag ${r.standbyLagSec === null ? 'n/a' : formatDuration(r.standbyLagSec)}`;
-  else if (r.replicas.length > 0) {
-    const maxLag = Math.max(...r.replicas.map((x) => x.lagSec ?? 0));
-    replText = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}, lag ${formatDuration(maxLag)}`;
-  }
+  const replText = replicationText(pg);
   const ver = shortVersion(pg);
   const overview = outagePgOverview(checks, pg);
   return {
