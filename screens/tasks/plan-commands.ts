@@ -1,0 +1,131 @@
+// The task part of the console's controller (screens/controller.ts): the task list, a task's
+// parameter form, its plan (bound to the task and its parameters as the service validated
+// them), the confirmation, and starting the run or giving up its start.
+import { errorLine } from '../../src/errors';
+import { confirmationFor } from '../../src/tasks/confirm';
+import type { TaskDef } from '../../src/tasks/model';
+import type { FixRef } from '../../src/types';
+import type { CommandContext } from '../command-context';
+import { paramFields, paramsFromForm } from './model';
+import { runRoute } from './run-commands';
+import type { ChecklistBack, ParamsRoute, PlanRoute, TasksRoute } from './state';
+
+export type PlanCommands = ReturnType<typeof planCommands>;
+
+export function planCommands(c: CommandContext) {
+  const { deps, apply, go, now } = c;
+  let startAbort: AbortController | null = null;
+
+  function openTasks(): void {
+    const svc = deps.service;
+    if (!svc) return;
+    try {
+      const { tasks, errors } = svc.tasks();
+      go({ screen: 'tasks', tasks, errors, sel: 0 });
+    } catch (err) {
+      apply({ type: 'notice', text: `tasks: ${errorLine(err)}` });
+    }
+  }
+
+  function openTask(from: TasksRoute, task: TaskDef): void {
+    const fields = paramFields(task);
+    if (fields.length === 0) toPlan(from, null, task, {});
+    else go({ screen: 'params', from, task, fields, values: {}, focus: 0, error: null });
+  }
+
+  /** The plan for these parameters, or back to the form with the service's one-line error. */
+  function toPlan(from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>, checklist?: ChecklistBack, fromDashboard = false): void {
+    const svc = deps.service!;
+    try {
+      const steps = svc.plan(task.id, params);
+      // bound to the parameters as the task reads them (svc.plan has just validated them)
+      const parsed = task.params.safeParse(params);
+      const confirm = confirmationFor(task, { params: parsed.success ? (parsed.data as Record<string, unknown>) : params, steps }, svc.databaseName);
+      go({ screen: 'plan', from, form, task, params, steps, confirm, typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}), ...(fromDashboard ? { fromDashboard } : {}) });
+    } catch (err) {
+      if (checklist) {
+        go(checklist.route);
+        apply({ type: 'error', error: `${task.id}: ${errorLine(err)}` });
+        return;
+      }
+      const base: ParamsRoute = form ?? { screen: 'params', from, task, fields: [], values: {}, focus: 0, error: null };
+      go({ ...base, error: errorLine(err) });
+    }
+  }
+
+  /** The plan of a task by its id: from the dashboard (f, c / x on a session) or a walkthrough's task step. */
+  function planOf(taskId: string, params: Record<string, unknown>, back?: ChecklistBack): void {
+    const svc = deps.service;
+    if (!svc) return;
+    try {
+      const { tasks, errors } = svc.tasks();
+      const sel = tasks.findIndex((t) => t.id === taskId);
+      if (sel < 0) throw new Error(back ? `unknown task ${taskId}` : `no task ${taskId}`);
+      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], params, back, !back);
+    } catch (err) {
+      if (back) apply({ type: 'error', error: errorLine(err) });
+      else apply({ type: 'notice', text: `${taskId}: ${errorLine(err)}` });
+    }
+  }
+
+  function fix(offer: FixRef | null, subject: string): void {
+    if (!deps.service) return;
+    if (offer) planOf(offer.task, offer.params);
+    else apply({ type: 'notice', text: `no finding in ${subject} that a built-in task fixes: Tab to the panel with one` });
+  }
+
+  /** The plan shown was for this task and these parameters (never a row index): starts them. */
+  function start(r: PlanRoute): void {
+    const svc = deps.service!;
+    const abort = new AbortController();
+    startAbort = abort;
+    apply({ type: 'starting', on: true });
+    svc.start(r.task.id, r.params, abort.signal).then(
+      (handle) => {
+        startAbort = null;
+        // a notice about the start (q does not quit now) no longer holds
+        apply({ type: 'notice', text: null });
+        if (r.checklist) {
+          const back: ChecklistBack = { ...r.checklist, startedAt: now() };
+          try {
+            c.walk().taskStarted(back, handle);
+          } catch (err) {
+            apply({ type: 'notice', text: `the walkthrough could not record the run: ${errorLine(err)}` });
+          }
+          return go(runRoute(handle, back));
+        }
+        go(runRoute(handle, r.fromDashboard ? { screen: 'dashboard' } : r.from));
+      },
+      (err: unknown) => {
+        startAbort = null;
+        apply({ type: 'starting', on: false });
+        apply({ type: 'notice', text: null });
+        apply({ type: 'error', error: abort.signal.aborted ? `${r.task.id} was not started: given up while connecting (nothing ran)` : errorLine(err) });
+      },
+    );
+  }
+
+  /** Gives up a start still connecting or waiting for the lock (a server that does not answer). */
+  function giveUpStart(): void {
+    startAbort?.abort();
+  }
+
+  /** Where Esc goes from a plan. */
+  function leavePlan(r: PlanRoute, notRun = false): void {
+    go(r.checklist?.route ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)));
+    if (notRun) apply({ type: 'notice', text: `${r.task.id} was not run` });
+  }
+
+  function submitForm(r: ParamsRoute): void {
+    toPlan(r.from, { ...r, error: null }, r.task, paramsFromForm(r.task, r.values));
+  }
+
+  function confirmWord(r: PlanRoute): void {
+    if (r.confirm.kind !== 'type-word') return;
+    const { word, what } = r.confirm;
+    if (r.typed === word) return start(r);
+    apply({ type: 'error', error: r.typed ? `"${r.typed}" is not ${what}: type ${word} exactly, or Esc` : `type ${word} to run it, or Esc` });
+  }
+
+  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord };
+}
