@@ -29,22 +29,23 @@ export interface WalkDeps {
 export type WalkController = ReturnType<typeof walkController>;
 
 export function walkController(d: WalkDeps) {
+  const watch = walkWatcher(d);
+  const core = walkCore(d, watch);
+  const { evaluate } = core;
+  const { openChecklists, openWalk, openChosen, taskStarted, taskClosed } = walkOpeners(d, watch);
+  const { submitText, enter, skip, endBlocked, openNote, leave } = walkCommands(d, core);
+
+  function dispose(): void {
+    watch(null);
+  }
+
+  return { evaluate, openChecklists, openWalk, openChosen, taskStarted, taskClosed, submitText, enter, skip, endBlocked, openNote, leave, dispose };
+}
+
+/** The walkthrough the screen follows. */
+function walkWatcher(d: WalkDeps) {
   let watched: WalkHandle | null = null;
   let offWalk: (() => void) | null = null;
-
-  const health = () => {
-    const st = d.monitor.getState();
-    // Sources publish as they answer: until every one has answered once (or been given up on),
-    // a walkthrough is not begun or judged on a report that leaves one out (its "before" figures
-    // would miss PostgreSQL whenever the first connection took a moment).
-    if (st.waiting?.some((w) => w.lastAnswerAt === null && !w.overdue)) return { snapshot: null, report: null };
-    return { snapshot: st.snapshot, report: st.report };
-  };
-  const route = (): WalkRoute | null => {
-    const r = d.state().route;
-    return r.screen === 'checklist' ? r : null;
-  };
-  const error = (text: string) => d.apply({ type: 'error', error: text });
 
   /** The screen follows the walkthrough's own state: every record, note or end redraws it. */
   function watch(w: WalkHandle | null): void {
@@ -53,6 +54,30 @@ export function walkController(d: WalkDeps) {
     watched = w;
     offWalk = w ? w.subscribe(() => d.apply({ type: 'walk-changed', state: w.state })) : null;
   }
+
+  return watch;
+}
+
+type Watch = ReturnType<typeof walkWatcher>;
+
+/** The health data a walkthrough is begun and judged on. */
+function healthOf(monitor: MonitorLike) {
+  const st = monitor.getState();
+  // Sources publish as they answer: until every one has answered once (or been given up on),
+  // a walkthrough is not begun or judged on a report that leaves one out (its "before" figures
+  // would miss PostgreSQL whenever the first connection took a moment).
+  if (st.waiting?.some((w) => w.lastAnswerAt === null && !w.overdue)) return { snapshot: null, report: null };
+  return { snapshot: st.snapshot, report: st.report };
+}
+
+/** The evaluation that settles automatic steps, and the replies handed to the core. */
+function walkCore(d: WalkDeps, watch: Watch) {
+  const health = () => healthOf(d.monitor);
+  const route = (): WalkRoute | null => {
+    const r = d.state().route;
+    return r.screen === 'checklist' ? r : null;
+  };
+  const error = (text: string) => d.apply({ type: 'error', error: text });
 
   function finish(w: WalkHandle, outcome: 'completed' | 'blocked') {
     const svc = d.checklists;
@@ -132,6 +157,13 @@ export function walkController(d: WalkDeps) {
     settle(r, a, mode);
   }
 
+  return { error, evaluate, settle, reply };
+}
+
+type WalkCore = ReturnType<typeof walkCore>;
+
+/** Opening the checklists and walkthroughs, and a task step's run started and closed. */
+function walkOpeners(d: WalkDeps, watch: Watch) {
   function openChecklists(): void {
     const svc = d.checklists;
     if (!svc) return;
@@ -183,7 +215,13 @@ export function walkController(d: WalkDeps) {
     back.route.walk?.taskStarted(back.index, handle.runId, handle.task.id);
   }
 
-  // ---------------------------------------------------------------- the operator's commands
+  return { openChecklists, openWalk, openChosen, taskStarted, taskClosed };
+}
+
+/** The operator's commands on the walkthrough screen. */
+function walkCommands(d: WalkDeps, core: WalkCore) {
+  const { error, evaluate, reply, settle } = core;
+
   /** Enter while typing: the text goes to the step the prompt was opened for. */
   function submitText(r: WalkRoute): void {
     const m = r.mode;
@@ -238,9 +276,5 @@ export function walkController(d: WalkDeps) {
     if (r.walk && !r.finished) d.apply({ type: 'notice', text: `walkthrough ${r.walk.run} left open: l lists it to resume (or ops checklist resume)` });
   }
 
-  function dispose(): void {
-    watch(null);
-  }
-
-  return { evaluate, openChecklists, openWalk, openChosen, taskStarted, taskClosed, submitText, enter, skip, endBlocked, openNote, leave, dispose };
+  return { submitText, enter, skip, endBlocked, openNote, leave };
 }
