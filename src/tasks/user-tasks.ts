@@ -6,11 +6,16 @@
 // Parameters never pass through a shell: in `run` steps each '{{name}}' is replaced by the
 // value as text inside its one argv element; in `sql` steps each :name becomes a bound $n
 // parameter; `shell` steps get them only as environment variables OPS_PARAM_<NAME>.
+//
+// The file's format (its zod schemas) is user-task-spec.ts; the parameter references in argv
+// and SQL are user-task-templates.ts.
 import { join } from 'node:path';
 import * as z from 'zod';
 import { configDir, UserError } from '../config/load';
 import { firstProblem, parseYaml, readSafely, valueAt, yamlFilesIn, zodProblems, type Locator, type Problem } from '../util/yaml-file';
-import { RISKS, type Action, type Risk, type StepDef, type TaskDef } from './model';
+import type { Action, StepDef, TaskDef } from './model';
+import { allowedKeys, TaskSpec, type ActionSpec, type ParamSpec } from './user-task-spec';
+import { parseArg, parseSql, type Part } from './user-task-templates';
 
 /** Where operators' task files live. */
 export function userTasksDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,102 +53,6 @@ export function loadUserTasksOrThrow(dir: string, builtinIds: ReadonlySet<string
   return tasks;
 }
 
-// ---------------------------------------------------------------- the format
-
-const ID_RE = /^[a-z][a-z0-9-]*$/;
-const PARAM_RE = /^[a-z][a-z0-9_]*$/;
-
-const text = (what: string) => z.string({ error: `expected ${what} (text)` }).refine((v) => v.trim() !== '', `${what} must not be empty`);
-
-const paramCommon = {
-  description: z.string({ error: 'expected text' }).optional(),
-  secret: z.boolean({ error: 'expected true or false' }).optional(),
-};
-const ParamSpec = z.discriminatedUnion(
-  'type',
-  [
-    z.strictObject({
-      type: z.literal('string'),
-      pattern: z.string({ error: 'expected a regular expression (text)' }).optional(),
-      default: z.string({ error: 'expected text (quote it)' }).optional(),
-      ...paramCommon,
-    }),
-    z.strictObject({
-      type: z.literal('number'),
-      min: z.number({ error: 'expected a number' }).optional(),
-      max: z.number({ error: 'expected a number' }).optional(),
-      default: z.number({ error: 'expected a number' }).optional(),
-      ...paramCommon,
-    }),
-    z.strictObject({
-      type: z.literal('boolean'),
-      default: z.boolean({ error: 'expected true or false' }).optional(),
-      ...paramCommon,
-    }),
-  ],
-  { error: 'type must be string, number or boolean' },
-);
-type ParamSpec = z.infer<typeof ParamSpec>;
-
-const actionFields = {
-  run: z.array(z.string({ error: 'expected text' }), { error: 'expected a list: [program, arg, ...]' }).min(1, 'must name a program').optional(),
-  sql: text('SQL').optional(),
-  shell: text('a shell script').optional(),
-};
-const RollbackSpec = z.strictObject(actionFields, { error: 'expected a mapping with run, sql or shell' });
-const StepSpec = z.strictObject(
-  {
-    id: z.string({ error: 'expected a step id' }).regex(ID_RE, 'a step id is lowercase letters, digits and "-", starting with a letter'),
-    title: text('a title').transform((v) => v.trim()),
-    ...actionFields,
-    timeout: z.number({ error: 'expected seconds (a number)' }).positive('must be more than 0 seconds').max(86_400, 'at most 86400 seconds (a day)').optional(),
-    rollback: RollbackSpec.optional(),
-    irreversible: z.boolean({ error: 'expected true or false' }).optional(),
-    readOnly: z.boolean({ error: 'expected true or false' }).optional(),
-  },
-  { error: 'expected a step (a mapping with id, title and run, sql or shell)' },
-);
-type StepSpec = z.infer<typeof StepSpec>;
-type ActionSpec = Pick<StepSpec, 'run' | 'sql' | 'shell'>;
-
-const TaskSpec = z.strictObject(
-  {
-    id: z.string({ error: 'expected a task id' }).regex(ID_RE, 'a task id is lowercase letters, digits and "-", starting with a letter'),
-    title: text('a title').transform((v) => v.trim()),
-    description: z.string({ error: 'expected text' }).optional(),
-    risk: z.enum(RISKS as unknown as [Risk, ...Risk[]], { error: 'must be low, medium, high or critical' }),
-    params: z
-      .record(z.string().regex(PARAM_RE, 'a parameter name is lowercase letters, digits and "_", starting with a letter'), ParamSpec, {
-        error: 'expected a mapping of parameter names to { type: ... }',
-      })
-      .optional(),
-    steps: z.array(StepSpec, { error: 'expected a list of steps' }).min(1, 'a task needs at least one step'),
-  },
-  { error: 'expected a task (a mapping with id, title, risk and steps)' },
-);
-type TaskSpec = z.infer<typeof TaskSpec>;
-
-const ALLOWED_KEYS = {
-  task: ['id', 'title', 'description', 'risk', 'params', 'steps'],
-  string: ['type', 'pattern', 'default', 'secret', 'description'],
-  number: ['type', 'min', 'max', 'default', 'secret', 'description'],
-  boolean: ['type', 'default', 'secret', 'description'],
-  step: ['id', 'title', 'run', 'sql', 'shell', 'timeout', 'rollback', 'irreversible', 'readOnly'],
-  rollback: ['run', 'sql', 'shell'],
-};
-
-function allowedKeys(path: readonly PropertyKey[], data: unknown): string[] | null {
-  if (path.length === 0) return ALLOWED_KEYS.task;
-  if (path[0] === 'params' && path.length === 2) {
-    const t = valueAt(data, path)?.type;
-    return typeof t === 'string' && t in ALLOWED_KEYS ? ALLOWED_KEYS[t as 'string' | 'number' | 'boolean'] : null;
-  }
-  if (path[0] === 'steps' && path.length === 2) return ALLOWED_KEYS.step;
-  if (path[0] === 'steps' && path.length === 3 && path[2] === 'rollback') return ALLOWED_KEYS.rollback;
-  return null;
-}
-
-
 // ---------------------------------------------------------------- parameters
 
 function buildParamSchema(spec: ParamSpec, re: RegExp | null): z.ZodType {
@@ -167,121 +76,6 @@ function buildParamSchema(spec: ParamSpec, re: RegExp | null): z.ZodType {
 function asText(name: string, v: unknown): string {
   if (v === undefined || v === null) throw new Error(`parameter ${name} has no value`);
   return String(v);
-}
-
-// ---------------------------------------------------------------- templates
-
-type Part = string | { param: string };
-
-/** Splits one argv element at its '{{name}}' references. */
-function parseArg(arg: string, known: ReadonlySet<string>): { parts: Part[] } | { index: number; message: string } {
-  const parts: Part[] = [];
-  let i = 0;
-  while (i < arg.length) {
-    const open = arg.indexOf('{{', i);
-    if (open < 0) {
-      parts.push(arg.slice(i));
-      break;
-    }
-    if (open > i) parts.push(arg.slice(i, open));
-    const close = arg.indexOf('}}', open + 2);
-    if (close < 0) return { index: open, message: `"{{" without a closing "}}"` };
-    const name = arg.slice(open + 2, close).trim();
-    if (!PARAM_RE.test(name)) return { index: open, message: `"{{${arg.slice(open + 2, close)}}}" is not a parameter reference` };
-    if (!known.has(name)) return { index: open, message: `unknown parameter "{{${name}}}" (${paramList(known)})` };
-    parts.push({ param: name });
-    i = close + 2;
-  }
-  return { parts };
-}
-
-function paramList(known: ReadonlySet<string>): string {
-  return known.size ? `parameters: ${[...known].join(', ')}` : 'the task has no parameters';
-}
-
-const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-
-/**
- * Turns :name placeholders into $1, $2... (a repeated name reuses its number), skipping string
- * literals, quoted identifiers, dollar quotes, comments and `::` casts.
- */
-function parseSql(sqlText: string, known: ReadonlySet<string>): { text: string; names: string[] } | { index: number; message: string } {
-  const names: string[] = [];
-  let out = '';
-  let i = 0;
-  const n = sqlText.length;
-  const copyUntil = (end: number) => {
-    out += sqlText.slice(i, end);
-    i = end;
-  };
-  while (i < n) {
-    const c = sqlText[i];
-    const next = sqlText[i + 1];
-    if (c === "'") {
-      const prev = sqlText[i - 1];
-      const escapes = (prev === 'E' || prev === 'e') && !IDENT_CHAR.test(sqlText[i - 2] ?? ' ');
-      let j = i + 1;
-      for (; j < n; j++) {
-        if (escapes && sqlText[j] === '\\') j++;
-        else if (sqlText[j] === "'") {
-          if (sqlText[j + 1] === "'") j++;
-          else break;
-        }
-      }
-      if (j >= n) return { index: i, message: 'unterminated quoted string' };
-      copyUntil(j + 1);
-    } else if (c === '"') {
-      let j = i + 1;
-      for (; j < n; j++) {
-        if (sqlText[j] === '"') {
-          if (sqlText[j + 1] === '"') j++;
-          else break;
-        }
-      }
-      if (j >= n) return { index: i, message: 'unterminated quoted identifier' };
-      copyUntil(j + 1);
-    } else if (c === '-' && next === '-') {
-      const j = sqlText.indexOf('\n', i);
-      copyUntil(j < 0 ? n : j);
-    } else if (c === '/' && next === '*') {
-      let depth = 0;
-      let j = i;
-      for (; j < n; j++) {
-        if (sqlText[j] === '/' && sqlText[j + 1] === '*') {
-          depth++;
-          j++;
-        } else if (sqlText[j] === '*' && sqlText[j + 1] === '/') {
-          depth--;
-          j++;
-          if (depth === 0) break;
-        }
-      }
-      if (j >= n) return { index: i, message: 'unterminated /* comment' };
-      copyUntil(j + 1);
-    } else if (c === '$' && !IDENT_CHAR.test(sqlText[i - 1] ?? ' ')) {
-      if (/[0-9]/.test(next ?? '')) return { index: i, message: `write :name placeholders, not positional ${sqlText.slice(i).match(/^\$[0-9]+/)![0]}` };
-      const tag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(sqlText.slice(i));
-      if (!tag) {
-        copyUntil(i + 1);
-        continue;
-      }
-      const end = sqlText.indexOf(tag[0], i + tag[0].length);
-      if (end < 0) return { index: i, message: `unterminated ${tag[0]} quote` };
-      copyUntil(end + tag[0].length);
-    } else if (c === ':' && next === ':') {
-      copyUntil(i + 2);
-    } else if (c === ':' && /[A-Za-z_]/.test(next ?? '')) {
-      const name = /^:([A-Za-z_][A-Za-z0-9_]*)/.exec(sqlText.slice(i))![1];
-      if (!known.has(name)) return { index: i, message: `unknown parameter ":${name}" (${paramList(known)})` };
-      let k = names.indexOf(name);
-      if (k < 0) k = names.push(name) - 1;
-      out += `$${k + 1}`;
-      i += 1 + name.length;
-    } else {
-      copyUntil(i + 1);
-    }
-  }
-  return { text: out, names };
 }
 
 // ---------------------------------------------------------------- building the task
