@@ -90,12 +90,8 @@ function exitOnSignal(signal: NodeJS.Signals): void {
   process.exit(SIGNAL_EXIT[signal] ?? 1);
 }
 
-export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Promise<void> {
-  const stdin = opts.stdin ?? process.stdin;
-  const stdout = opts.stdout ?? process.stdout;
-  // Checked before anything is drawn: useInput would otherwise throw "Raw mode is not supported".
-  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') throw new Error(NOT_A_TTY_MESSAGE);
-
+/** Leaves the alternate screen, once, whichever exit path gets there first. */
+function screenRestorer(stdout: NodeJS.WriteStream): () => void {
   let restored = false;
   const restore = () => {
     if (restored) return;
@@ -106,6 +102,42 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
       // the terminal may be gone (SIGHUP); nothing left to restore
     }
   };
+  return restore;
+}
+
+/** The runs ended as far as they can be, the screen restored, the monitor stopped: its error. */
+async function windDown(tasks: ReturnType<typeof trackingStarts> | null, monitor: MonitorLike, restore: () => void, signal?: NodeJS.Signals): Promise<unknown> {
+  // A run in progress is never abandoned: on a hang-up (or any other way out) the running step
+  // is not killed (it runs in its own process group), it finishes and is journaled, and the run
+  // is marked interrupted, before the console leaves. Nothing to wait for when no run is open.
+  // A second signal meanwhile exits at once (onSignal).
+  if (tasks) {
+    try {
+      await tasks.started();
+      await tasks.service.hangUp();
+    } catch {
+      // recorded as far as it could be; leaving anyway
+    }
+  }
+  restore(); // before waiting on the monitor, so a slow stop never leaves the screen switched
+  let stopError: unknown;
+  try {
+    const stopping = monitor.stop();
+    if (signal) await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+    else await stopping;
+  } catch (err) {
+    stopError = err;
+  }
+  return stopError;
+}
+
+export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Promise<void> {
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  // Checked before anything is drawn: useInput would otherwise throw "Raw mode is not supported".
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') throw new Error(NOT_A_TTY_MESSAGE);
+
+  const restore = screenRestorer(stdout);
 
   const tasks = opts.service ? trackingStarts(opts.service) : null;
   let instance: Instance | undefined;
@@ -139,27 +171,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     } catch {
       // already unmounted
     }
-    // A run in progress is never abandoned: on a hang-up (or any other way out) the running step
-    // is not killed (it runs in its own process group), it finishes and is journaled, and the run
-    // is marked interrupted, before the console leaves. Nothing to wait for when no run is open.
-    // A second signal meanwhile exits at once (onSignal).
-    if (tasks) {
-      try {
-        await tasks.started();
-        await tasks.service.hangUp();
-      } catch {
-        // recorded as far as it could be; leaving anyway
-      }
-    }
-    restore(); // before waiting on the monitor, so a slow stop never leaves the screen switched
-    let stopError: unknown;
-    try {
-      const stopping = monitor.stop();
-      if (signal) await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
-      else await stopping;
-    } catch (err) {
-      stopError = err;
-    }
+    const stopError = await windDown(tasks, monitor, restore, signal);
     detach();
     if (signal) exitOnSignal(signal);
     if (error !== undefined) settle.reject(error);
