@@ -1,73 +1,159 @@
-// The `ops` entry point. The CLI commands and the console drive one engine (src/);
-// the console's UI (screens/, ink + react) is loaded only when the console starts.
+// The `ops` entry point and composition root: it builds the settings and the services on the
+// built-in tasks, and runs one row of the command table inside the one error boundary
+// (bin/boundary.ts). The CLI commands and the console drive one engine (src/); the console's UI
+// (screens/, ink + react) is loaded only when the console starts (bin/console.ts).
+//
+// Adding a command is one row in COMMANDS: its handler (a number it returns is the exit code)
+// and how its errors exit (`fallback` for an internal error; a UserError exits with its own
+// code, or with `user` when the row sets it).
 import pkg from '../package.json';
-import { parseCommandLine, USAGE } from '../src/cli/args';
+import { parseCommandLine, USAGE, type ParsedArgs } from '../src/cli/args';
 import { parseOnly, runCheck } from '../src/cli/check';
 import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCommand, showChecklist } from '../src/cli/checklist';
 import { configCommand } from '../src/cli/config-cmd';
-import { ChecklistService } from '../src/checklists/service';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand } from '../src/cli/rollback';
-import { startupNotice } from '../src/tasks/attention';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
-import { Journal, setJournalWarningHandler, stateDir } from '../src/journal';
-import { reap, registryDir, SCENARIO_NAMES, startDrill } from '../src/drill/drill';
+import { ChecklistService } from '../src/checklists/service';
+import { resolveSettings } from '../src/config/load';
 import { runPlantedSessions, SESSIONS_COMMAND } from '../src/drill/sessions';
-import { hostname } from 'node:os';
-import { Writable } from 'node:stream';
-import { resolveSettings, UserError } from '../src/config/load';
-import { Monitor } from '../src/monitor';
+import { UnknownError, UsageError, UserError } from '../src/errors';
+import { Journal, setJournalWarningHandler } from '../src/journal';
 import { TaskService } from '../src/tasks/service';
 import { BUILTIN_TASKS } from '../tasks/index';
-import { redact } from '../src/util/redact';
-import { sanitizeLine, sanitizeText } from '../src/util/sanitize';
+import { fail, guard, type Exits } from './boundary';
+import { consoleCommand, openConsole, type ConsoleWalk } from './console';
+import { drillCommand } from './drill';
+import type { Services } from './services';
 
-const debug = process.argv.includes('--debug');
+const services: Services = {
+  tasks: BUILTIN_TASKS,
+  settings: (flags) => resolveSettings(flags),
+  checklists: (settings) => new ChecklistService(settings, BUILTIN_TASKS),
+  taskService: (settings) => new TaskService(settings, BUILTIN_TASKS),
+};
 
-function fail(err: unknown, fallbackCode: number): never {
-  const secrets = [process.env.PGPASSWORD];
-  if (err instanceof UserError) {
-    // one line, terminal-safe: a message may quote a database's error or a file's text
-    process.stderr.write(`ops: ${sanitizeLine(redact(err.message, secrets))}\n`);
-    if (debug && err.stack) process.stderr.write(`${sanitizeText(redact(err.stack, secrets))}\n`);
-    process.exit(err.exitCode);
-  }
-  const e = err as Error;
-  process.stderr.write(`ops: internal error: ${sanitizeLine(redact(e?.message ?? String(err), secrets))}${debug ? '' : ' (run with --debug for details)'}\n`);
-  if (debug && e?.stack) process.stderr.write(`${sanitizeText(redact(e.stack, secrets))}\n`);
-  process.exit(fallbackCode);
-}
-
-/**
- * ink decides once, when it is loaded, whether it runs in CI (a CI or CONTINUOUS_INTEGRATION
- * variable), and then draws only the last frame. The console runs only on a real terminal, so
- * it loads ink with those variables hidden, and puts them back for everything else.
- */
-async function importConsoleOutsideCi(): Promise<typeof import('../screens/console')> {
-  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
-  delete process.env.CI;
-  delete process.env.CONTINUOUS_INTEGRATION;
-  try {
-    return await import('../screens/console');
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
-  }
-}
-
-/** Switches to the alternate screen and writes the header line; returns the exit-time restore. */
-function drawEarlyHeader(host: string, targetName: string, targetDisplay: string): () => void {
-  const cols = process.stdout.columns || 80;
-  const text = sanitizeLine(`ops ${host} · starting… · ${targetName} ${targetDisplay}`);
-  const line = text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
-  process.stdout.write(`\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H${line}`);
-  const leave = () => {
-    process.stdout.write('\x1b[?1049l\x1b[?25h');
-  };
-  process.once('exit', leave);
-  return leave;
+/** One command: its handler, and how its errors exit (bin/boundary.ts `Exits`). */
+interface Command extends Exits {
+  run(args: ParsedArgs): Promise<number | void> | number | void;
 }
 
 const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`);
+const write = (s: string) => void process.stdout.write(s);
+
+/** `ops check`: a monitoring plugin, so every error, a usage error too, is UNKNOWN (3). */
+async function check(args: ParsedArgs): Promise<number> {
+  if (args.positionals.length) throw new UnknownError(`check: unexpected argument "${args.positionals[0]}"`);
+  const only = parseOnly(args.only);
+  const settings = services.settings(args.flags);
+  const result = await runCheck(settings, { json: args.json, only });
+  write(result.output);
+  return result.exitCode;
+}
+
+/** `ops run TASK`, `ops run` (the list), and `ops run --resume RUN_ID`. */
+async function run(args: ParsedArgs): Promise<number | void> {
+  if (args.resume) {
+    if (args.positionals.length) throw new UsageError('run --resume: give the run id only (the task and its parameters come from the journal)');
+    return resumeCommand(services.settings(args.flags), services.tasks, args.resume, { yes: args.yes });
+  }
+  if (!args.positionals[0]) return write(listTasks(services.tasks));
+  if (args.positionals.length > 1) throw new UsageError(`run: unexpected argument "${args.positionals[1]}" (parameters go as --param KEY=VALUE)`);
+  const settings = services.settings(args.flags);
+  return runCommand(settings, services.tasks, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
+}
+
+async function rollback(args: ParsedArgs): Promise<number> {
+  if (args.positionals.length > 1) throw new UsageError(`rollback: unexpected argument "${args.positionals[1]}"`);
+  const settings = services.settings(args.flags);
+  return rollbackCommand(settings, services.tasks, args.positionals[0], { yes: args.yes });
+}
+
+function history(args: ParsedArgs): void {
+  const journal = new Journal();
+  if (args.positionals.length) throw new UsageError(`history: unexpected argument "${args.positionals[0]}"`);
+  write(withNewline(historyCommand(journal, { json: args.json, limit: args.limit })));
+}
+
+function show(args: ParsedArgs): void {
+  const journal = new Journal();
+  if (args.positionals.length !== 1) throw new UsageError('show: name one run id (or a unique prefix of it); "ops history" lists them');
+  write(withNewline(showCommand(journal, args.positionals[0])));
+}
+
+/** `ops checklist [NAME | show NAME | run NAME --yes | resume [ID]]`. */
+async function checklist(args: ParsedArgs): Promise<number | void> {
+  const [sub, ...rest] = args.positionals;
+  const settings = services.settings(args.flags);
+  if (sub === undefined) return write(listChecklists(services.checklists(settings)));
+  if (sub === 'run') {
+    if (rest.length > 1) throw new UsageError(`checklist run: unexpected argument "${rest[1]}"`);
+    return checklistRunCommand(settings, services.checklists(settings), rest[0], { yes: args.yes, confirm: args.confirm, inputs: args.inputs });
+  }
+  if (sub === 'show') {
+    if (rest.length !== 1) throw new UsageError('checklist show: name one checklist');
+    return write(showChecklist(services.checklists(settings), rest[0]));
+  }
+  if (rest.length > (sub === 'resume' ? 1 : 0)) throw new UsageError(`checklist: unexpected argument "${rest[sub === 'resume' ? 1 : 0]}"`);
+  if (sub === 'resume' && args.yes) {
+    const service = services.checklists(settings);
+    const id = rest[0] ?? service.unfinished()[0]?.run;
+    if (!id) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
+    return checklistResumeHeadless(settings, service, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
+  }
+  if (args.confirm.length || args.inputs.length) throw new UsageError('--confirm and --input are for headless runs: add --yes (ops checklist run NAME --yes ...)');
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new UserError(`checklist ${sub}: walking a checklist needs an interactive terminal; headless (cron): ops checklist ${sub === 'resume' ? 'resume ID' : `run ${sub}`} --yes`, 2);
+  }
+  const service = services.checklists(settings);
+  let walk: ConsoleWalk;
+  if (sub !== 'resume') {
+    service.checklist(sub); // an unknown name fails before the screen opens
+    walk = { begin: sub };
+  } else {
+    const open = service.unfinished();
+    if (rest[0] === undefined && open.length === 0) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
+    walk = { resume: rest[0] ?? open[0].run };
+  }
+  await openConsole(services, settings, walk);
+}
+
+function report(args: ParsedArgs): void {
+  if (args.positionals.length > 1) throw new UsageError(`report: unexpected argument "${args.positionals[1]}"`);
+  const settings = services.settings(args.flags);
+  write(reportCommand(settings, services.checklists(settings), args.positionals[0]));
+}
+
+/** The commands, one row each. */
+const COMMANDS = {
+  '--version': { fallback: 1, run: () => write(`ops ${pkg.version}\n`) },
+  help: { fallback: 1, run: () => write(USAGE) },
+  check: { fallback: 3, user: 3, run: check },
+  config: { fallback: 1, run: async (args) => write(await configCommand(args.positionals[0], args.positionals.slice(1))) },
+  run: { fallback: 1, run },
+  rollback: { fallback: 1, run: rollback },
+  history: { fallback: 1, run: history },
+  show: { fallback: 1, run: show },
+  checklist: { fallback: 1, run: checklist },
+  drill: { fallback: 1, run: (args) => drillCommand(args, services) },
+  report: { fallback: 1, run: report },
+  console: { fallback: 1, run: (args) => consoleCommand(args, services) },
+} satisfies Record<string, Command>;
+
+/** The row for a command line: -V/--version, then -h/--help, win over the command; none is the console. */
+function commandOf(args: ParsedArgs): Command {
+  if (args.version) return COMMANDS['--version'];
+  if (args.help) return COMMANDS.help;
+  const name = args.command ?? 'console';
+  // only a flag reaches '--version' (ops -- --version is an unknown command)
+  if (Object.hasOwn(COMMANDS, name) && !name.startsWith('-')) return COMMANDS[name as keyof typeof COMMANDS];
+  return {
+    fallback: 2,
+    run: () => {
+      throw new UsageError(`unknown command "${name}" (see "ops --help")`);
+    },
+  };
+}
 
 async function main(): Promise<void> {
   // the drill's planted sessions (src/drill/sessions.ts): a helper process, not a command
@@ -78,276 +164,17 @@ async function main(): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
 
-  let args;
-  try {
-    args = parseCommandLine(process.argv.slice(2));
-  } catch (err) {
-    // usage errors of a monitoring plugin are UNKNOWN (3)
-    fail(err, 3);
-  }
-  if (args.version) {
-    process.stdout.write(`ops ${pkg.version}\n`);
-    return;
-  }
-  if (args.help || args.command === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
+  // the command line's usage errors exit 2; an internal error reading it is UNKNOWN (3), as a
+  // monitoring plugin's would be
+  const args = await guard(() => parseCommandLine(process.argv.slice(2)), { fallback: 3 });
+  const command = commandOf(args);
 
   // a journal line skipped as unreadable: one warning per line, on stderr (the console shows a
   // notice instead: openConsole)
   setJournalWarningHandler((message) => process.stderr.write(`ops: warning: ${message}\n`));
 
-  switch (args.command) {
-    case 'check': {
-      try {
-        if (args.positionals.length) throw new UserError(`check: unexpected argument "${args.positionals[0]}"`, 3);
-        const only = parseOnly(args.only);
-        const settings = resolveSettings(args.flags);
-        const result = await runCheck(settings, { json: args.json, only });
-        process.stdout.write(result.output);
-        process.exitCode = result.exitCode;
-      } catch (err) {
-        if (err instanceof UserError) fail(new UserError(err.message, 3), 3);
-        fail(err, 3);
-      }
-      return;
-    }
-    case 'config': {
-      try {
-        process.stdout.write(await configCommand(args.positionals[0], args.positionals.slice(1)));
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case 'run': {
-      try {
-        if (args.resume) {
-          if (args.positionals.length) throw new UserError('run --resume: give the run id only (the task and its parameters come from the journal)', 2);
-          process.exitCode = await resumeCommand(resolveSettings(args.flags), BUILTIN_TASKS, args.resume, { yes: args.yes });
-          return;
-        }
-        if (!args.positionals[0]) {
-          process.stdout.write(listTasks(BUILTIN_TASKS));
-          return;
-        }
-        if (args.positionals.length > 1) throw new UserError(`run: unexpected argument "${args.positionals[1]}" (parameters go as --param KEY=VALUE)`, 2);
-        const settings = resolveSettings(args.flags);
-        process.exitCode = await runCommand(settings, BUILTIN_TASKS, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case 'rollback': {
-      try {
-        if (args.positionals.length > 1) throw new UserError(`rollback: unexpected argument "${args.positionals[1]}"`, 2);
-        const settings = resolveSettings(args.flags);
-        process.exitCode = await rollbackCommand(settings, BUILTIN_TASKS, args.positionals[0], { yes: args.yes });
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case 'history':
-    case 'show': {
-      try {
-        const journal = new Journal();
-        if (args.command === 'history') {
-          if (args.positionals.length) throw new UserError(`history: unexpected argument "${args.positionals[0]}"`, 2);
-          process.stdout.write(withNewline(historyCommand(journal, { json: args.json, limit: args.limit })));
-        } else {
-          if (args.positionals.length !== 1) throw new UserError('show: name one run id (or a unique prefix of it); "ops history" lists them', 2);
-          process.stdout.write(withNewline(showCommand(journal, args.positionals[0])));
-        }
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case 'checklist': {
-      try {
-        const [sub, ...rest] = args.positionals;
-        const settings = resolveSettings(args.flags);
-        if (sub === undefined) {
-          process.stdout.write(listChecklists(new ChecklistService(settings, BUILTIN_TASKS)));
-          return;
-        }
-        if (sub === 'run') {
-          if (rest.length > 1) throw new UserError(`checklist run: unexpected argument "${rest[1]}"`, 2);
-          process.exitCode = await checklistRunCommand(settings, new ChecklistService(settings, BUILTIN_TASKS), rest[0], { yes: args.yes, confirm: args.confirm, inputs: args.inputs });
-          return;
-        }
-        if (sub === 'show') {
-          if (rest.length !== 1) throw new UserError('checklist show: name one checklist', 2);
-          process.stdout.write(showChecklist(new ChecklistService(settings, BUILTIN_TASKS), rest[0]));
-          return;
-        }
-        if (rest.length > (sub === 'resume' ? 1 : 0)) throw new UserError(`checklist: unexpected argument "${rest[sub === 'resume' ? 1 : 0]}"`, 2);
-        if (sub === 'resume' && args.yes) {
-          const service = new ChecklistService(settings, BUILTIN_TASKS);
-          const id = rest[0] ?? service.unfinished()[0]?.run;
-          if (!id) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
-          process.exitCode = await checklistResumeHeadless(settings, service, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
-          return;
-        }
-        if (args.confirm.length || args.inputs.length) throw new UserError('--confirm and --input are for headless runs: add --yes (ops checklist run NAME --yes ...)', 2);
-        const walk = sub === 'resume' ? { resume: rest[0] ?? null } : { begin: sub as string };
-        if (!process.stdin.isTTY || !process.stdout.isTTY) {
-          throw new UserError(`checklist ${sub}: walking a checklist needs an interactive terminal; headless (cron): ops checklist ${sub === 'resume' ? 'resume ID' : `run ${sub}`} --yes`, 2);
-        }
-        const service = new ChecklistService(settings, BUILTIN_TASKS);
-        if ('begin' in walk) service.checklist(walk.begin as string); // an unknown name fails before the screen opens
-        else {
-          const open = service.unfinished();
-          if (walk.resume === null && open.length === 0) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
-          walk.resume ??= open[0].run;
-        }
-        await openConsole(settings, walk as ConsoleWalk);
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case 'drill': {
-      try {
-        process.exitCode = await drillCommand(args);
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case 'report': {
-      try {
-        if (args.positionals.length > 1) throw new UserError(`report: unexpected argument "${args.positionals[1]}"`, 2);
-        const settings = resolveSettings(args.flags);
-        process.stdout.write(reportCommand(settings, new ChecklistService(settings, BUILTIN_TASKS), args.positionals[0]));
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    case null:
-    case 'console': {
-      try {
-        if (!process.stdin.isTTY || !process.stdout.isTTY) {
-          throw new UserError(
-            'the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")',
-            2,
-          );
-        }
-        await openConsole(resolveSettings(args.flags), null);
-      } catch (err) {
-        fail(err, 1);
-      }
-      return;
-    }
-    default:
-      fail(new UserError(`unknown command "${args.command}" (see "ops --help")`, 2), 2);
-  }
-}
-
-/** `ops drill`: a throwaway cluster with planted problems, and the console on it. */
-async function drillCommand(args: ReturnType<typeof parseCommandLine>): Promise<number> {
-  const [sub, ...rest] = args.positionals;
-  const realState = stateDir();
-  if (sub === 'clean') {
-    if (rest.length) throw new UserError(`drill clean: unexpected argument "${rest[0]}"`, 2);
-    const lines = reap(registryDir(realState), { all: true, host: hostname() });
-    process.stdout.write(lines.length ? `${lines.join('\n')}\n` : 'no drill to remove\n');
-    return 0;
-  }
-  if (sub !== undefined) throw new UserError(`drill: unexpected argument "${sub}" (ops drill [--scenario NAME,...] [--keep], or ops drill clean)`, 2);
-  const scenarios = args.scenario ? args.scenario.split(',').map((s) => s.trim()).filter(Boolean) : SCENARIO_NAMES;
-  const tty = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  if (!tty && !args.keep) {
-    throw new UserError('drill: opens the console, which needs an interactive terminal; --keep sets the drill up without it and leaves it running (ops drill clean removes it)', 2);
-  }
-  const say = (l: string) => process.stdout.write(`${l}\n`);
-  const useDrill = (dirs: { configDir: string; stateDir: string }) => {
-    // the drill's own configuration and journal, apart from the real ones
-    process.env.OPS_CONFIG_DIR = dirs.configDir;
-    process.env.OPS_STATE_DIR = dirs.stateDir;
-  };
-  const drill = await startDrill({
-    scenarios,
-    stateDir: realState,
-    host: hostname(),
-    say,
-    keep: args.keep,
-    explicit: args.scenario !== undefined,
-    badChange: async (url, dirs) => {
-      useDrill(dirs);
-      const settings = resolveSettings({ database: url });
-      const code = await runCommand(settings, BUILTIN_TASKS, 'set-setting', { params: ['name=work_mem', 'value=64kB'], dryRun: false, yes: true }, new Writable({ write: (_c, _e, cb) => cb() }));
-      if (code !== 0) throw new UserError('drill: the bad-change scenario could not run set-setting');
-    },
-  });
-  useDrill(drill);
-  say(drill.where);
-  if (!tty) {
-    drill.keep();
-    say(`export OPS_CONFIG_DIR=${drill.configDir} OPS_STATE_DIR=${drill.stateDir} DATABASE_URL=${drill.record.url}`);
-    say('kept: the commands above point ops at it; "ops drill clean" removes it');
-    return 0;
-  }
-  process.env.OPS_BADGE = 'DRILL';
-  // the console's help overlay (?) names the psql command: the line above is behind its screen
-  const about = ['Drill · connect from another terminal:', `  ${drill.psql}`, args.keep ? '  kept when you quit; "ops drill clean" removes it then' : '  removed when you quit'];
-  try {
-    await openConsole(resolveSettings({ ...args.flags, target: undefined, database: drill.record.url }), null, about);
-  } finally {
-    if (args.keep) {
-      const clean = drill.keep();
-      say(clean ? `drill kept at 127.0.0.1:${drill.record.port} (${drill.record.dir}); remove it with: ${clean}` : `drill ${drill.record.id} is gone (removed while its console was open): nothing was kept`);
-    } else {
-      drill.remove();
-      say('drill removed: its cluster is stopped and its files are gone');
-    }
-  }
-  return 0;
-}
-
-type ConsoleWalk = { begin: string } | { resume: string };
-
-/** The interactive console, opening on the dashboard, or on a checklist walkthrough. */
-async function openConsole(settings: ReturnType<typeof resolveSettings>, walk: ConsoleWalk | null, about?: readonly string[]): Promise<void> {
-  const checklists = new ChecklistService(settings, BUILTIN_TASKS);
-  setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
-  const journal = new Journal(undefined, { secrets: settings.target.secrets });
-  const notices = [startupNotice(journal), unreadableNotice(journal), walk ? null : walkNotice(checklists)].filter(Boolean);
-  const monitor = new Monitor({
-    config: settings.config,
-    target: settings.target,
-    refreshMs: settings.refreshMs,
-    badge: process.env.OPS_BADGE || null,
-    notice: notices.length ? notices.join(' · ') : null,
-  });
-  // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
-  const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
-  // the monitor starts once the UI is up: its first CPU sample would otherwise measure
-  // the console's own start-up as host load
-  const { runConsole } = await importConsoleOutsideCi();
-  process.off('exit', leaveEarly); // the console restores the terminal from here on
-  const service = new TaskService(settings, BUILTIN_TASKS);
-  await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
-}
-
-/** The start-up line about journal lines skipped as unreadable (read by startupNotice). */
-function unreadableNotice(journal: Journal): string | null {
-  const { count, lines } = journal.unreadable;
-  if (count === 0) return null;
-  const at = `line ${lines.slice(0, 3).join(', ')}${count > 3 ? ', …' : ''}`;
-  return `${count} journal line${count === 1 ? ' was' : 's were'} unreadable and skipped (${at}); ops history says why`;
-}
-
-/** The start-up line about a walkthrough left unfinished. */
-function walkNotice(checklists: ChecklistService): string | null {
-  const open = checklists.unfinished();
-  if (open.length === 0) return null;
-  if (open.length > 1) return `${open.length} checklist walkthroughs are unfinished; "ops checklist" lists them`;
-  return `checklist ${open[0].checklist} is unfinished: l lists it to resume (ops checklist resume)`;
+  const code = await guard(() => command.run(args), command);
+  if (typeof code === 'number') process.exitCode = code;
 }
 
 main().then(
@@ -356,5 +183,5 @@ main().then(
     // must not keep the command from returning. Normally the loop drains first.
     setTimeout(() => process.exit(), 2000).unref();
   },
-  (err) => fail(err, 1),
+  (err) => fail(err, { fallback: 1 }),
 );

@@ -1,6 +1,6 @@
 // The errors the operator sees, and their one-line form. A UserError is a problem the operator
 // can fix: printed as one line, exit code 1 (or `exitCode`). The entry point's error boundary
-// (bin/main.ts `fail`) prints it; the screens show errorLine(err).
+// (bin/boundary.ts `fail`) prints it; the screens show errorLine(err).
 
 /** A problem the operator can fix: printed as one line, exit code 1 (or `exitCode`). */
 export class UserError extends Error {

@@ -1,0 +1,94 @@
+// `ops` (or `ops console`): the interactive console. Its UI (screens/, ink + react) is loaded
+// only here, when the console starts; a checklist walkthrough and the drill open it too.
+import type { ParsedArgs } from '../src/cli/args';
+import type { ChecklistService } from '../src/checklists/service';
+import type { Settings } from '../src/config/load';
+import { UserError } from '../src/errors';
+import { Journal, setJournalWarningHandler } from '../src/journal';
+import { Monitor } from '../src/monitor';
+import { startupNotice } from '../src/tasks/attention';
+import { sanitizeLine } from '../src/util/sanitize';
+import type { Services } from './services';
+
+/** The console opening on a walkthrough: a checklist to begin, or a walkthrough to resume. */
+export type ConsoleWalk = { begin: string } | { resume: string };
+
+/** `ops console` (and `ops` alone): the dashboard, on a real terminal only. */
+export async function consoleCommand(args: ParsedArgs, services: Services): Promise<void> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new UserError('the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")', 2);
+  }
+  await openConsole(services, services.settings(args.flags), null);
+}
+
+/**
+ * ink decides once, when it is loaded, whether it runs in CI (a CI or CONTINUOUS_INTEGRATION
+ * variable), and then draws only the last frame. The console runs only on a real terminal, so
+ * it loads ink with those variables hidden, and puts them back for everything else.
+ */
+async function importConsoleOutsideCi(): Promise<typeof import('../screens/console')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  try {
+    return await import('../screens/console');
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  }
+}
+
+/** Switches to the alternate screen and writes the header line; returns the exit-time restore. */
+function drawEarlyHeader(host: string, targetName: string, targetDisplay: string): () => void {
+  const cols = process.stdout.columns || 80;
+  const text = sanitizeLine(`ops ${host} · starting… · ${targetName} ${targetDisplay}`);
+  const line = text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
+  process.stdout.write(`\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H${line}`);
+  const leave = () => {
+    process.stdout.write('\x1b[?1049l\x1b[?25h');
+  };
+  process.once('exit', leave);
+  return leave;
+}
+
+/**
+ * The interactive console, opening on the dashboard, or on a checklist walkthrough. The
+ * console's own signal handling (SIGHUP, SIGINT, SIGTERM) and terminal restore are
+ * screens/console.tsx `runConsole`'s.
+ */
+export async function openConsole(services: Services, settings: Settings, walk: ConsoleWalk | null, about?: readonly string[]): Promise<void> {
+  const checklists = services.checklists(settings);
+  setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
+  const journal = new Journal(undefined, { secrets: settings.target.secrets });
+  const notices = [startupNotice(journal), unreadableNotice(journal), walk ? null : walkNotice(checklists)].filter(Boolean);
+  const monitor = new Monitor({
+    config: settings.config,
+    target: settings.target,
+    refreshMs: settings.refreshMs,
+    badge: process.env.OPS_BADGE || null,
+    notice: notices.length ? notices.join(' · ') : null,
+  });
+  // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
+  const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
+  // the monitor starts once the UI is up: its first CPU sample would otherwise measure
+  // the console's own start-up as host load
+  const { runConsole } = await importConsoleOutsideCi();
+  process.off('exit', leaveEarly); // the console restores the terminal from here on
+  const service = services.taskService(settings);
+  await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
+}
+
+/** The start-up line about journal lines skipped as unreadable (read by startupNotice). */
+function unreadableNotice(journal: Journal): string | null {
+  const { count, lines } = journal.unreadable;
+  if (count === 0) return null;
+  const at = `line ${lines.slice(0, 3).join(', ')}${count > 3 ? ', …' : ''}`;
+  return `${count} journal line${count === 1 ? ' was' : 's were'} unreadable and skipped (${at}); ops history says why`;
+}
+
+/** The start-up line about a walkthrough left unfinished. */
+function walkNotice(checklists: ChecklistService): string | null {
+  const open = checklists.unfinished();
+  if (open.length === 0) return null;
+  if (open.length > 1) return `${open.length} checklist walkthroughs are unfinished; "ops checklist" lists them`;
+  return `checklist ${open[0].checklist} is unfinished: l lists it to resume (ops checklist resume)`;
+}
