@@ -13,8 +13,14 @@ import type { ChecklistBack, ParamsRoute, PlanRoute, TasksRoute } from './state'
 export type PlanCommands = ReturnType<typeof planCommands>;
 
 export function planCommands(c: CommandContext) {
-  const { deps, apply, go, now } = c;
-  let startAbort: AbortController | null = null;
+  const { openTasks, openTask, planOf, fix, leavePlan, submitForm } = planning(c);
+  const { start, giveUpStart, confirmWord } = starting(c);
+  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord };
+}
+
+/** From the task list to a plan: the list, a task's form, the plan of a task, a fix, and back. */
+function planning(c: CommandContext) {
+  const { deps, apply, go } = c;
 
   function openTasks(): void {
     const svc = deps.service;
@@ -74,6 +80,24 @@ export function planCommands(c: CommandContext) {
     else apply({ type: 'notice', text: `no finding in ${subject} that a built-in task fixes: Tab to the panel with one` });
   }
 
+  /** Where Esc goes from a plan. */
+  function leavePlan(r: PlanRoute, notRun = false): void {
+    go(r.checklist?.route ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)));
+    if (notRun) apply({ type: 'notice', text: `${r.task.id} was not run` });
+  }
+
+  function submitForm(r: ParamsRoute): void {
+    toPlan(r.from, { ...r, error: null }, r.task, paramsFromForm(r.task, r.values));
+  }
+
+  return { openTasks, openTask, planOf, fix, leavePlan, submitForm };
+}
+
+/** From a plan to its run: the confirmation, the start, and giving up a start. */
+function starting(c: CommandContext) {
+  const { deps, apply, go, now } = c;
+  let startAbort: AbortController | null = null;
+
   /** The plan shown was for this task and these parameters (never a row index): starts them. */
   function start(r: PlanRoute): void {
     const svc = deps.service!;
@@ -110,16 +134,6 @@ export function planCommands(c: CommandContext) {
     startAbort?.abort();
   }
 
-  /** Where Esc goes from a plan. */
-  function leavePlan(r: PlanRoute, notRun = false): void {
-    go(r.checklist?.route ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)));
-    if (notRun) apply({ type: 'notice', text: `${r.task.id} was not run` });
-  }
-
-  function submitForm(r: ParamsRoute): void {
-    toPlan(r.from, { ...r, error: null }, r.task, paramsFromForm(r.task, r.values));
-  }
-
   function confirmWord(r: PlanRoute): void {
     if (r.confirm.kind !== 'type-word') return;
     const { word, what } = r.confirm;
@@ -127,5 +141,5 @@ export function planCommands(c: CommandContext) {
     apply({ type: 'error', error: r.typed ? `"${r.typed}" is not ${what}: type ${word} exactly, or Esc` : `type ${word} to run it, or Esc` });
   }
 
-  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord };
+  return { start, giveUpStart, confirmWord };
 }

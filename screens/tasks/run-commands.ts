@@ -24,10 +24,49 @@ export const runRoute = (handle: RunHandleLike, back: RunRoute['back']): RunRout
 export type RunCommands = ReturnType<typeof runCommands>;
 
 export function runCommands(c: CommandContext) {
-  const { deps, store, apply, route, go } = c;
+  const { apply, route, go } = c;
+  const { watchRun, unwatchRun, closeRun } = runEnd(c);
+  const { openHistory, openLog, openForRollback } = historyCommands(c);
+
+  function cancelRun(r: RunRoute): boolean {
+    const phase = r.handle.runner.state.phase;
+    const live = phase === 'running' || phase === 'rolling back';
+    if (!live || (r.stage !== 'live' && r.stage !== 'undoing')) return false;
+    r.handle.runner.cancel();
+    apply({ type: 'cancel-requested' });
+    return true;
+  }
+
+  /** Runs the rollbacks chosen in the prompt (none chosen: closes the run, leaving them pending). */
+  function rollback(r: RunRoute): void {
+    const ids = r.modal ? chosenInOrder(r.modal) : [];
+    if (ids.length === 0) return closeRun(r);
+    apply({ type: 'stage', stage: 'undoing' });
+    const after = () => {
+      const cur = route();
+      if (cur.screen === 'run' && cur.handle === r.handle) closeRun(cur);
+    };
+    r.handle.runner.rollback(ids).then(after, (err: unknown) => {
+      apply({ type: 'notice', text: `rollback: ${errorLine(err)}` });
+      after();
+    });
+  }
+
+  /** Leaves a closed run: back where it was started from. */
+  function leaveRun(r: RunRoute): void {
+    if (r.back.screen === 'tasks' || r.back.screen === 'dashboard') return go(r.back);
+    if (r.back.screen === 'checklist') return go({ ...r.back.route, need: null, mode: null, error: null });
+    openHistory(r.back.mode, r.back.back);
+  }
+
+  return { watchRun, unwatchRun, cancelRun, closeRun, rollback, leaveRun, openHistory, openLog, openForRollback };
+}
+
+/** A run's end: watched while it is on screen, and closed once its runner stops. */
+function runEnd(c: CommandContext) {
+  const { store, apply, route } = c;
   let offRun: (() => void) | null = null;
 
-  // ------------------------------------------------------------ a run's end
   /** The end-of-run policy: once the runner stops, offer the rollbacks of what was done, or close the run. */
   function watchRun(handle: RunHandleLike): void {
     offRun?.();
@@ -61,15 +100,6 @@ export function runCommands(c: CommandContext) {
     } else if (phase === 'done') closeRun(r);
   }
 
-  function cancelRun(r: RunRoute): boolean {
-    const phase = r.handle.runner.state.phase;
-    const live = phase === 'running' || phase === 'rolling back';
-    if (!live || (r.stage !== 'live' && r.stage !== 'undoing')) return false;
-    r.handle.runner.cancel();
-    apply({ type: 'cancel-requested' });
-    return true;
-  }
-
   /** Ends the run (run.end), releases it, and says how it ended. */
   function closeRun(r: RunRoute): void {
     const { handle } = r;
@@ -101,29 +131,13 @@ export function runCommands(c: CommandContext) {
     );
   }
 
-  /** Runs the rollbacks chosen in the prompt (none chosen: closes the run, leaving them pending). */
-  function rollback(r: RunRoute): void {
-    const ids = r.modal ? chosenInOrder(r.modal) : [];
-    if (ids.length === 0) return closeRun(r);
-    apply({ type: 'stage', stage: 'undoing' });
-    const after = () => {
-      const cur = route();
-      if (cur.screen === 'run' && cur.handle === r.handle) closeRun(cur);
-    };
-    r.handle.runner.rollback(ids).then(after, (err: unknown) => {
-      apply({ type: 'notice', text: `rollback: ${errorLine(err)}` });
-      after();
-    });
-  }
+  return { watchRun, unwatchRun, closeRun };
+}
 
-  /** Leaves a closed run: back where it was started from. */
-  function leaveRun(r: RunRoute): void {
-    if (r.back.screen === 'tasks' || r.back.screen === 'dashboard') return go(r.back);
-    if (r.back.screen === 'checklist') return go({ ...r.back.route, need: null, mode: null, error: null });
-    openHistory(r.back.mode, r.back.back);
-  }
+/** The history and emergency rollback: the runs, a run's log, a past run opened for its rollbacks. */
+function historyCommands(c: CommandContext) {
+  const { deps, apply, go } = c;
 
-  // ------------------------------------------------------------ history and emergency rollback
   function openHistory(mode: HistoryMode, back?: WalkRoute): void {
     const svc = deps.service;
     if (!svc) return;
@@ -166,5 +180,5 @@ export function runCommands(c: CommandContext) {
     );
   }
 
-  return { watchRun, unwatchRun, cancelRun, closeRun, rollback, leaveRun, openHistory, openLog, openForRollback };
+  return { openHistory, openLog, openForRollback };
 }
