@@ -29,6 +29,7 @@ export function createController(deps: ControllerDeps) {
   const ctx: CommandContext = { deps, store, apply, route, now, go, walk: () => walk };
   const plans = planCommands(ctx);
   const runs = runCommands(ctx);
+  const quit = () => quitCommand(ctx);
 
   /** Every change of screen goes here: a run's end is watched, a walkthrough judged on arrival. */
   function go(to: Route): void {
@@ -45,28 +46,6 @@ export function createController(deps: ControllerDeps) {
       offMonitor();
       offMonitor = null;
     }
-  }
-
-  // ------------------------------------------------------------ quitting
-  function quit(): 'stop' | void {
-    const r = route();
-    if (r.screen === 'run' && r.stage !== 'closed') {
-      const phase = r.handle.runner.state.phase;
-      apply({
-        type: 'notice',
-        text:
-          phase === 'running' || phase === 'rolling back'
-            ? RUN_BUSY_NOTICE
-            : 'the run is still open: answer the rollback prompt first (Enter runs the chosen, Esc leaves them pending)',
-      });
-      return;
-    }
-    if (r.screen === 'plan' && r.starting) {
-      apply({ type: 'notice', text: 'the run is starting: q does not quit now; Esc or c gives up' });
-      return;
-    }
-    deps.onQuit();
-    return 'stop';
   }
 
   const walk: WalkController = walkController({
@@ -125,4 +104,26 @@ export function createController(deps: ControllerDeps) {
     openForRollback: runs.openForRollback,
     walk,
   };
+}
+
+/** q: quits, unless a run is open or starting (then the footer says why not). */
+function quitCommand({ deps, apply, route }: CommandContext): 'stop' | void {
+  const r = route();
+  if (r.screen === 'run' && r.stage !== 'closed') {
+    const phase = r.handle.runner.state.phase;
+    apply({
+      type: 'notice',
+      text:
+        phase === 'running' || phase === 'rolling back'
+          ? RUN_BUSY_NOTICE
+          : 'the run is still open: answer the rollback prompt first (Enter runs the chosen, Esc leaves them pending)',
+    });
+    return;
+  }
+  if (r.screen === 'plan' && r.starting) {
+    apply({ type: 'notice', text: 'the run is starting: q does not quit now; Esc or c gives up' });
+    return;
+  }
+  deps.onQuit();
+  return 'stop';
 }
