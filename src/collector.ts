@@ -268,6 +268,13 @@ export class Collector {
     return this.pg?.retryAt ?? null;
   }
 
+  /** Every client session in each PostgreSQL round while on (PostgresProbe.watchSessions); false without a PostgreSQL probe. */
+  watchSessions(on: boolean): boolean {
+    if (!this.pg) return false;
+    this.pg.watchSessions(on);
+    return true;
+  }
+
   /** Every source once, together; each is waited for up to its deadline (`ops check`). */
   async round(): Promise<Snapshot> {
     const answers = noAnswers();
@@ -290,6 +297,7 @@ export class Collector {
       tls: byIndex(a.tls),
       backup: a.backup,
       redis: a.redis,
+      ...(a.postgres?.ok && a.postgres.data.sessions ? { sessions: a.postgres.data.sessions } : {}),
     };
   }
 

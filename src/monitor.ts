@@ -56,6 +56,8 @@ export class Monitor implements MonitorLike {
   private publishQueued = false;
   /** answers not yet in the history */
   private fresh = { host: false, postgres: false };
+  /** the sessions view is open: every round reads the full session list */
+  private sessionsWatched = false;
 
   constructor(private readonly opts: MonitorOptions) {
     this.collector = new Collector(opts);
@@ -110,6 +112,19 @@ export class Monitor implements MonitorLike {
     }
     this.publish({ paused });
     if (!paused) this.schedule(0);
+  }
+
+  /**
+   * Asks for every client session of the cluster (Snapshot.sessions) in each round from now on,
+   * or no longer: one more statement in the PostgreSQL probe's batch, on its one connection.
+   * Turning it on starts a round now (unless paused, or a round is waited on), so the sessions
+   * view need not wait for the refresh interval.
+   */
+  watchSessions(on: boolean): void {
+    const was = this.sessionsWatched;
+    this.sessionsWatched = on;
+    if (!this.collector.watchSessions(on)) return;
+    if (on && !was) this.refreshNow();
   }
 
   refreshNow(): void {

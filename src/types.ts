@@ -1,6 +1,7 @@
 // The core's shared vocabulary: probe results, health checks and the monitor's state.
 // Everything here is plain data (JSON-serialisable), so the CLI, the TUI and tests share it.
 import type { FindingObject, PgOutagesResult, VacuumVerdict } from './types-outages';
+import type { SessionRow } from './sessions/model';
 
 export type Status = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
 
@@ -165,6 +166,11 @@ export interface PgData {
   statements: { available: true; top: PgStatement[] } | { available: false; reason: string };
   /** the checks behind real outages (src/probes/pg-outages.ts); absent where nothing read them */
   outages?: PgOutagesResult;
+  /**
+   * Every client session of the cluster with its locks (src/sessions/sql.ts), the console's own
+   * marked: read in the round only while the monitor is asked for it (Monitor.watchSessions).
+   */
+  sessions?: SessionRow[];
 }
 
 // ---------------------------------------------------------------- endpoints, TLS, backups, redis
@@ -215,6 +221,12 @@ export interface Snapshot {
   tls: { name: string; host: string; port: number; result: ProbeResult<TlsData> }[];
   backup?: ProbeResult<BackupData>;
   redis?: ProbeResult<RedisData>;
+  /**
+   * Every client session of the cluster (the sessions view): the last PostgreSQL answer's
+   * PgData.sessions, present while the monitor is asked for it (MonitorLike.watchSessions) and
+   * that answer carries it. It ages with the PostgreSQL answer (snapshot.postgres.at).
+   */
+  sessions?: SessionRow[];
 }
 
 // ---------------------------------------------------------------- health
@@ -351,4 +363,10 @@ export interface MonitorLike {
   stop(): Promise<void>;
   togglePause(): void;
   refreshNow(): void;
+  /**
+   * Asks for every client session in each round (Snapshot.sessions) while `on`, in the
+   * PostgreSQL probe's one batch; turning it on starts a round now unless paused. Optional:
+   * fixed-data monitors in tests need not have it.
+   */
+  watchSessions?(on: boolean): void;
 }

@@ -3,6 +3,8 @@
 // Mostly query text and the comment on what each measures; the probe (postgres.ts) runs it and
 // postgres-rows.ts maps the rows.
 
+import { SESSIONS_SQL } from '../sessions/sql';
+
 export const APPLICATION_NAME = 'ops-console';
 /** Marks the probe's own statements so pg_stat_statements' top list can leave them out. */
 export const MARK = '/*ops-console:probe*/';
@@ -28,7 +30,7 @@ FROM (SELECT 1) one
 LEFT JOIN (SELECT n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
            WHERE x.extname = 'pg_stat_statements') e ON true`;
 
-export type BatchPart = 'set' | 'meta' | 'conn' | 'sessions' | 'ages' | 'blocked' | 'tables' | 'unused' | 'stale' | 'xid' | 'repl' | 'sizes' | 'statements';
+export type BatchPart = 'set' | 'meta' | 'conn' | 'sessions' | 'ages' | 'blocked' | 'tables' | 'unused' | 'stale' | 'xid' | 'repl' | 'sizes' | 'statements' | 'activity';
 
 const SYSTEM_NS_OIDS = `SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema') OR nspname ~ '^pg_toast'`;
 
@@ -101,8 +103,16 @@ WHERE d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') ORDER BY 2 DES
 /**
  * staleOids: the stale-relpages index candidates found earlier (integers, inlined); null to find
  * them in this round (the first), which then also returns them as the 'stale' part.
+ * withSessions: every client session with its locks as the 'activity' part (SESSIONS_SQL,
+ * src/sessions/sql.ts), while the console's sessions view is open.
  */
-export function buildBatch(versionNum: number, statements: StatementsState, withSizes: boolean, staleOids: number[] | null = null): { sql: string; parts: BatchPart[] } {
+export function buildBatch(
+  versionNum: number,
+  statements: StatementsState,
+  withSizes: boolean,
+  staleOids: number[] | null = null,
+  withSessions = false,
+): { sql: string; parts: BatchPart[] } {
   const staleSource =
     staleOids === null ? STALE_INDEXES_SQL : staleOids.length ? `SELECT unnest('{${staleOids.map((o) => Math.trunc(o)).join(',')}}'::oid[])` : 'SELECT NULL::oid WHERE false';
   const waitStart =
@@ -238,6 +248,7 @@ FROM pg_stat_replication ORDER BY 1`,
   );
   if (withSizes) parts.push(['sizes', SIZES_SQL]);
   if (staleOids === null) parts.push(['stale', STALE_INDEXES_SQL]);
+  if (withSessions) parts.push(['activity', SESSIONS_SQL]);
   if (statements.available) {
     parts.push([
       'statements',

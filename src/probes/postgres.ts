@@ -21,6 +21,7 @@ import { OutageProbe } from './pg-outages';
 import { APPLICATION_NAME, buildBatch, DETECT_SQL, MARK, SIZES_SQL, STALE_INDEXES_SQL, type BatchPart, type ConnMeta, type Row } from './postgres-sql';
 import { assemble, detectMeta, foldQuery, toOids, toSizes } from './postgres-rows';
 import { ConnectError, describeError, isConnectionLoss } from './postgres-errors';
+import { toSessionRows } from '../sessions/read';
 
 export { foldQuery };
 
@@ -73,11 +74,26 @@ export class PostgresProbe {
   private abandonRound: (() => void) | null = null;
   /** the checks behind real outages (slots, archiver, xmin horizon, ...): src/probes/pg-outages.ts */
   private readonly outages: OutageProbe;
+  /** every client session is read in each round (PgData.sessions) while this is on: the console's sessions view */
+  private sessionsWatched = false;
 
   constructor(opts: PgProbeOptions) {
     this.opts = opts;
     this.secrets = collectSecrets(opts);
     this.outages = new OutageProbe({ timeoutMs: opts.timeoutMs, describe: (err) => this.describe(err) });
+  }
+
+  /**
+   * Whether each round also reads every client session of the cluster, with its locks
+   * (PgData.sessions): one more statement in the round's one batch, on this connection. On
+   * while the console's sessions view is open; a round already under way is not changed.
+   */
+  watchSessions(on: boolean): void {
+    this.sessionsWatched = on;
+  }
+
+  get watchingSessions(): boolean {
+    return this.sessionsWatched;
   }
 
   /** When the next connection attempt is due (epoch ms); null while healthy. */
@@ -255,7 +271,8 @@ export class PostgresProbe {
     const stale = this.staleIndexes;
     if (!stale) this.staleIndexes = { at: now - STALE_TTL_MS + DB_SIZES_RETRY_MS, oids: [] };
     let statements = meta.statements;
-    const build = () => buildBatch(meta.versionNum, statements, wantSizes, stale ? stale.oids : null);
+    const withSessions = this.sessionsWatched;
+    const build = () => buildBatch(meta.versionNum, statements, wantSizes, stale ? stale.oids : null, withSessions);
     let batch = build();
     let results: pg.QueryResult[];
     try {
@@ -282,6 +299,7 @@ export class PostgresProbe {
     if (wantSizes) this.sizes = { at: now, rows: toSizes(rows('sizes')) };
     if (!stale) this.staleIndexes = { at: now, oids: toOids(rows('stale')) };
     const data = assemble(rows, statements, this.sizes?.rows ?? []);
+    if (withSessions) data.sessions = toSessionRows(rows('activity'));
     // its own round trip (an error there makes its checks UNKNOWN, not the round), before the background refreshes
     data.outages = await this.outages.collect(client);
     if (this.sizes && now - this.sizes.at >= DB_SIZES_TTL_MS) this.refreshSizes(client);
