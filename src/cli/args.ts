@@ -27,6 +27,10 @@ const OPTIONS = {
   // ops drill
   scenario: { type: 'string' },
   keep: { type: 'boolean' },
+  // ops sessions (--database is the global URL flag: the database filter is --db)
+  filter: { type: 'string' },
+  state: { type: 'string' },
+  db: { type: 'string' },
 } as const;
 
 export interface ParsedArgs {
@@ -46,6 +50,12 @@ export interface ParsedArgs {
   inputs: string[];
   scenario: string | undefined;
   keep: boolean;
+  /** ops sessions --filter REGEX: over database, user, application and query */
+  filter: string | undefined;
+  /** ops sessions --state STATE: active, idle, idle-in-transaction, ... */
+  state: string | undefined;
+  /** ops sessions --db NAME: the sessions of one database (not --database, the global URL flag) */
+  db: string | undefined;
 }
 
 export function parseCommandLine(argv: string[]): ParsedArgs {
@@ -93,7 +103,15 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     inputs: v.input ?? [],
     scenario: v.scenario,
     keep: !!v.keep,
+    filter: v.filter,
+    state: nonEmpty('--state', v.state),
+    db: nonEmpty('--db', v.db),
   };
+}
+
+function nonEmpty(flag: string, raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.trim() === '') throw new UsageError(`${flag}: empty value`);
+  return raw;
 }
 
 function parseLimit(raw: string | undefined): number | undefined {
@@ -132,6 +150,9 @@ Usage:
                               on exit. --keep leaves it running (without a terminal: set up,
                               print how to reach it, exit)
   ops drill clean             removes kept drills and any left behind
+  ops sessions [--json] [--filter REGEX] [--state STATE] [--db NAME]
+                              every client session of the cluster (the console's own marked)
+  ops locks [--json]          the lock tree: root blockers first, who waits on whom beneath
   ops config path|show|validate [FILE]|get KEY|set KEY VALUE
                               the configuration file (show redacts secrets)
 
