@@ -103,6 +103,11 @@ function promptLines(route: WalkRoute, width: number): Line[] {
         [{ text: 'Now: ', bold: true }, { text: clean(need.verdict.value), status: 'CRITICAL' }],
         [{ text: 'BLOCKED: this must pass to go on; it re-checks each refresh. x ends here' }],
       ];
+    default: {
+      // a new kind of Need fails to compile here until it has its prompt
+      const unhandled: never = need;
+      return [[{ text: `(no prompt for ${(unhandled as { kind: string }).kind})` }]];
+    }
   }
   return out.map((l) => l.map((s) => ({ ...s, text: fit(s.text, width) })));
 }
@@ -134,8 +139,24 @@ export function walkLines({ route, hints, target, notice, columns, rows }: Omit<
   detail.push([{ text: meta, bold: route.review !== null }]);
   detail.push([{ text: clean(step.title), bold: true }]);
   if (step.detail) for (const l of wrapWords(clean(step.detail), width - 2).slice(0, 2)) detail.push([{ text: l }]);
-  if (step.kind === 'check' || step.kind === 'gate') detail.push([{ text: `Passes when: ${describeCondition(step.condition)}` }]);
-  if (step.kind === 'task') detail.push([{ text: `Runs task ${step.task}${Object.keys(step.params).length ? ` with ${clean(JSON.stringify(step.params))}` : ''}` }]);
+  switch (step.kind) {
+    case 'check':
+    case 'gate':
+      detail.push([{ text: `Passes when: ${describeCondition(step.condition)}` }]);
+      break;
+    case 'task':
+      detail.push([{ text: `Runs task ${step.task}${Object.keys(step.params).length ? ` with ${clean(JSON.stringify(step.params))}` : ''}` }]);
+      break;
+    case 'confirm':
+    case 'note':
+    case 'input':
+      break;
+    default: {
+      // a new kind of step fails to compile here until its detail is shown (or it has none)
+      const unhandled: never = step;
+      void unhandled;
+    }
+  }
   if (route.review !== null || (rec.status !== 'open' && focus !== current)) {
     const m = MARK[rec.status];
     detail.push([{ text: `Outcome: ` }, { text: m.word || 'not reached', status: m.status }, { text: rec.value ? ` · ${clean(rec.value)}` : '' }, { text: rec.by ? ` · ${clean(rec.by)} ${rec.at?.slice(11, 19) ?? ''}` : '' }]);

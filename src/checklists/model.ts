@@ -129,7 +129,10 @@ const STEP_KEYS: Record<string, string[]> = {
   gate: [...COMMON_KEYS, 'condition', 'onFail'],
   task: [...COMMON_KEYS, 'task', 'params'],
   input: [...COMMON_KEYS, 'pattern', 'example'],
-};
+} satisfies Record<ChecklistStep['kind'], string[]>;
+
+/** Whether a step of each kind passes or fails, so that a later step's `when` may name it. */
+const PASSES_OR_FAILS = { check: true, gate: true, task: true, confirm: false, note: false, input: false } satisfies Record<ChecklistStep['kind'], boolean>;
 
 function allowedKeys(path: readonly PropertyKey[], data: unknown): string[] | null {
   if (path.length === 0) return ['id', 'title', 'description', 'steps'];
@@ -171,7 +174,7 @@ export function parseChecklist(yamlText: string, file: string, tasks: readonly T
       const kind = k === undefined ? null : spec.steps[k].kind;
       const key = 'failed' in s.when! ? 'failed' : 'passed';
       if (k === undefined) problems.push({ line: loc.line(at(i, 'when', key)), path: at(i, 'when', key), message: `"${ref}" is not an earlier step of this checklist` });
-      else if (kind !== 'check' && kind !== 'gate' && kind !== 'task') {
+      else if (kind !== null && !PASSES_OR_FAILS[kind]) {
         problems.push({ line: loc.line(at(i, 'when', key)), path: at(i, 'when', key), message: `step "${ref}" is a ${kind} step: only check, gate and task steps pass or fail` });
       }
     }
@@ -208,6 +211,11 @@ export function parseChecklist(yamlText: string, file: string, tasks: readonly T
           }
         }
         return { ...base, kind: 'task', task: s.task, params };
+      }
+      default: {
+        // a new kind of step fails to compile here until it is parsed
+        const unhandled: never = s;
+        throw new Error(`no parsing for a step of kind ${(unhandled as ChecklistStep).kind}`);
       }
     }
   });

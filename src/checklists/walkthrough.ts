@@ -288,8 +288,15 @@ export function advance(w: Walkthrough, live: LiveContext, taskOutcome: (run: st
       }
       case 'task':
         return { kind: 'task', index: i };
-      default:
+      case 'confirm':
+      case 'note':
+      case 'input':
         return { kind: step.kind, index: i };
+      default: {
+        // a new kind of step fails to compile here until advance settles it or says what it needs
+        const unhandled: never = step;
+        throw new Error(`no need for a step of kind ${(unhandled as ChecklistStep).kind}`);
+      }
     }
   }
 }
@@ -300,6 +307,10 @@ export { skipRefusal };
 
 const refused = (error: string, retype?: boolean): WalkAnswer => (retype ? { kind: 'refused', error, retype } : { kind: 'refused', error });
 const note = (n: string | undefined) => (n ? { note: n } : {});
+/** A new kind of Need fails to compile where this is called until answerStep maps its replies. */
+const unhandledNeed = (need: never): never => {
+  throw new Error(`no answer for a need of kind ${(need as Need).kind}`);
+};
 
 /**
  * The one mapping of a step's need and the reply to what is recorded, for the console and the
@@ -330,16 +341,25 @@ export function answerStep(w: Walkthrough, need: Need, reply: WalkReply): WalkAn
         w.record(i, 'unknown', { value: need.why });
         return { kind: 'recorded' };
       case 'text':
-        if (need.kind === 'input') {
-          w.record(i, 'entered', { value: checkInput(step, reply.text), ...note(reply.note) });
-          return { kind: 'recorded' };
+        switch (need.kind) {
+          case 'input':
+            w.record(i, 'entered', { value: checkInput(step, reply.text), ...note(reply.note) });
+            return { kind: 'recorded' };
+          case 'gate-warn':
+            if (reply.text.trim().toLowerCase() !== 'yes') return refused(`"${reply.text}" is not yes: type yes to go on past the failed gate, or Esc`, true);
+            w.record(i, 'overridden', { value: need.verdict.value, note: reply.note ?? 'operator typed yes' });
+            return { kind: 'recorded' };
+          case 'waiting':
+          case 'confirm':
+          case 'note':
+          case 'task':
+          case 'task-stopped':
+          case 'check-failed':
+          case 'gate-block':
+            return refused('this step takes no typed answer');
+          default:
+            return unhandledNeed(need);
         }
-        if (need.kind === 'gate-warn') {
-          if (reply.text.trim().toLowerCase() !== 'yes') return refused(`"${reply.text}" is not yes: type yes to go on past the failed gate, or Esc`, true);
-          w.record(i, 'overridden', { value: need.verdict.value, note: reply.note ?? 'operator typed yes' });
-          return { kind: 'recorded' };
-        }
-        return refused('this step takes no typed answer');
       case 'enter':
         switch (need.kind) {
           case 'confirm':
@@ -363,6 +383,8 @@ export function answerStep(w: Walkthrough, need: Need, reply: WalkReply): WalkAn
           case 'task-stopped':
             if (step.kind !== 'task') return refused(`step "${step.title}" runs no task`);
             return { kind: 'run-task', index: i, taskId: step.task, params: step.params };
+          default:
+            return unhandledNeed(need);
         }
     }
   } catch (err) {

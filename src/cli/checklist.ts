@@ -22,6 +22,25 @@ function kindWord(s: ChecklistStep): string {
   return s.kind === 'gate' ? `gate (${s.onFail})` : s.kind;
 }
 
+/** What a step of each kind does, for `ops checklist show` (a new kind fails to compile here). */
+function kindWhat(s: ChecklistStep): string {
+  switch (s.kind) {
+    case 'check':
+    case 'gate':
+      return `: ${describeCondition(s.condition)}`;
+    case 'task':
+      return `: runs ${s.task}`;
+    case 'confirm':
+    case 'note':
+    case 'input':
+      return '';
+    default: {
+      const unhandled: never = s;
+      throw new Error(`checklist: no words for a step of kind ${(unhandled as ChecklistStep).kind}`);
+    }
+  }
+}
+
 export function listChecklists(service: ChecklistService): string {
   const { checklists, errors } = service.checklists();
   const lines: string[] = [];
@@ -192,6 +211,11 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
         return confirmed.has(id) ? { kind: 'enter', note: PRE } : null;
       case 'input':
         return inputs.has(id) ? { kind: 'text', text: inputs.get(id)! } : null;
+      default: {
+        // a new kind of Need fails to compile here until the headless runner answers it
+        const unhandled: never = need;
+        throw new Error(`checklist: no headless reply to a need of kind ${(unhandled as Need).kind}`);
+      }
     }
   };
   for (let guard = 0; guard < 10_000; guard++) {
@@ -273,7 +297,7 @@ export function showChecklist(service: ChecklistService, name: string): string {
   const c = service.checklist(name);
   const lines = [`${line1(c.id)}: ${line1(c.title)}`, ...(c.description ? [`  ${line1(c.description)}`] : []), `  (${line1(c.source)})`, ''];
   c.steps.forEach((s, i) => {
-    const what = s.kind === 'check' || s.kind === 'gate' ? `: ${describeCondition(s.condition)}` : s.kind === 'task' ? `: runs ${s.task}` : '';
+    const what = kindWhat(s);
     const when = s.when ? ` [when ${'failed' in s.when ? `${s.when.failed} failed` : 'passed' in s.when ? `${s.when.passed} passed` : describeCondition(s.when.condition)}]` : '';
     lines.push(`${String(i + 1).padStart(3)}. ${line1(s.title)}  (${kindWord(s)}${s.required && s.kind !== 'gate' ? ', required' : ''}${line1(what)})${line1(when)}`);
   });

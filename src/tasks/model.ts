@@ -126,6 +126,11 @@ export function describeAction(a: Action): string {
       return a.values?.length ? `${a.text}  -- with ${a.values.map((v) => JSON.stringify(v)).join(', ')}` : a.text;
     case 'fn':
       return a.describe;
+    default: {
+      // a new kind of Action fails to compile here until it is described
+      const unhandled: never = a;
+      throw new Error(`no description for an action of kind ${(unhandled as Action).kind}`);
+    }
   }
 }
 
