@@ -13,6 +13,7 @@ import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCom
 import { configCommand } from '../src/cli/config-cmd';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand } from '../src/cli/rollback';
+import { locksCommand, sessionsCommand } from '../src/cli/sessions';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
 import { ChecklistService } from '../src/checklists/service';
 import { resolveSettings } from '../src/config/load';
@@ -124,6 +125,16 @@ function report(args: ParsedArgs): void {
   write(reportCommand(settings, services.checklists(settings), args.positionals[0]));
 }
 
+function sessions(args: ParsedArgs): Promise<number> {
+  if (args.positionals.length) throw new UsageError(`sessions: unexpected argument "${args.positionals[0]}"`);
+  return sessionsCommand(services.settings(args.flags), { json: args.json, filter: args.filter, state: args.state, database: args.db }, process.stdout);
+}
+
+function locks(args: ParsedArgs): Promise<number> {
+  if (args.positionals.length) throw new UsageError(`locks: unexpected argument "${args.positionals[0]}"`);
+  return locksCommand(services.settings(args.flags), { json: args.json }, process.stdout);
+}
+
 /** The commands, one row each. */
 const COMMANDS = {
   '--version': { fallback: 1, run: () => write(`ops ${pkg.version}\n`) },
@@ -137,6 +148,8 @@ const COMMANDS = {
   checklist: { fallback: 1, run: checklist },
   drill: { fallback: 1, run: (args) => drillCommand(args, services) },
   report: { fallback: 1, run: report },
+  sessions: { fallback: 1, run: sessions },
+  locks: { fallback: 1, run: locks },
   console: { fallback: 1, run: (args) => consoleCommand(args, services) },
 } satisfies Record<string, Command>;
 
