@@ -30,13 +30,12 @@
 import * as z from 'zod';
 import { listParam, type RunContext, type StepDef, type StepIO, type TaskDef } from '../src/tasks/model';
 import { cancelDoesNothing } from '../src/sessions/model';
+import { isOwnApplication, ownSessionSql } from '../src/pg/own';
 import { formatDuration, truncate } from '../src/util/format';
 
 export const SESSION_KINDS = ['idle-in-transaction', 'long-running', 'blocked-by'] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
-/** application_name prefix of the console's own sessions: never signalled */
-const OWN_APP_PREFIX = 'ops-console';
 
 interface Chosen {
   pid: number;
@@ -141,7 +140,7 @@ const COLS = `a.pid, a.backend_start::text AS backend_start, a.usename AS user, 
 const IDLE_STATES = `'idle', 'idle in transaction', 'idle in transaction (aborted)'`;
 
 const ELIGIBLE = `a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
-  AND coalesce(a.application_name, '') NOT LIKE '${OWN_APP_PREFIX}%'`;
+  AND NOT ${ownSessionSql('a.application_name')}`;
 
 async function findByKind(io: StepIO, kind: SessionKind, sec: number): Promise<Record<string, unknown>[]> {
   const mine = `${ELIGIBLE} AND a.datname = current_database()`;
@@ -228,7 +227,7 @@ function listStep(verb: 'cancel' | 'terminate'): StepDef {
                 ? `it is no longer the session chosen: backend start ${String(row.backend_start)}, not ${refs![i].backendStart} (the session ended, and the pid now belongs to another)`
                 : row.own === true
                   ? "it is this task's own session"
-                  : String(row.application ?? '').startsWith(OWN_APP_PREFIX)
+                  : isOwnApplication(row.application as string | null)
                     ? `it is an ops-console session (application_name ${String(row.application)})`
                     : row.backend_type !== 'client backend'
                       ? `it is not a client session (${String(row.backend_type)})`

@@ -4,8 +4,9 @@
 // postgres-rows.ts maps the rows.
 
 import { SESSIONS_SQL } from '../sessions/sql';
+import { OWN_APPLICATION, ownSessionSql } from '../pg/own';
 
-export const APPLICATION_NAME = 'ops-console';
+export const APPLICATION_NAME = OWN_APPLICATION;
 /** Marks the probe's own statements so pg_stat_statements' top list can leave them out. */
 export const MARK = '/*ops-console:probe*/';
 
@@ -44,7 +45,7 @@ const SESSION_COLS = `a.pid, a.usename AS user, a.datname AS database,
  * <run>', src/tasks/lock.ts). Counted apart and left out of the session checks. An exact name
  * and a prefix with its colon, so other clients calling themselves ops-console-something count.
  */
-const OWN_SESSION = `(a.application_name = '${APPLICATION_NAME}' OR a.application_name LIKE '${APPLICATION_NAME}: %')`;
+const OWN_SESSION = ownSessionSql('a.application_name');
 
 /** Sessions to judge (cluster-wide): client backends, not this probe's, not the console's own. */
 const USER_SESSIONS = `a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() AND NOT ${OWN_SESSION}`;

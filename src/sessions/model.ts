@@ -70,7 +70,7 @@ export interface SessionRow {
   /** seconds waiting on the lock (pg_locks.waitstart from PG 14, else since state_change); null when not waiting */
   lockWaitSec: number | null;
   locks: SessionLock[];
-  /** the console's own: application_name starting with 'ops-console', or the backend that read the list */
+  /** the console's own: application_name 'ops-console' or 'ops-console: …' (src/pg/own.ts), or the backend that read the list */
   own: boolean;
   /** the backend that read the list */
   self: boolean;

@@ -26,11 +26,13 @@
 // the database the query runs in and on the shared catalogs (database 0); in another database
 // its oid means nothing here: the lock gives the oid as its object, and the database's name.
 
+import { ownSessionSql } from '../pg/own';
+
 /** Marks the console's statements (pg_stat_statements' top list leaves them out). */
 export const SESSIONS_MARK = '/*ops-console:sessions*/';
 
-/** The console's sessions: application_name starting with this (the probe, the task runs, `ops sessions`). */
-export const OWN_APP_PREFIX = 'ops-console';
+/** The console's sessions' application_name, and its prefix 'ops-console: ' (src/pg/own.ts). */
+export { OWN_APPLICATION as OWN_APP_PREFIX } from '../pg/own';
 
 /** Query text read per session, at most (the server keeps track_activity_query_size bytes, 1 kB by default). */
 export const QUERY_TEXT_CAP = 100 * 1024;
@@ -84,7 +86,7 @@ SELECT a.pid,
   CASE WHEN a.wait_event_type = 'Lock'
     THEN extract(epoch FROM now() - coalesce(lk.wait_start, a.state_change))::float8 END AS lock_wait_sec,
   coalesce(lk.locks, '[]'::json) AS locks,
-  coalesce(a.application_name, '') LIKE '${OWN_APP_PREFIX}%' AS own,
+  ${ownSessionSql('a.application_name')} AS own,
   a.pid = pg_backend_pid() AS self
 FROM act a LEFT JOIN lk ON lk.pid = a.pid
 ORDER BY a.pid`;
