@@ -1,4 +1,6 @@
 // Journal size: the commands an operator reaches for in an emergency, on a journal of 100 MiB
+// (a bench script of about 500 lines: the seeded journal writer, the timing harness and the
+// table it prints are used only here, and read top to bottom)
 // and 65,000 runs. Writes that journal (seeded, so every run writes the same one) into a
 // temporary state directory, then times the built `ops` on it, one fresh process per command
 // (`node <bin/ops's node flags> bin/ops ...`): the wall time from spawn to exit, and the peak RSS

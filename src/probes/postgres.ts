@@ -1,4 +1,7 @@
 // The PostgreSQL probe: one dedicated connection, one multi-statement round trip per round.
+// (About 420 lines, on purpose: the connection's life, the backoff, the round's deadline and the
+// batch it sends are one state machine; its SQL texts and row readers are already apart, in
+// postgres-sql.ts and postgres-rows.ts.)
 //
 // probe() never throws. Connection failures back off (1 s, doubling, at most 30 s); a call before
 // the next attempt is due answers at once with the last error. A dropped connection (server

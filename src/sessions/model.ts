@@ -1,6 +1,8 @@
 // The sessions view's model, pure: the rows of src/sessions/sql.ts, the lock tree, sorting,
 // filtering and the counts. No I/O, no terminal: the console's sessions view and the headless
-// `ops sessions` / `ops locks` (src/cli/sessions.ts) share it.
+// `ops sessions` / `ops locks` (src/cli/sessions.ts) share it. (About 430 lines: kept as one
+// module so that the screens take their values from one listed pure module, and the tree, the
+// sort and the counts read one row type.)
 //
 // The lock tree: an edge runs from a blocker to each session it blocks (pg_blocking_pids). A root
 // blocker blocks others and is not itself blocked; its subtree holds every session waiting on it,
