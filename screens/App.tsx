@@ -11,6 +11,7 @@ import { createController } from './controller';
 import { useRunnerVersion } from './hooks/useRunnerVersion';
 import { useTerminalSize } from './hooks/useTerminalSize';
 import { keysOf } from './keys';
+import type { ClipboardLike } from './sessions/clipboard';
 import { drawScreen, routeKey } from './screen-table';
 import { BadgeContext } from './tasks/Frame';
 
@@ -35,12 +36,14 @@ export interface AppProps {
   tickMs?: number;
   /** the clock for elapsed times (tests) */
   now?: () => number;
+  /** the terminal's clipboard (OSC 52 to stdout, given by screens/console.tsx); tests pass a spy */
+  clipboard?: ClipboardLike;
 }
 
-export function App({ monitor, service, checklists, walk, about, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now }: AppProps) {
+export function App({ monitor, service, checklists, walk, about, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now, clipboard }: AppProps) {
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   // made once: the services are the console's for its whole life (onQuit and now may change)
-  const [ctl] = useState(() => createController({ monitor, service, checklists, onQuit: () => onQuitNow(), now: () => nowNow() }));
+  const [ctl] = useState(() => createController({ monitor, service, checklists, clipboard, onQuit: () => onQuitNow(), now: () => nowNow() }));
   const onQuitNow = useLatest(onQuit);
   const nowNow = useLatest(() => now?.() ?? Date.now());
   ctl.resize(columns, rows);

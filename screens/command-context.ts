@@ -5,6 +5,7 @@ import type { ChecklistServiceLike } from '../src/checklists/service';
 import type { TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
 import type { WalkController } from './checklists/controller';
+import type { ClipboardLike } from './sessions/clipboard';
 import type { AppAction, AppState, Route } from './state';
 import type { Store } from './store';
 
@@ -17,6 +18,8 @@ export interface ControllerDeps {
   onQuit: () => void;
   /** the clock (tests fix it) */
   now?: () => number;
+  /** the terminal's clipboard (OSC 52), given by the console's entry; without it y copies nothing */
+  clipboard?: ClipboardLike;
 }
 
 export interface CommandContext {

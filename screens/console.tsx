@@ -5,6 +5,7 @@ import type { ChecklistServiceLike } from '../src/checklists/service';
 import type { TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
 import { App } from './App';
+import { terminalClipboard } from './sessions/clipboard';
 
 export const NOT_A_TTY_MESSAGE =
   'ops: the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")';
@@ -187,7 +188,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     // entering twice would save the cursor again, at the top of the alternate screen, and the
     // shell prompt would come back there on exit; clear the early header in the same write burst
     stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
-    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} about={opts.about} onQuit={() => void finish()} color={opts.color} />, {
+    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} about={opts.about} onQuit={() => void finish()} color={opts.color} clipboard={terminalClipboard(stdout, process.env)} />, {
       stdin,
       stdout,
       exitOnCtrlC: false,

@@ -8,6 +8,8 @@
 // store's state.
 import type { ControllerDeps, CommandContext } from './command-context';
 import { walkController, type WalkController } from './checklists/controller';
+import { sessionKey } from '../src/sessions/model';
+import { sessionsCommands } from './sessions/commands';
 import { appReducer, INITIAL_APP, type AppAction, type AppState, type Route } from './state';
 import { createStore, type Store } from './store';
 import { planCommands } from './tasks/plan-commands';
@@ -30,6 +32,8 @@ export function createController(deps: ControllerDeps) {
   const plans = planCommands(ctx);
   const runs = runCommands(ctx);
   const quit = () => quitCommand(ctx);
+  const sessions = sessionsCommands(ctx, size, plans.planOf);
+  const sessionsWatch = watchSessionsWhileOpen(ctx);
 
   /** Every change of screen goes here: a run's end is watched, a walkthrough judged on arrival. */
   function go(to: Route): void {
@@ -68,6 +72,7 @@ export function createController(deps: ControllerDeps) {
   function dispose(): void {
     offMonitor?.();
     offMonitor = null;
+    sessionsWatch.dispose();
     runs.unwatchRun();
     walk.dispose();
   }
@@ -102,7 +107,60 @@ export function createController(deps: ControllerDeps) {
     openHistory: runs.openHistory,
     openLog: runs.openLog,
     openForRollback: runs.openForRollback,
+    takeAlternative: plans.takeAlternative,
+    sessions,
     walk,
+  };
+}
+
+/**
+ * While the sessions view (or a session's detail) is open, the monitor reads every session in
+ * each round (MonitorLike.watchSessions), and no longer once it closes. While a confirmation is
+ * open (the choice on a blocked row, or a plan opened from the sessions view or the dashboard)
+ * the monitor is paused, so the list freezes, and it resumes once the confirmation closes, unless
+ * the operator had paused it already. Kept in step with the store: every change of screen or of
+ * the view passes through it.
+ */
+function watchSessionsWhileOpen({ deps, store, route, apply }: CommandContext) {
+  let watching = false;
+  let heldPause = false;
+  let offRows: (() => void) | null = null;
+  /** a session's detail keeps the row as last seen, to show once the session has ended */
+  const keepLast = () => {
+    const r = route();
+    if (r.screen !== 'session') return;
+    const live = deps.monitor.getState().snapshot?.sessions?.find((x) => sessionKey(x) === r.key);
+    if (live && live !== r.last) apply({ type: 'session-detail', patch: { last: live } });
+  };
+  const sync = () => {
+    const r = route();
+    const open = r.screen === 'sessions' || r.screen === 'session';
+    if (open !== watching) {
+      watching = open;
+      deps.monitor.watchSessions?.(open);
+      offRows?.();
+      offRows = open ? deps.monitor.subscribe(keepLast) : null;
+    }
+    const confirming = (r.screen === 'plan' && (!!r.fromSessions || !!r.fromDashboard)) || (open && !!r.choice);
+    if (confirming && !heldPause) {
+      if (!deps.monitor.getState().paused) {
+        heldPause = true;
+        deps.monitor.togglePause();
+      }
+    } else if (!confirming && heldPause) {
+      heldPause = false;
+      if (deps.monitor.getState().paused) deps.monitor.togglePause();
+    }
+  };
+  const off = store.subscribe(sync);
+  return {
+    dispose() {
+      off();
+      offRows?.();
+      offRows = null;
+      if (watching) deps.monitor.watchSessions?.(false);
+      watching = false;
+    },
   };
 }
 

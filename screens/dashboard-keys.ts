@@ -61,6 +61,14 @@ export const DASHBOARD_KEYS: readonly Binding<Ctx>[] = [
   { keys: [], hint: '↑↓ scroll', when: alone },
   { keys: MOVE_KEYS, run: (c, k) => scroll(c, scrollOf(k)!), help: { keys: '↑ ↓ / j k', text: 'scroll the focused panel (PgUp PgDn: a page, g G: top, bottom)' } },
   { keys: [{ ch: '?' }], run: ({ ctl }) => dash(ctl, { type: 'help', open: true }), help: { keys: '?  Esc', text: 'show / hide this help' } },
+  // the sessions view: every session; from the Sessions panel, on the session of its marked row
+  {
+    keys: [{ ch: 'a' }],
+    run: (c) => c.ctl.sessions.open(markedPid(c)),
+    help: { keys: 'a, Enter', text: 'sessions: every session, sorted and filtered, its detail, the lock tree (Enter: on the Sessions panel)' },
+  },
+  { keys: ['enter'], when: ({ state }) => state.dash.focus === 'sessions', run: (c) => c.ctl.sessions.open(markedPid(c)) },
+  { keys: [], when: ({ state }) => state.dash.focus === 'sessions', hint: 'Enter all sessions' },
   { keys: [{ ch: 't' }], when: tasks, run: ({ ctl }) => ctl.openTasks(), hint: 't tasks', help: { keys: 't', text: 'tasks: choose one, set its parameters, see the plan, run it' } },
   {
     keys: [{ ch: 'l' }],

@@ -12,6 +12,9 @@ import { dispatchKey, helpOf, hintsOf, type Binding } from './keymap';
 import type { KeyName } from './keys';
 import type { DrawProps, KeyCtx, ScreenTable } from './screen';
 import type { Route } from './state';
+import { SESSION_KEYS, SESSIONS_KEYS, SORT_BINDINGS } from './sessions/keys';
+import { SessionDetail } from './sessions/SessionDetail';
+import { SessionsScreen } from './sessions/SessionsScreen';
 import { History } from './tasks/History';
 import { HISTORY_KEYS, PARAMS_KEYS, PLAN_KEYS, ROLLBACK_KEYS, RUN_KEYS, TASKS_KEYS } from './tasks/keys';
 import { ParamForm } from './tasks/ParamForm';
@@ -59,7 +62,29 @@ export const SCREENS: ScreenTable = {
   history: { keys: HISTORY_KEYS, draw: (p) => <History route={p.route} target={targetOf(p)} {...common(p)} /> },
   checklists: { keys: CHECKLISTS_KEYS, draw: (p) => <ChecklistList route={p.route} target={walkTarget(p)} {...common(p)} /> },
   checklist: { keys: WALK_KEYS, draw: (p) => <WalkScreen route={p.route} target={walkTarget(p)} {...common(p)} /> },
+  sessions: {
+    keys: SESSIONS_KEYS,
+    draw: (p) => {
+      // the hints are read again on each of the view's redraws: the monitor's pause changes them
+      const ctx = { ctl: p.ctl, route: p.route, state: p.state };
+      const keys = () => ({
+        sortHints: hintsOf(SORT_BINDINGS, ctx),
+        hints: hintsOf(SESSIONS_KEYS, ctx),
+        help: ['Sessions · keys · any key closes', ...helpOf(SESSIONS_KEYS, ctx), ...SESSIONS_LEGEND],
+      });
+      return <SessionsScreen monitor={p.ctl.deps.monitor} keys={keys} {...common(p)} route={p.route} />;
+    },
+  },
+  session: {
+    keys: SESSION_KEYS,
+    draw: (p) => <SessionDetail monitor={p.ctl.deps.monitor} keys={() => hintsOf(SESSION_KEYS, { ctl: p.ctl, route: p.route, state: p.state })} {...common(p)} route={p.route} />,
+  },
 };
+
+const SESSIONS_LEGEND: readonly string[] = [
+  'Marks: ▸ the cursor  + tagged  [own] the console\'s own session (left out of the counts)',
+  'Times: Q-TIME the query\'s, X-TIME the transaction\'s, B-TIME the backend\'s (d switches)',
+];
 
 /** The current screen's module, typed for its route. */
 function moduleOf<R extends Route>(route: R) {

@@ -4,9 +4,10 @@
 // reduced by that screen's own reducer.
 import { checklistsReducer, walkReducer, type ChecklistsRoute, type WalkAction, type WalkRoute } from './checklists/state';
 import { INITIAL_UI, uiReducer, type UiAction, type UiState } from './dashboard-state';
+import { sessionsReducer, type SessionRoute, type SessionsAction, type SessionsRoute } from './sessions/state';
 import { taskReducer, type HistoryRoute, type ParamsRoute, type PlanRoute, type RunRoute, type TaskAction, type TasksRoute } from './tasks/state';
 
-export type Route = { screen: 'dashboard' } | TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute | ChecklistsRoute | WalkRoute;
+export type Route = { screen: 'dashboard' } | TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute | ChecklistsRoute | WalkRoute | SessionsRoute | SessionRoute;
 export type ScreenName = Route['screen'];
 
 export interface AppState {
@@ -24,7 +25,8 @@ export type AppAction =
   | { type: 'notice'; text: string | null }
   | { type: 'dash'; action: UiAction }
   | TaskAction
-  | WalkAction;
+  | WalkAction
+  | SessionsAction;
 
 function routeReducer(r: Route, a: Exclude<AppAction, { type: 'go' | 'notice' | 'dash' }>): Route {
   if (r.screen === 'checklist') {
@@ -32,6 +34,8 @@ function routeReducer(r: Route, a: Exclude<AppAction, { type: 'go' | 'notice' | 
     return r;
   }
   if (a.type.startsWith('walk-')) return r;
+  if (a.type === 'sessions-view' || a.type === 'session-detail') return sessionsReducer(r, a);
+  if (r.screen === 'sessions' || r.screen === 'session') return r;
   if (r.screen === 'checklists') return a.type === 'select' ? checklistsReducer(r, a) : r;
   if (r.screen === 'dashboard') return r;
   return taskReducer(r, a as TaskAction);

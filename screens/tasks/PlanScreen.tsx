@@ -1,6 +1,6 @@
 // The plan and its confirmation: every step with the exact command or SQL it runs and its undo,
 // scrollable; under it the prompt the task's risk asks for.
-import { clean } from '../format';
+import { clean, wrapWords } from '../format';
 import type { Line } from '../panels';
 import { bodyHeight, fitFrame, footer, Frame } from './Frame';
 import { clampTop, hardWrap, riskSeg } from './model';
@@ -22,6 +22,14 @@ const INDENT = '         ';
 /** The scrollable part: parameters, then each step with its command/SQL and its undo. */
 export function planBodyLines(route: PlanRoute, columns: number): Line[] {
   const out: Line[] = [];
+  // what the plan is about (the sessions chosen in the sessions view, and how), wrapped
+  for (const n of route.preface ?? []) {
+    const pad = ' '.repeat(n.indent ?? 0);
+    const ls = wrapWords(clean(n.text), Math.max(10, columns - pad.length));
+    if (ls.length === 0) out.push([]);
+    for (const l of ls) out.push([{ text: pad }, { text: l, status: n.status, bold: n.bold }]);
+  }
+  if (route.preface?.length) out.push([]);
   const shown = JSON.stringify(route.params);
   if (shown !== '{}') out.push([{ text: `parameters: ${clean(shown)}` }]);
   const w = Math.max(10, columns - INDENT.length);

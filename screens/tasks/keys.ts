@@ -53,6 +53,13 @@ export const PLAN_KEYS: readonly Binding<KeyCtx<PlanRoute>>[] = [
   { keys: ['ctrl-c'], run: quit },
   { keys: ARROWS, run: scrollPlan },
   { keys: ['esc'], run: ({ ctl, route }) => ctl.leavePlan(route) },
+  // another plan offered instead (a cancel that would do nothing: terminate)
+  {
+    keys: [ch('x')],
+    when: ({ route }) => !route.starting && !!route.alternative && route.confirm.kind !== 'type-word',
+    run: ({ ctl, route }) => ctl.takeAlternative(route),
+    hint: ({ route }) => route.alternative?.hint ?? '',
+  },
   // low risk: Enter runs it
   { keys: ['enter'], when: asks('none'), run: ({ ctl, route }) => ctl.start(route), hint: 'Enter run' },
   { keys: [], when: asks('none'), hint: '↑↓ PgUp PgDn scroll' },

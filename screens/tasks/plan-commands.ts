@@ -10,12 +10,15 @@ import { paramFields, paramsFromForm } from './model';
 import { runRoute } from './run-commands';
 import type { ChecklistBack, ParamsRoute, PlanRoute, TasksRoute } from './state';
 
+/** What a plan opened from the sessions view carries besides its task: where it goes back to, its preface, an alternative. */
+export type PlanExtra = Pick<PlanRoute, 'fromSessions' | 'preface' | 'alternative'>;
+
 export type PlanCommands = ReturnType<typeof planCommands>;
 
 export function planCommands(c: CommandContext) {
-  const { openTasks, openTask, planOf, fix, leavePlan, submitForm } = planning(c);
+  const { openTasks, openTask, planOf, fix, leavePlan, submitForm, takeAlternative } = planning(c);
   const { start, giveUpStart, confirmWord } = starting(c);
-  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord };
+  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord, takeAlternative };
 }
 
 /** From the task list to a plan: the list, a task's form, the plan of a task, a fix, and back. */
@@ -40,14 +43,32 @@ function planning(c: CommandContext) {
   }
 
   /** The plan for these parameters, or back to the form with the service's one-line error. */
-  function toPlan(from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>, checklist?: ChecklistBack, fromDashboard = false): void {
+  function toPlan(from: TasksRoute, form: ParamsRoute | null, task: TaskDef, params: Record<string, unknown>, checklist?: ChecklistBack, fromDashboard = false, extra: PlanExtra = {}): void {
     const svc = deps.service!;
     try {
       const steps = svc.plan(task.id, params);
       // bound to the parameters as the task reads them (svc.plan has just validated them)
       const parsed = task.params.safeParse(params);
       const confirm = confirmationFor(task, { params: parsed.success ? (parsed.data as Record<string, unknown>) : params, steps }, svc.databaseName);
-      go({ screen: 'plan', from, form, task, params, steps, confirm, typed: '', error: null, starting: false, top: 0, ...(checklist ? { checklist } : {}), ...(fromDashboard ? { fromDashboard } : {}) });
+      const fromSessions = extra.fromSessions;
+      go({
+        screen: 'plan',
+        from,
+        form,
+        task,
+        params,
+        steps,
+        confirm,
+        typed: '',
+        error: null,
+        starting: false,
+        top: 0,
+        ...(checklist ? { checklist } : {}),
+        ...(fromDashboard && !fromSessions ? { fromDashboard } : {}),
+        ...(fromSessions ? { fromSessions } : {}),
+        ...(extra.preface?.length ? { preface: extra.preface } : {}),
+        ...(extra.alternative ? { alternative: extra.alternative } : {}),
+      });
     } catch (err) {
       if (checklist) {
         go(checklist.route);
@@ -59,15 +80,15 @@ function planning(c: CommandContext) {
     }
   }
 
-  /** The plan of a task by its id: from the dashboard (f, c / x on a session) or a walkthrough's task step. */
-  function planOf(taskId: string, params: Record<string, unknown>, back?: ChecklistBack): void {
+  /** The plan of a task by its id: from the dashboard (f, c / x on a session), the sessions view (extra) or a walkthrough's task step. */
+  function planOf(taskId: string, params: Record<string, unknown>, back?: ChecklistBack, extra?: PlanExtra): void {
     const svc = deps.service;
     if (!svc) return;
     try {
       const { tasks, errors } = svc.tasks();
       const sel = tasks.findIndex((t) => t.id === taskId);
       if (sel < 0) throw new Error(back ? `unknown task ${taskId}` : `no task ${taskId}`);
-      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], params, back, !back);
+      toPlan({ screen: 'tasks', tasks, errors, sel }, null, tasks[sel], params, back, !back, extra);
     } catch (err) {
       if (back) apply({ type: 'error', error: errorLine(err) });
       else apply({ type: 'notice', text: `${taskId}: ${errorLine(err)}` });
@@ -82,7 +103,7 @@ function planning(c: CommandContext) {
 
   /** Where Esc goes from a plan. */
   function leavePlan(r: PlanRoute, notRun = false): void {
-    go(r.checklist?.route ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)));
+    go(r.checklist?.route ?? r.fromSessions ?? (r.fromDashboard ? { screen: 'dashboard' } : (r.form ?? r.from)));
     if (notRun) apply({ type: 'notice', text: `${r.task.id} was not run` });
   }
 
@@ -90,7 +111,14 @@ function planning(c: CommandContext) {
     toPlan(r.from, { ...r, error: null }, r.task, paramsFromForm(r.task, r.values));
   }
 
-  return { openTasks, openTask, planOf, fix, leavePlan, submitForm };
+  /** The plan offered instead of this one (its own confirmation), going back where this one would. */
+  function takeAlternative(r: PlanRoute): void {
+    const alt = r.alternative;
+    if (!alt) return;
+    planOf(alt.taskId, alt.params, undefined, { fromSessions: r.fromSessions, preface: alt.preface });
+  }
+
+  return { openTasks, openTask, planOf, fix, leavePlan, submitForm, takeAlternative };
 }
 
 /** From a plan to its run: the confirmation, the start, and giving up a start. */
@@ -118,7 +146,7 @@ function starting(c: CommandContext) {
           }
           return go(runRoute(handle, back));
         }
-        go(runRoute(handle, r.fromDashboard ? { screen: 'dashboard' } : r.from));
+        go(runRoute(handle, r.fromSessions ?? (r.fromDashboard ? { screen: 'dashboard' } : r.from)));
       },
       (err: unknown) => {
         startAbort = null;

@@ -54,7 +54,7 @@ export function runCommands(c: CommandContext) {
 
   /** Leaves a closed run: back where it was started from. */
   function leaveRun(r: RunRoute): void {
-    if (r.back.screen === 'tasks' || r.back.screen === 'dashboard') return go(r.back);
+    if (r.back.screen === 'tasks' || r.back.screen === 'dashboard' || r.back.screen === 'sessions' || r.back.screen === 'session') return go(r.back);
     if (r.back.screen === 'checklist') return go({ ...r.back.route, need: null, mode: null, error: null });
     openHistory(r.back.mode, r.back.back);
   }

@@ -7,6 +7,8 @@ import type { RollbackItem } from '../../src/tasks/engine';
 import type { PlanStep, RunHandleLike } from '../../src/tasks/service';
 import type { RunSummary } from '../../src/journal';
 import type { WalkRoute } from '../checklists/state';
+import type { Status } from '../../src/types';
+import type { SessionsScreenRoute } from '../sessions/state';
 import { moveSel, type ScrollDelta } from '../keymap';
 import { FOLLOW, scrollOutput, scrollTop, type OutputEnv, type OutputView, type ParamField } from './model';
 
@@ -47,6 +49,29 @@ export interface PlanRoute {
   checklist?: ChecklistBack;
   /** opened from the dashboard (a Sessions panel action): Esc goes back there */
   fromDashboard?: boolean;
+  /** opened from the sessions view or a session's detail: Esc, and the run's end, go back there */
+  fromSessions?: SessionsScreenRoute;
+  /** what the plan is about, above its steps (the sessions chosen, and how), each wrapped to the width */
+  preface?: PlanNote[];
+  /** another plan the operator may take instead (x: terminate what a cancel would not stop) */
+  alternative?: PlanAlternative;
+}
+
+/** A paragraph above a plan's steps. */
+export interface PlanNote {
+  text: string;
+  status?: Status;
+  bold?: boolean;
+  /** columns of indent, on every wrapped line */
+  indent?: number;
+}
+
+export interface PlanAlternative {
+  /** the key's footer hint, e.g. "x terminate instead" */
+  hint: string;
+  taskId: string;
+  params: Record<string, unknown>;
+  preface?: PlanNote[];
 }
 
 /** A task step of a walkthrough, run through the plan and run screens. */
@@ -72,7 +97,7 @@ export interface RunRoute {
   screen: 'run';
   handle: RunHandleLike;
   /** where Esc goes once the run is closed */
-  back: TasksRoute | { screen: 'history'; mode: HistoryMode; back?: WalkRoute } | ChecklistBack | { screen: 'dashboard' };
+  back: TasksRoute | { screen: 'history'; mode: HistoryMode; back?: WalkRoute } | ChecklistBack | { screen: 'dashboard' } | SessionsScreenRoute;
   stage: RunStage;
   view: OutputView;
   modal: RollbackChoice | null;

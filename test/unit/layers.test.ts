@@ -18,6 +18,7 @@ const SCREEN_ALLOWED: Record<string, string> = {
   'src/checklists/skip.ts': 'which steps may be skipped',
   'src/health/status.ts': 'the one status order (severity, worst)',
   'src/util/format.ts': 'durations and sizes, written the same as the CLI writes them',
+  'src/sessions/model.ts': 'the sessions view: the lock tree, sorting, filtering, the counts, the cancel policy',
 };
 const SCREEN_FORBIDDEN_PACKAGES = ['pg', 'execa', 'node:child_process', 'child_process', 'node:fs', 'fs', 'systeminformation'];
 
