@@ -33,7 +33,7 @@ export function createController(deps: ControllerDeps) {
   const runs = runCommands(ctx);
   const quit = () => quitCommand(ctx);
   const sessions = sessionsCommands(ctx, size, plans.planOf);
-  const sessionsWatch = watchSessionsWhileOpen(ctx);
+  const sessionsWatch = watchSessionsWhileOpen(ctx, sessions.pin);
 
   /** Every change of screen goes here: a run's end is watched, a walkthrough judged on arrival. */
   function go(to: Route): void {
@@ -121,13 +121,14 @@ export function createController(deps: ControllerDeps) {
  * the operator had paused it already. Kept in step with the store: every change of screen or of
  * the view passes through it.
  */
-function watchSessionsWhileOpen({ deps, store, route, apply }: CommandContext) {
+function watchSessionsWhileOpen({ deps, store, route, apply }: CommandContext, pin: () => void) {
   let watching = false;
   let heldPause = false;
   let offRows: (() => void) | null = null;
-  /** a session's detail keeps the row as last seen, to show once the session has ended */
-  const keepLast = () => {
+  /** each list published: the view's cursor pinned to its session; a detail keeps the row as last seen, to show once the session has ended */
+  const onRows = () => {
     const r = route();
+    if (r.screen === 'sessions') return pin();
     if (r.screen !== 'session') return;
     const live = deps.monitor.getState().snapshot?.sessions?.find((x) => sessionKey(x) === r.key);
     if (live && live !== r.last) apply({ type: 'session-detail', patch: { last: live } });
@@ -139,8 +140,9 @@ function watchSessionsWhileOpen({ deps, store, route, apply }: CommandContext) {
       watching = open;
       deps.monitor.watchSessions?.(open);
       offRows?.();
-      offRows = open ? deps.monitor.subscribe(keepLast) : null;
+      offRows = open ? deps.monitor.subscribe(onRows) : null;
     }
+    if (r.screen === 'sessions') pin();
     const confirming = (r.screen === 'plan' && (!!r.fromSessions || !!r.fromDashboard)) || (open && !!r.choice);
     if (confirming && !heldPause) {
       if (!deps.monitor.getState().paused) {

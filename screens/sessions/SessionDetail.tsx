@@ -9,7 +9,7 @@ import { clean } from '../format';
 import type { Line } from '../line';
 import { clampTop } from '../tasks/model';
 import { Frame } from '../tasks/Frame';
-import { detailHeight, detailLines, stateText } from './model';
+import { BLANK, detailHeight, detailLines, stateText } from './model';
 import { durationWords, whoShort } from './plan-notes';
 import { choiceLines } from './SessionsScreen';
 import type { SessionRoute } from './state';
@@ -39,7 +39,7 @@ export function sessionDetailLines({ route, monitor, hints, notice, columns, row
   ];
   const out: Line[] = [header, ...body.slice(top, top + h)];
   if (route.choice) {
-    for (let i = out.length - 1; i < h; i++) out.push([]);
+    for (let i = out.length - 1; i < h; i++) out.push(BLANK);
     out.push(...choiceLines(route.choice));
   }
   out.push(notice ? [{ text: `! ${clean(notice)}`, bold: true, status: 'WARNING' }] : [{ text: hints }]);

@@ -10,6 +10,7 @@ import { clean, hhmmss } from '../format';
 import type { Line } from '../line';
 import { Frame } from '../tasks/Frame';
 import {
+  BLANK,
   cursorAt,
   footerLineCount,
   headerLine,
@@ -108,7 +109,7 @@ export function sessionsLines(p: Omit<SessionsScreenProps, 'color'>): Line[] {
     return [...out, ...footer];
   }
   if (!all) {
-    out.push([], [{ text: `  ${missing(monitor)}` }]);
+    out.push(BLANK, [{ text: `  ${missing(monitor)}` }]);
     return [...out, ...footer];
   }
   const items = itemsOf(all, route);
@@ -132,10 +133,10 @@ export function sessionsLines(p: Omit<SessionsScreenProps, 'color'>): Line[] {
   if (cur && h - used >= 4) {
     const room = h - used - 2;
     const q = queryLines(cur.query, width - 4);
-    out.push([], [{ text: `  query of pid ${cur.pid}${q.length > room ? ` (${room} of ${q.length} lines: Enter shows it all)` : ''}`, bold: true }]);
+    out.push(BLANK, [{ text: `  query of pid ${cur.pid}${q.length > room ? ` (${room} of ${q.length} lines: Enter shows it all)` : ''}`, bold: true }]);
     for (const l of q.slice(0, room)) out.push([{ text: `    ${l}`, accent: true }]);
   }
-  for (let i = out.length - 2; i < h; i++) out.push([]);
+  for (let i = out.length - 2; i < h; i++) out.push(BLANK);
   if (items.length > h) out[1] = [...out[1], { text: `  [${top + 1}-${Math.min(items.length, top + h)}/${items.length}]` }];
   const fl = filterLine(route, items.length, all.length);
   if (fl) out.push(fl);

@@ -56,6 +56,20 @@ export function sessionsCommands(
     view({ ...next, cursor, top: keepInView(v.top, i, items.length, listHeight(v, size.rows, size.columns)) });
   }
 
+  /**
+   * Pins the cursor to the session it is drawn on when it has none yet (the view just opened, or
+   * the first list arrived) or its session has left the list: from then on it follows that
+   * session. Called on each published list and change of the view (screens/controller.ts).
+   */
+  function pin(): void {
+    const r = c.route();
+    if (r.screen !== 'sessions') return;
+    const items = itemsNow(r);
+    if (!items.length) return;
+    if (r.cursor.key !== null && r.cursor.pid === undefined && items.some((x) => x.key === r.cursor.key)) return;
+    settle(r, {});
+  }
+
   /** Opens the view; on the session of this pid when one is given (the dashboard's marked row). */
   function open(pid?: number): void {
     go(newSessionsRoute(pid !== undefined ? { cursor: { key: null, index: 0, pid } } : {}));
@@ -225,6 +239,7 @@ export function sessionsCommands(
 
   return {
     open,
+    pin,
     move,
     sortBy,
     switchDuration,

@@ -20,6 +20,9 @@ import { clean, fit, formatDuration, wrapWords } from '../format';
 import type { Line, Seg } from '../line';
 import type { SessionColumn, SessionCursor, SessionsView } from './state';
 
+/** A blank line: an empty one would take no row on screen (Ink gives an empty text no height). */
+export const BLANK: Line = [{ text: ' ' }];
+
 // ---------------------------------------------------------------- the rows shown
 
 /** One row of the list or the tree. */
@@ -339,7 +342,7 @@ export function queryLines(query: string, width: number): string[] {
   return out.length ? out : ['(no query yet)'];
 }
 
-/** One session's detail: every field, its locks, who it blocks and who blocks it, then the full query, wrapped. */
+/** One session's detail: every field, who it blocks and who blocks it, the full query wrapped, then its locks. */
 export function detailLines(row: SessionRow, all: readonly SessionRow[], width: number, gone: boolean): Line[] {
   const out: Line[] = [];
   const w = Math.max(20, width);
@@ -372,17 +375,18 @@ export function detailLines(row: SessionRow, all: readonly SessionRow[], width: 
   const node = blocks.length ? flattenTree(lockTree(all)).find((x) => x.node.pid === row.pid && !x.node.repeated)?.node : undefined;
   const inAll = node ? `; holds up ${node.heldUp} in all` : '';
   out.push(field('blocks', blocks.length ? `${blocks.map((r) => whoText(r, r.pid)).join('; ')}${inAll}` : 'no one'));
+  // the query, in full (before the locks, which can be many)
+  out.push(BLANK);
+  const q = row.query;
+  out.push([{ text: `  query (${[...q].length} characters)`, bold: true }]);
+  for (const l of queryLines(q, w - 4)) out.push([{ text: `    ${l}`, accent: true }]);
+  out.push(BLANK);
   const held = row.locks.filter((l) => l.granted);
   const waited = row.locks.filter((l) => !l.granted);
   out.push(field('locks waited', waited.length ? lockText(waited[0]) : 'none'));
   for (const l of waited.slice(1)) out.push(field('', lockText(l)));
   out.push(field('locks held', held.length ? lockText(held[0]) : 'none'));
   for (const l of held.slice(1)) out.push(field('', lockText(l)));
-  // the query, in full
-  out.push([]);
-  const q = row.query;
-  out.push([{ text: `  query (${[...q].length} characters)`, bold: true }]);
-  for (const l of queryLines(q, w - 4)) out.push([{ text: `    ${l}`, accent: true }]);
   return out;
 }
 

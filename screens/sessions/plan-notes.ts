@@ -71,7 +71,7 @@ export function actionNotes(verb: ActionVerb, targets: readonly SessionRow[], ch
     const picked = (o: ChoiceOption) => o === option || (option.kind === 'roots' && o.kind === 'root');
     for (const o of options) {
       if (o.kind === 'roots') continue; // the roots are listed one by one
-      out.push(picked(o) ? { text: `→ ${verb} ${o.label}: chosen`, bold: true, indent: 2 } : { text: `  not ${o.label}: left as it is`, indent: 2 });
+      out.push(picked(o) ? { text: `→ chosen: ${verb} ${o.label}`, bold: true, indent: 2 } : { text: `  not chosen: ${o.label}, left as it is`, indent: 2 });
     }
   }
   out.push({ text: `${VERBING[verb]} ${sessionsWord(targets.length)}, each bound to its pid and backend start:`, bold: true });

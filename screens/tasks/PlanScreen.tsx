@@ -26,10 +26,10 @@ export function planBodyLines(route: PlanRoute, columns: number): Line[] {
   for (const n of route.preface ?? []) {
     const pad = ' '.repeat(n.indent ?? 0);
     const ls = wrapWords(clean(n.text), Math.max(10, columns - pad.length));
-    if (ls.length === 0) out.push([]);
+    if (ls.length === 0) out.push([{ text: ' ' }]);
     for (const l of ls) out.push([{ text: pad }, { text: l, status: n.status, bold: n.bold }]);
   }
-  if (route.preface?.length) out.push([]);
+  if (route.preface?.length) out.push([{ text: ' ' }]); // a blank line (an empty one takes no row)
   const shown = JSON.stringify(route.params);
   if (shown !== '{}') out.push([{ text: `parameters: ${clean(shown)}` }]);
   const w = Math.max(10, columns - INDENT.length);

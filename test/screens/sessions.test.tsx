@@ -29,6 +29,16 @@ function pidsShown(d: SessionsRendered): number[] {
   return out;
 }
 
+/** The query's lines in the detail: those right under its heading, indented by 4. */
+function queryBlock(lines: string[], heading: number): string[] {
+  const out: string[] = [];
+  for (const l of lines.slice(heading + 1)) {
+    if (!/^ {4}\S/.test(l)) break;
+    out.push(l.trim());
+  }
+  return out;
+}
+
 const cursorLine = (d: SessionsRendered) => d.lines().find((l) => l.startsWith('▸'));
 const cursorPid = (d: SessionsRendered) => Number(/^▸.? *(?:[└ ]*pid )?(\d+)/.exec(cursorLine(d) ?? '')?.[1]);
 
@@ -189,6 +199,20 @@ describe('the sessions view', () => {
     expect(d.lines()[0]).toMatch(new RegExp(`^Session pid ${/(\d+)/.exec(line.slice(1))![1]} `));
   });
 
+  test('the cursor follows the session it was drawn on even before any key moved it', async () => {
+    const { d } = await open();
+    expect(cursorPid(d)).toBe(101); // the first row
+    await d.refresh(chainRows().map((r) => (r.pid === 505 ? { ...r, querySec: 9999 } : r)));
+    expect(pidsShown(d)[0]).toBe(505);
+    expect(cursorPid(d)).toBe(101);
+    // its session gone, the cursor stays at its row number, on the session now there, and follows that one
+    await d.refresh(chainRows().filter((r) => r.pid !== 101));
+    const now = cursorPid(d);
+    expect(now).toBe(pidsShown(d)[0]);
+    await d.refresh(chainRows().filter((r) => r.pid !== 101).map((r) => (r.pid === 404 ? { ...r, querySec: 99999 } : r)));
+    expect(cursorPid(d)).toBe(now);
+  });
+
   test('space pauses the list, as on the dashboard', async () => {
     const { d } = await open();
     expect(d.frame()).toContain('space pause');
@@ -241,7 +265,7 @@ describe("a session's detail", () => {
     // the query, all of it, wrapped at word boundaries
     const lines = d.lines();
     const from = lines.findIndex((l) => /^ {2}query \(\d+ characters\)/.test(l));
-    const q = lines.slice(from + 1).filter((l) => l.startsWith('    ')).map((l) => l.trim());
+    const q = queryBlock(lines, from);
     expect(q.length).toBeGreaterThan(1);
     expect(q.join(' ')).toBe(QUERY);
     for (const l of q) expect(l.length).toBeLessThanOrEqual(120 - 4);
@@ -355,8 +379,8 @@ describe('actions', () => {
     const f = d.frame();
     expect(d.lines()[0]).toMatch(/^Plan · terminate-sessions/);
     expect(f).toContain('Chosen on the row of pid 303, which waits on a lock: its root blocker.');
-    expect(f).toMatch(/not this session: pid 303 .*: left as it is/);
-    expect(f).toMatch(/→ terminate its root blocker: pid 101 .*: chosen/);
+    expect(f).toMatch(/not chosen: this session: pid 303 .*, left as it is/);
+    expect(f).toMatch(/→ chosen: terminate its root blocker: pid 101 /);
     expect(f).toContain('pid 101 · alice@app · idle in transaction');
     const a = chainRows().find((r) => r.pid === 101)!;
     await d.press('y');
@@ -381,8 +405,8 @@ describe('actions', () => {
     await d.press('c');
     await d.press('1');
     expect(d.lines()[0]).toMatch(/^Plan · cancel-query/);
-    expect(d.frame()).toMatch(/→ cancel this session: pid 303 .*: chosen/);
-    expect(d.frame()).toMatch(/not its root blocker: pid 101 .*: left as it is/);
+    expect(d.frame()).toMatch(/→ chosen: cancel this session: pid 303 /);
+    expect(d.frame()).toMatch(/not chosen: its root blocker: pid 101 .*, left as it is/);
     await d.press(KEY.esc); // back to the view, the choice closed, the list running again
     expect(d.lines()[0]).toMatch(/^Sessions ·/);
     expect(d.lines()[0]).not.toContain('PAUSED');
