@@ -1,5 +1,6 @@
 // `ops` (or `ops console`): the interactive console. Its UI (screens/, ink + react) is loaded
 // only here, when the console starts; a checklist walkthrough and the drill open it too.
+import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../screens/alt-screen';
 import type { ParsedArgs } from '../src/cli/args';
 import type { ChecklistService } from '../src/checklists/service';
 import type { Settings } from '../src/config/load';
@@ -42,9 +43,9 @@ function drawEarlyHeader(host: string, targetName: string, targetDisplay: string
   const cols = process.stdout.columns || 80;
   const text = sanitizeLine(`ops ${host} · starting… · ${targetName} ${targetDisplay}`);
   const line = text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
-  process.stdout.write(`\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H${line}`);
+  process.stdout.write(`${ENTER_ALT_SCREEN}\x1b[2J\x1b[H${line}`);
   const leave = () => {
-    process.stdout.write('\x1b[?1049l\x1b[?25h');
+    process.stdout.write(LEAVE_ALT_SCREEN);
   };
   process.once('exit', leave);
   return leave;

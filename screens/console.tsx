@@ -4,14 +4,13 @@ import { render, type Instance } from 'ink';
 import type { ChecklistServiceLike } from '../src/checklists/service';
 import type { TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
+import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from './alt-screen';
 import { App } from './App';
 import { terminalClipboard } from './sessions/clipboard';
 
 export const NOT_A_TTY_MESSAGE =
   'ops: the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")';
 
-const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[?25l';
-const LEAVE_ALT_SCREEN = '\x1b[?1049l\x1b[?25h';
 
 /** How long a signal-triggered exit waits for monitor.stop() before leaving anyway. */
 const STOP_GRACE_MS = 2000;
