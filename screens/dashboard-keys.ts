@@ -68,7 +68,6 @@ export const DASHBOARD_KEYS: readonly Binding<Ctx>[] = [
     help: { keys: 'a, Enter', text: 'sessions: every session, sorted and filtered, its detail, the lock tree (Enter: on the Sessions panel)' },
   },
   { keys: ['enter'], when: ({ state }) => state.dash.focus === 'sessions', run: (c) => c.ctl.sessions.open(markedPid(c)) },
-  { keys: [], when: ({ state }) => state.dash.focus === 'sessions', hint: 'Enter all sessions' },
   { keys: [{ ch: 't' }], when: tasks, run: ({ ctl }) => ctl.openTasks(), hint: 't tasks', help: { keys: 't', text: 'tasks: choose one, set its parameters, see the plan, run it' } },
   {
     keys: [{ ch: 'l' }],
@@ -103,6 +102,8 @@ export const DASHBOARD_KEYS: readonly Binding<Ctx>[] = [
     help: { keys: 'f', text: "fix: the plan of the task that fixes the focused panel's worst finding" },
   },
   { keys: [], hint: '? help' },
+  // after ? help: where the footer is short, the help stays in it
+  { keys: [], when: ({ state }) => state.dash.focus === 'sessions', hint: 'Enter all sessions' },
 ];
 
 const HELP_TAIL: readonly string[] = [
