@@ -7,7 +7,7 @@ import { useMemo, type ReactNode } from 'react';
 import type { MonitorLike, MonitorState } from '../src/types';
 import { LineView } from './components/LineView';
 import { columnWidth, countsOf } from './dashboard-keys';
-import type { UiState } from './dashboard-state';
+import { markedIndex, type UiState } from './dashboard-state';
 import { clean, hhmmss, rowMark, suffix } from './format';
 import { useMonitor } from './hooks/useMonitor';
 import { clampOffset, planLayout, type Layout } from './layout';
@@ -66,8 +66,9 @@ function renderColumn(ids: PanelId[], panels: Record<PanelId, PanelModel>, layou
     const slot = layout.slots[id];
     if (!slot.shown) continue;
     const p = panels[id];
-    // with actions, the focused Sessions panel marks the row c / x act on (its cursor), kept in view
-    const marked = actions && ui.focus === id && p.pids?.length ? Math.min(ui.cursor, p.rows.length - 1) : -1;
+    // with actions, the focused Sessions panel marks the row c / x act on (its cursor: on its
+    // session, wherever a refresh put it), kept in view
+    const marked = actions && ui.focus === id && p.pids?.length ? Math.min(markedIndex(ui, p.pids), p.rows.length - 1) : -1;
     let offset = clampOffset(ui.offsets[id], p.rows.length, slot.lines);
     if (marked >= 0 && slot.lines > 0 && (marked < offset || marked >= offset + slot.lines)) offset = clampOffset(marked - slot.lines + 1, p.rows.length, slot.lines);
     out.push(<LineView key={`${id}:t`} line={titleLine(p, ui.focus === id, p.rows.length, slot.lines, offset)} color={color} />);

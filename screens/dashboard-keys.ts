@@ -2,7 +2,7 @@
 // overlay's lines. The task keys apply only when the console has a task service.
 import { offeredFix } from '../src/health/fixes';
 import type { Controller } from './controller';
-import type { UiAction } from './dashboard-state';
+import { markedIndex, type UiAction } from './dashboard-state';
 import { ANY, MOVE_KEYS, scrollOf, type Binding } from './keymap';
 import { buildPanels, PANEL_GROUPS, PANEL_ORDER, PANEL_TITLES, type PanelId, type PanelModel } from './panels';
 import type { KeyCtx } from './screen';
@@ -26,15 +26,17 @@ function panelsNow(ctl: Controller): Record<PanelId, PanelModel> {
 const dash = (ctl: Controller, action: UiAction) => ctl.apply({ type: 'dash', action });
 
 function scroll({ ctl }: Ctx, delta: Extract<UiAction, { type: 'scroll' }>['delta']): void {
-  const counts = countsOf(panelsNow(ctl));
-  dash(ctl, { type: 'scroll', delta, env: { columns: ctl.size.columns, rows: ctl.size.rows, counts, actions: !!ctl.deps.service } });
+  const panels = panelsNow(ctl);
+  const env = { columns: ctl.size.columns, rows: ctl.size.rows, counts: countsOf(panels), actions: !!ctl.deps.service, pids: panels.sessions.pids };
+  dash(ctl, { type: 'scroll', delta, env });
 }
 
 /** The pid of the Sessions row the cursor marks (c / x / f act on it), when Sessions has the focus. */
 function markedPid({ ctl, state }: Ctx): number | undefined {
   if (state.dash.focus !== 'sessions') return undefined;
-  const p = panelsNow(ctl).sessions;
-  return p.pids?.[Math.min(state.dash.cursor, p.rows.length - 1)];
+  // the row the dashboard marks (screens/Dashboard.tsx draws the same one)
+  const { pids } = panelsNow(ctl).sessions;
+  return pids?.[markedIndex(state.dash, pids)];
 }
 
 const tasks = ({ ctl }: Ctx) => !!ctl.deps.service;
