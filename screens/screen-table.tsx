@@ -70,7 +70,8 @@ export const SCREENS: ScreenTable = {
       const keys = () => ({
         sortHints: hintsOf(SORT_BINDINGS, ctx),
         hints: hintsOf(SESSIONS_KEYS, ctx),
-        help: ['Sessions · keys · any key closes', ...helpOf(SESSIONS_KEYS, ctx), ...SESSIONS_LEGEND],
+        // the keys of the list, as they are with the help closed
+        help: ['Sessions · keys · any key closes', ...helpOf(SESSIONS_KEYS, { ...ctx, route: { ...p.route, help: false } }), ...SESSIONS_LEGEND],
       });
       return <SessionsScreen monitor={p.ctl.deps.monitor} keys={keys} {...common(p)} route={p.route} />;
     },

@@ -40,7 +40,7 @@ export const SORT_BINDINGS: readonly Binding<Ctx>[] = SESSION_COLUMNS.map((col, 
   when: normal,
   run: ({ ctl, route }: Ctx) => ctl.sessions.sortBy(route, col),
   hint: ({ route }: Ctx) => `${i + 1} ${COLUMN_WORD[col]}${route.mode === 'list' && route.sort === col ? (route.dir === 'asc' ? '▲' : '▼') : ''}`,
-  ...(i === 0 ? { help: { keys: '1 … 9', text: `sort by ${SESSION_COLUMNS.map((c, k) => `${k + 1} ${COLUMN_WORD[c]}`).join(', ')}; the same key again reverses` } } : {}),
+  ...(i === 0 ? { help: { keys: '1 … 9', text: `sort: ${SESSION_COLUMNS.map((c, k) => `${k + 1} ${COLUMN_WORD[c]}`).join(' ')} (again: reverse)` } } : {}),
 }));
 
 /** The choice on a blocked row (c / x): this session, or its root blocker(s). */
@@ -63,7 +63,7 @@ function choiceBindings<R extends SessionsScreenRoute>(): Binding<KeyCtx<R>>[] {
 export const SESSIONS_KEYS: readonly Binding<Ctx>[] = [
   { keys: ['ctrl-c'], when: (c) => !choosing(c), run: quit },
   // the help overlay: any key closes it
-  { keys: ANY, when: helpOpen, run: ({ ctl }) => ctl.sessions.help(false) },
+  { keys: ANY, when: helpOpen, run: ({ ctl }) => ctl.sessions.help(false), hint: 'any key closes the help' },
   ...choiceBindings<SessionsRoute>(),
   // the / prompt
   { keys: ['enter'], when: typing, run: ({ ctl, route }) => ctl.sessions.applyFilter(route), hint: 'Enter apply' },
@@ -79,7 +79,8 @@ export const SESSIONS_KEYS: readonly Binding<Ctx>[] = [
   { keys: [ch('c')], when: acting, run: ({ ctl, route }) => ctl.sessions.act(route, 'cancel'), hint: 'c cancel', help: { keys: 'c', text: 'cancel the query (of the tagged sessions, else of this one; on a blocked one: it, or its root blocker)' } },
   { keys: [ch('x')], when: acting, run: ({ ctl, route }) => ctl.sessions.act(route, 'terminate'), hint: 'x terminate', help: { keys: 'x', text: 'terminate the session (the same choice as c)' } },
   { keys: [ch('t')], when: acting, run: ({ ctl, route }) => ctl.sessions.tag(route), hint: ({ route }) => (route.tags.length ? `t tag (${route.tags.length})` : 't tag'), help: { keys: 't', text: 'tag / untag the session, for one plan over several (c or x then acts on the tagged)' } },
-  { keys: [ch('T')], when: tagged, run: ({ ctl, route }) => ctl.sessions.clearTags(route), hint: 'T untag all', help: { keys: 'T', text: 'untag every session' } },
+  { keys: [ch('T')], when: tagged, run: ({ ctl, route }) => ctl.sessions.clearTags(route), hint: 'T untag all' },
+  { keys: [], when: acting, help: { keys: 'T', text: 'untag every session' } },
   { keys: [ch('/')], when: normal, run: ({ ctl, route }) => ctl.sessions.openFilter(route), hint: '/ filter', help: { keys: '/', text: 'filter: a regex over database, user, application and query (Esc clears)' } },
   { keys: [ch('a')], when: normal, run: ({ ctl, route }) => ctl.sessions.quick(route, 'active'), hint: 'a i w quick filters', help: { keys: 'a', text: 'only the active sessions (again: all)' } },
   { keys: [ch('i')], when: normal, run: ({ ctl, route }) => ctl.sessions.quick(route, 'idle-in-transaction'), help: { keys: 'i', text: 'only the sessions idle in a transaction (again: all)' } },

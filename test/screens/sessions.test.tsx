@@ -213,6 +213,18 @@ describe('the sessions view', () => {
     expect(cursorPid(d)).toBe(now);
   });
 
+  test('? shows the keys, generated from the key table, and any key closes it', async () => {
+    const { d } = await open();
+    await d.press('?');
+    const f = d.frame();
+    expect(f).toMatch(/^Sessions · keys · any key closes/m);
+    expect(f).toMatch(/^ {2}1 … 9 +sort: 1 pid 2 db 3 user 4 app 5 client 6 state 7 wait 8 time 9 query \(again: reverse\)$/m);
+    for (const k of ['Enter', 'c', 'x', 't', 'T', '/', 'a', 'i', 'w', 'd', 'L', 'space', 'Esc']) expect(f).toMatch(new RegExp(`^ {2}${k.replace(/[/]/g, '\\/')} +\\S`, 'm'));
+    await d.press('3'); // closes the help, sorts nothing
+    expect(d.frame()).not.toContain('any key closes');
+    expect(d.frame()).toMatch(/Q-TIME▼/);
+  });
+
   test('space pauses the list, as on the dashboard', async () => {
     const { d } = await open();
     expect(d.frame()).toContain('space pause');
@@ -413,6 +425,22 @@ describe('actions', () => {
     expect(d.frame()).not.toContain('waits on a lock. Cancel');
     expect(cursorPid(d)).toBe(303);
     expect(service.start).not.toHaveBeenCalled();
+  });
+
+  test('c / x from a detail: the same choice there, and Esc from the plan comes back to the detail', async () => {
+    const { d } = await open();
+    await cursorTo(d, 303);
+    await d.press(KEY.enter);
+    await d.press('x');
+    expect(d.lines()[0]).toMatch(/^Session pid 303 · PAUSED/);
+    expect(d.frame()).toContain('pid 303 waits on a lock. Terminate:');
+    await d.press('2');
+    expect(d.lines()[0]).toMatch(/^Plan · terminate-sessions/);
+    await d.press(KEY.esc);
+    expect(d.lines()[0]).toMatch(/^Session pid 303 /);
+    expect(d.frame()).not.toContain('waits on a lock. Terminate');
+    await d.press(KEY.esc);
+    expect(cursorPid(d)).toBe(303);
   });
 
   test('Esc closes the choice without a plan', async () => {
