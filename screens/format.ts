@@ -1,6 +1,8 @@
 // Display helpers for the screens: status markers, colours, sanitising, short figures and word wrapping.
+import stringWidth from 'string-width';
 import type { Status } from '../src/types';
 import { sanitizeLine } from '../src/util/sanitize';
+import type { Line, Seg } from './line';
 
 export { formatBytes, formatCount, formatDuration, formatPct } from '../src/util/format';
 // the core's one status order: the screens rank with it and never judge a figure themselves
@@ -83,4 +85,165 @@ export function wrapWords(text: string, width: number): string[] {
   }
   if (line) out.push(line);
   return out;
+}
+
+// ---------------------------------------------------------------- wrapping styled lines
+/** Terminal columns a text takes (wide characters count twice), as Ink measures it. */
+export function textWidth(s: string): number {
+  // the common case, plain ASCII, without the full measure
+  return /^[\x20-\x7e]*$/.test(s) ? s.length : stringWidth(s);
+}
+
+/** The width of a line of segments on screen. */
+export function lineWidth(line: Line): number {
+  let w = 0;
+  for (const seg of line) w += textWidth(clean(seg.text));
+  return w;
+}
+
+interface Piece {
+  seg: Seg;
+  text: string;
+  width: number;
+}
+
+/** A line's text as words and the runs of spaces between them, each piece keeping its segment's style. */
+function piecesOf(line: Line): { space: boolean; pieces: Piece[] }[] {
+  const runs: { space: boolean; pieces: Piece[] }[] = [];
+  for (const seg of line) {
+    for (const part of clean(seg.text).split(/( +)/)) {
+      if (!part) continue;
+      const space = part.startsWith(' ');
+      const last = runs[runs.length - 1];
+      const piece = { seg, text: part, width: textWidth(part) };
+      // a word may run across segments ("cpu " "72%!"): one run, several pieces
+      if (last && last.space === space) last.pieces.push(piece);
+      else runs.push({ space, pieces: [piece] });
+    }
+  }
+  return runs;
+}
+
+const runWidth = (r: { pieces: Piece[] }) => r.pieces.reduce((n, p) => n + p.width, 0);
+
+/** Splits a piece at `room` columns (by characters, as wide as they are). */
+function splitPiece(p: Piece, room: number): [Piece, Piece] {
+  let w = 0;
+  let i = 0;
+  const chars = [...p.text];
+  while (i < chars.length) {
+    const cw = textWidth(chars[i]);
+    if (w + cw > room) break;
+    w += cw;
+    i++;
+  }
+  const head = chars.slice(0, i).join('');
+  const tail = chars.slice(i).join('');
+  return [
+    { seg: p.seg, text: head, width: w },
+    { seg: p.seg, text: tail, width: p.width - w },
+  ];
+}
+
+/**
+ * A line of styled segments word-wrapped to `width` columns: at most `maxLines` lines (the last
+ * one cut with an ellipsis when the text goes on), each continuation line indented by `indent`
+ * spaces. Spaces inside a line are kept as they are (columns stay aligned); the spaces at a break
+ * go; a word longer than a line is cut where the line ends. Every segment keeps its style.
+ */
+export function wrapLine(line: Line, width: number, indent = 0, maxLines = Infinity): Line[] {
+  const w = Math.max(1, Math.floor(width));
+  const ind = Math.max(0, Math.min(indent, w - 1));
+  if (maxLines <= 0) return [];
+  const out: Piece[][] = [[]];
+  let x = 0;
+  let pending: Piece[] = []; // the spaces before the next word, dropped if the line breaks there
+  const room = () => (out.length === 1 ? w : w - ind) - x;
+  const newLine = () => {
+    out.push([]);
+    x = 0;
+  };
+  const put = (p: Piece) => {
+    out[out.length - 1].push(p);
+    x += p.width;
+  };
+  for (const run of piecesOf(line)) {
+    if (run.space) {
+      // spaces the line starts with are kept (an indented row); those at a break are not
+      if (out.length === 1 && out[0].length === 0) for (const p of run.pieces) put(p);
+      else pending = run.pieces;
+      continue;
+    }
+    const pw = pending.reduce((n, p) => n + p.width, 0);
+    // a word that does not fit goes to the next line, if it fits on one; a longer one starts here
+    if (x > 0 && pw + runWidth(run) > room() && (runWidth(run) <= w - ind || pw + 1 > room())) {
+      newLine();
+      pending = [];
+    }
+    for (const p of pending) put(p);
+    pending = [];
+    for (let p of run.pieces) {
+      while (p.width > room()) {
+        const [head, tail] = splitPiece(p, room());
+        if (head.text) put(head);
+        newLine();
+        p = tail;
+      }
+      if (p.text) put(p);
+    }
+  }
+  if (out.length > maxLines) {
+    // the last line shown holds the rest, cut: its last column an ellipsis
+    const rest = out.splice(maxLines - 1);
+    const last: Piece[] = [];
+    rest.forEach((ps, i) => {
+      if (i > 0 && ps.length) last.push({ seg: ps[0].seg, text: ' ', width: 1 });
+      last.push(...ps);
+    });
+    out.push(last);
+  }
+  const lines = out.map((ps, i): Line => {
+    const segs: Line = i > 0 && ind > 0 ? [{ text: ' '.repeat(ind) }] : [];
+    const first = segs.length;
+    for (const p of ps) {
+      const prev = segs[segs.length - 1];
+      if (segs.length > first && prev && sameStyle(prev, p.seg)) prev.text += p.text;
+      else segs.push({ ...p.seg, text: p.text });
+    }
+    return segs;
+  });
+  const last = lines[lines.length - 1];
+  if (lineWidth(last) > w) {
+    trimTo(last, w - 1);
+    const end = last[last.length - 1];
+    if (end) end.text = end.text.replace(/ +$/, '');
+    last.push({ text: '…' });
+  }
+  return lines;
+}
+
+function sameStyle(a: Seg, b: Seg): boolean {
+  return a.status === b.status && a.accent === b.accent && a.bold === b.bold && a.inverse === b.inverse;
+}
+
+/** Cuts a line (in place) to `cols` columns. */
+function trimTo(line: Line, cols: number): void {
+  let left = cols;
+  for (let i = 0; i < line.length; i++) {
+    const t = clean(line[i].text);
+    const tw = textWidth(t);
+    if (tw <= left) {
+      left -= tw;
+      continue;
+    }
+    const [head] = splitPiece({ seg: line[i], text: t, width: tw }, left);
+    line[i] = { ...line[i], text: head.text };
+    line.length = i + 1;
+    return;
+  }
+}
+
+/** How many lines wrapLine gives (1 for a line that fits). */
+export function wrappedHeight(line: Line, width: number, indent = 0): number {
+  return lineWidth(line) <= width ? 1 : wrapLine(line, width, indent).length;
 }

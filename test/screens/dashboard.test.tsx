@@ -236,7 +236,7 @@ describe('layout', () => {
     for (const l of lines) expect(widthOf(l)).toBeLessThanOrEqual(60);
   });
 
-  test('a long query is truncated, never wrapped', async () => {
+  test('a long query stays within the width and the frame, its control characters made harmless', async () => {
     const state = unhealthyState();
     const pg = state.snapshot!.postgres!;
     if (!pg.ok) throw new Error('fixture');
