@@ -5,11 +5,13 @@
 //      RSS and bytes written to the terminal
 //   3. one PostgreSQL probe round on a database with 10,000 tables (bench/probe-round.ts)
 //   4. task output into the run log (bench/task-output.ts), the drill's start and clean-up
+//   4b. the sessions view with 1,000 client sessions against the idle dashboard, same cluster
+//      (bench/sessions-view.ts)
 //   5. a 100 MiB, 65,000-run journal: ops history --limit N, ops rollback, ops show
 //      (bench/journal-size.ts; needs no database)
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
 // Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output,
-// --skip-drill, --skip-journal; --only frame,idle,probe,output,drill,journal runs just those
+// --skip-drill, --skip-journal, --skip-sessions; --only frame,idle,probe,sessions,output,drill,journal runs just those
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -176,6 +178,12 @@ if (!skip('probe')) {
     process.exit(1);
   }
   for (const line of res.stdout.trim().split('\n')) rows.push(JSON.parse(line));
+}
+if (!skip('sessions')) {
+  // the sessions view with 1,000 sessions against the idle dashboard (bench/sessions-view.ts)
+  const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/sessions-view.ts'), '--seconds', String(IDLE_S)], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (res.status !== 0) (console.error('bench: sessions-view failed'), (process.exitCode = 1));
+  for (const line of res.stdout.trim().split('\n').filter(Boolean)) rows.push(JSON.parse(line));
 }
 if (!skip('output')) {
   const res = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/task-output.ts')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
