@@ -247,3 +247,21 @@ function trimTo(line: Line, cols: number): void {
 export function wrappedHeight(line: Line, width: number, indent = 0): number {
   return lineWidth(line) <= width ? 1 : wrapLine(line, width, indent).length;
 }
+
+/**
+ * A screen's lines (header first, footer last) with the lines between them that are cut at
+ * `width` wrapped at word boundaries into the rows the screen leaves (it has at most rows - 1
+ * lines), top line first; what still does not fit stays cut.
+ */
+export function fillRows(lines: Line[], width: number, rows: number, indent = 2): Line[] {
+  let spare = Math.max(0, Math.floor(rows) - 1) - lines.length;
+  if (spare <= 0 || lines.length < 3) return lines;
+  const out: Line[] = [lines[0]];
+  for (const line of lines.slice(1, -1)) {
+    const extra = spare > 0 ? Math.min(spare, wrappedHeight(line, width, indent) - 1) : 0;
+    spare -= extra;
+    out.push(...(extra > 0 ? wrapLine(line, width, indent, 1 + extra) : [line]));
+  }
+  out.push(lines[lines.length - 1]);
+  return out;
+}

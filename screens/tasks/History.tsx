@@ -103,5 +103,5 @@ export function historyLines({ route, hints, target, notice, columns, rows }: Om
 }
 
 export function History(props: HistoryProps) {
-  return <Frame lines={historyLines(props)} columns={props.columns} color={props.color} />;
+  return <Frame lines={historyLines(props)} columns={props.columns} color={props.color} rows={props.rows} />;
 }

@@ -1,7 +1,7 @@
 // The pure pieces of the layout that uses the terminal: wrapping a styled line at word boundaries,
 // and the layout budget's lines for wrapping.
 import { describe, expect, test } from 'vitest';
-import { lineWidth, wrapLine } from '../../screens/format';
+import { fillRows, lineWidth, wrapLine } from '../../screens/format';
 import { planLayout } from '../../screens/layout';
 import type { Line } from '../../screens/line';
 import { PANEL_ORDER, type PanelId } from '../../screens/panels';
@@ -66,5 +66,18 @@ describe('the layout budget', () => {
     expect(l.slots.postgres.wrap).toBe(0);
     // without anything to wrap nothing changes
     expect(planLayout({ columns: 80, rows: 30, counts, focus: 'sessions' }).slots.sessions.wrap).toBe(0);
+  });
+});
+
+describe('fillRows', () => {
+  const l = (text: string): Line => [{ text }];
+  test('wraps the lines between header and footer into the rows a screen leaves, top first', () => {
+    const lines = [l('header'), l('one two three four'), l('five six seven eight'), l('footer')];
+    expect(fillRows(lines, 10, 7).map(text)).toEqual(['header', 'one two', '  three', '  four', 'five six seven eight', 'footer']);
+    // one row short of the second line's three: what fits, cut
+    expect(fillRows(lines, 10, 8).map(text)).toEqual(['header', 'one two', '  three', '  four', 'five six', '  seven e…', 'footer']);
+    expect(fillRows(lines, 10, 9).map(text)).toEqual(['header', 'one two', '  three', '  four', 'five six', '  seven', '  eight', 'footer']);
+    // no row to spare: as it was
+    expect(fillRows(lines, 10, 5)).toBe(lines);
   });
 });

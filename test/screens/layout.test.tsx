@@ -5,8 +5,9 @@ import { act } from 'react';
 import { afterEach, describe, expect, test } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import type { MonitorState } from '../../src/types';
+import { fakeService } from '../support/fake-tasks';
 import { unhealthyState } from '../support/fixtures';
-import { KEY, renderDashboard, widthOf, type Rendered } from './render';
+import { KEY, renderApp, renderDashboard, widthOf, type Rendered } from './render';
 
 afterEach(async () => {
   await act(async () => {
@@ -124,5 +125,19 @@ describe('a taller terminal', () => {
     expect(frame).not.toMatch(/…/);
     expect(frame).toContain('Tab to one to enlarge it.');
     fits(d, 60, 40);
+  });
+});
+
+describe('the other screens use the rows they leave', () => {
+  test('history: the chosen run\'s details wrap instead of being cut at 80x24', async () => {
+    const d = await renderApp(unhealthyState(), { service: fakeService(), columns: 80, rows: 24 });
+    await d.press('h');
+    expect(d.lines()[0]).toMatch(/^History/);
+    fits(d, 80, 24);
+    const details = d.lines().slice(d.lines().findIndex((l) => /^20250115-101500-backup-ab12 · /.test(l)));
+    const joined = details.join(' ').replace(/ +/g, ' ');
+    expect(joined).toContain('on postgres://app:***@127.0.0.1:5432/appdb');
+    expect(joined).toContain('Verify the archive');
+    expect(details.slice(0, -1).some((l) => l.endsWith('…'))).toBe(false);
   });
 });
