@@ -52,7 +52,7 @@ function waitFor(child: ChildProcess, pred: (buf: string) => boolean, ms: number
 }
 
 async function measure(url: string, openView: boolean): Promise<{ cpuPct: number; rssMB: number }> {
-  const env = { ...process.env, TERM: 'xterm-256color' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
   delete env.CI;
   for (const k of Object.keys(env)) if (k.startsWith('PG') || k === 'DATABASE_URL') delete env[k];
   const inner = `stty rows 35 cols 120; exec ${opsBin} --refresh 2 --database '${url}'`;
