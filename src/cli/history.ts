@@ -103,6 +103,16 @@ export function showCommand(journal: Journal, runIdPrefix: string): string {
         .map((l) => `  ${l}`.trimEnd())
         .join('\n'),
     );
+  // each undo in full, as the rollback runs it (the journal keeps it with the values each step
+  // captured), newest first: the order ops rollback offers them in
+  const undos = [...s.steps].reverse().filter((x) => x.rollback && !x.rolledBack && (x.status === 'ok' || x.status === 'started'));
+  if (undos.length) {
+    out.push('');
+    out.push(`Undo, newest first (ops rollback ${line1(s.run)} runs these)`);
+    for (const x of undos) {
+      out.push(`  undo ${line1(x.title)}${x.status === 'started' ? ' [may have run: its end was never recorded]' : ''}: ${line1(redact(x.rollback!))}`);
+    }
+  }
   if (s.notes.length) {
     out.push('');
     out.push('Notes');

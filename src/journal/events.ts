@@ -48,6 +48,8 @@ export interface StepStartEvent extends EventBase {
   pgid?: number;
   /** the backend pid of the task's database connection when the step started */
   backendPid?: number;
+  /** what undoes the step should it have run with no end recorded (the values so far); absent when nothing does */
+  rollback?: string;
 }
 
 export interface StepFinishEvent extends EventBase {
@@ -60,6 +62,8 @@ export interface StepFinishEvent extends EventBase {
   error?: string;
   /** values the step passed forward */
   values?: Record<string, unknown>;
+  /** what undoes the step, with the values it captured: exactly what its rollback runs */
+  rollback?: string;
 }
 
 export interface RollbackStartEvent extends EventBase {

@@ -102,6 +102,8 @@ export function fold(s: RunSummary, e: JournalEvent): void {
       st.exitCode = null;
       st.pgid = typeof e.pgid === 'number' ? e.pgid : null;
       st.backendPid = typeof e.backendPid === 'number' ? e.backendPid : null;
+      // the undo as it stands at the step's start (a run's plan could not know its values)
+      if (typeof e.rollback === 'string') st.rollback = e.rollback;
       delete st.error;
       break;
     }
@@ -111,6 +113,8 @@ export function fold(s: RunSummary, e: JournalEvent): void {
       st.durationMs = typeof e.durationMs === 'number' ? e.durationMs : null;
       st.exitCode = e.exitCode ?? null;
       if (e.error) st.error = e.error;
+      // the undo with the values the step captured: what its rollback runs
+      if (typeof e.rollback === 'string') st.rollback = e.rollback;
       break;
     }
     case 'rollback.start':

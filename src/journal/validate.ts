@@ -152,6 +152,7 @@ const SHAPES = new Map<string, Shape>([
       ['detail', 'string'],
       ['pgid', 'pid?'],
       ['backendPid', 'pid?'],
+      ['rollback', 'string?'],
     ],
   ],
   [
@@ -164,6 +165,7 @@ const SHAPES = new Map<string, Shape>([
       ['durationMs', 'number'],
       ['error', 'string?'],
       ['values', 'object?'],
+      ['rollback', 'string?'],
     ],
   ],
   [
@@ -231,8 +233,8 @@ const FAST = new Map<string, (x: Obj) => boolean>([
       Array.isArray(x.steps) &&
       x.steps.every(planFits),
   ],
-  ['step.start', (x) => str(x.step) && count(x.index) && count(x.attempt) && str(x.detail) && optPid(x.pgid) && optPid(x.backendPid)],
-  ['step.finish', (x) => str(x.step) && count(x.index) && STEP_OUTCOMES.has(x.outcome) && intOrNull(x.exitCode) && num(x.durationMs) && optStr(x.error) && (x.values === undefined || isObj(x.values))],
+  ['step.start', (x) => str(x.step) && count(x.index) && count(x.attempt) && str(x.detail) && optPid(x.pgid) && optPid(x.backendPid) && optStr(x.rollback)],
+  ['step.finish', (x) => str(x.step) && count(x.index) && STEP_OUTCOMES.has(x.outcome) && intOrNull(x.exitCode) && num(x.durationMs) && optStr(x.error) && (x.values === undefined || isObj(x.values)) && optStr(x.rollback)],
   ['rollback.start', (x) => str(x.step) && count(x.index) && str(x.detail)],
   ['rollback.finish', (x) => str(x.step) && count(x.index) && STEP_OUTCOMES.has(x.outcome) && intOrNull(x.exitCode) && num(x.durationMs) && optStr(x.error)],
   ['run.end', (x) => RUN_OUTCOMES.has(x.outcome) && optStr(x.error)],

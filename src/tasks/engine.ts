@@ -11,7 +11,7 @@
 import { UserError } from '../config/load';
 import { describeAction, type Action, type StepDef, type TaskDef } from './model';
 import { oneLine, RunCore } from './run-core';
-import { rollbackPlan, runRollbacks } from './run-rollback';
+import { rollbackPlan, runRollbacks, undoDetail } from './run-rollback';
 import type { Outcome, RollbackItem, RunnerLike, RunnerOptions, RunState } from './run-state';
 import { ACTION_KINDS, DEFAULT_TIMEOUT_MS, StepFailure } from './step-exec';
 
@@ -58,14 +58,19 @@ export class TaskRunner implements RunnerLike {
     core.changed();
   }
 
-  /** The plan: each step with what it will run, as far as it is known before the run. */
-  plan(): { id: string; title: string; detail: string; rollback: string | null; irreversible: boolean }[] {
+  /**
+   * The plan: each step with what it will run, as far as it is known before the run. `known`:
+   * the values the plan's reading found (readPlan), as the steps would capture them now; the
+   * run captures its own.
+   */
+  plan(known?: Record<string, unknown>): { id: string; title: string; detail: string; rollback: string | null; irreversible: boolean }[] {
     const { core } = this;
+    const ctx = known ? { ...core.ctx, values: { ...known, ...core.ctx.values } } : core.ctx;
     return this.opts.task.steps.map((s) => ({
       id: s.id,
       title: s.title,
-      detail: core.tryDescribe(() => s.action(core.ctx)),
-      rollback: s.rollback ? core.tryDescribe(() => s.rollback!(core.ctx)) : null,
+      detail: core.tryDescribe(() => s.action(ctx)),
+      rollback: s.rollback ? core.tryDescribe(() => s.rollback!(ctx)) : null,
       irreversible: !!s.irreversible,
     }));
   }
@@ -182,7 +187,16 @@ export class TaskRunner implements RunnerLike {
     st.startedAt = Date.now();
     this.state.current = i;
     core.attempts[i] = (core.attempts[i] ?? 0) + 1;
-    const start = { step: def.id, index: i, attempt: core.attempts[i], detail: st.detail, ...(core.exec.backendPid ? { backendPid: core.exec.backendPid } : {}) };
+    // the undo as it would run should the step's end never be recorded (it may have run)
+    const undo = undoDetail(core, i);
+    const start = {
+      step: def.id,
+      index: i,
+      attempt: core.attempts[i],
+      detail: st.detail,
+      ...(core.exec.backendPid ? { backendPid: core.exec.backendPid } : {}),
+      ...(undo !== null ? { rollback: undo } : {}),
+    };
     // A command's start is journaled by runCommand once its process group exists, before the
     // command itself is let go; anything else is journaled here, before it runs.
     const startEvent = ACTION_KINDS[action.kind].journalsOwnStart ? (pgid: number) => core.event('step.start', { ...start, pgid }) : null;
@@ -202,6 +216,9 @@ export class TaskRunner implements RunnerLike {
       st.status = 'ok';
       st.exitCode = result.exitCode;
       st.endedAt = Date.now();
+      // the undo with the values this step captured: what ops show and ops rollback list, and
+      // exactly what the rollback runs (the same function over the same values)
+      const undone = undoDetail(core, i);
       core.event('step.finish', {
         step: def.id,
         index: i,
@@ -209,6 +226,7 @@ export class TaskRunner implements RunnerLike {
         exitCode: result.exitCode,
         durationMs: st.endedAt - st.startedAt,
         values: JSON.parse(core.clean(JSON.stringify(values ?? {}))),
+        ...(undone !== null ? { rollback: undone } : {}),
       });
       core.out(`✓ ${def.title} (${st.endedAt - st.startedAt} ms)`, 'info');
       return true;

@@ -18,11 +18,22 @@ export function rollbackPlan(core: RunCore): RollbackItem[] {
       step: def.id,
       index: i,
       title: def.title,
-      detail: core.tryDescribe(() => def.rollback!(rollbackCtx(core, i))),
+      detail: undoDetail(core, i)!,
       ...(uncertain ? { mayHaveRun: true } : {}),
     });
   }
   return items;
+}
+
+/**
+ * What the undo of step `i` runs, described from the values passed forward so far (its own
+ * included once it finished); null for a step with no rollback. The one description of an undo:
+ * the rollback prompt, the journal (step.start, step.finish), ops show and ops rollback.
+ */
+export function undoDetail(core: RunCore, i: number): string | null {
+  const def = core.opts.task.steps[i];
+  if (!def?.rollback) return null;
+  return core.tryDescribe(() => def.rollback!(rollbackCtx(core, i)));
 }
 
 /** the context a rollback sees: everything passed forward up to and including its own step */
