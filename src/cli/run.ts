@@ -13,7 +13,7 @@ import { readlinePrompter, typeWordQuestion, type Prompter } from './prompt';
 import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type GuardedClient } from '../util/db';
 import { redact } from '../util/redact';
 import { sanitizeLine, sanitizeText } from '../util/sanitize';
-import { availableTasks as registry, openSession, pastRun as pastRunOf, planRunner, refuseReadOnly, sessionRunner, type Session } from '../tasks/session';
+import { availableTasks as registry, openSession, pastRun as pastRunOf, planRunner, readTaskPlan, refuseReadOnly, sessionRunner, type Session, type TaskPlan } from '../tasks/session';
 import { userTaskSource } from '../tasks/user-tasks';
 import { startupNotice } from '../tasks/attention';
 
@@ -92,15 +92,23 @@ export function listTasks(builtins: readonly TaskDef[], warn: (line: string) => 
   return `${tasks.map((t) => `${t.id.padEnd(w)}  ${t.risk.padEnd(8)}  ${t.title}${userTaskSource(t) ? `  (${userTaskSource(t)})` : ''}`).join('\n')}\n`;
 }
 
-function planText(runner: TaskRunner, task: TaskDef, params: Record<string, unknown>, target: string): string {
+function planText(plan: TaskPlan, task: TaskDef, params: Record<string, unknown>, target: string): string {
   const lines = [`${task.id} (${task.risk} risk) on ${target}`, `  ${task.description}`];
   const shown = JSON.stringify(params);
   if (shown !== '{}') lines.push(`  parameters: ${shown}`);
-  runner.plan().forEach((s, i) => {
+  // what the plan's read-only reading found, then its pick list
+  for (const l of plan.findings?.lines ?? []) lines.push(`  ${l}`);
+  const choices = plan.findings?.choices;
+  if (choices?.items.length) {
+    lines.push(`  to choose from (--param ${choices.param}=…):`);
+    for (const c of choices.items) lines.push(`    ${c.label}`);
+  }
+  plan.steps.forEach((s, i) => {
     lines.push(`  ${i + 1}. ${s.title}${s.irreversible ? '  [IRREVERSIBLE]' : ''}`);
     lines.push(`       runs: ${s.detail}`);
     lines.push(`       undo: ${s.rollback ?? (s.irreversible ? 'none: cannot be undone' : 'nothing to undo')}`);
   });
+  if (plan.findings?.refusal) lines.push(`refused: ${plan.findings.refusal}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -126,18 +134,23 @@ export async function runCommand(settings: Settings, builtins: readonly TaskDef[
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
 
   const journal = new Journal(undefined, { secrets });
-  const planOnly = planRunner(settings, task, params);
   if (flags.dryRun) {
-    print(planText(planOnly, task, params, target.display));
+    // the plan's reading is read-only: a dry run reads it too, even under --read-only
+    const plan = await readTaskPlan(settings, task, params);
+    print(planText(plan, task, params, target.display));
     print('dry run: nothing was changed\n');
-    return 0;
+    return plan.findings?.refusal ? 1 : 0;
   }
   refuseReadOnly(settings, `run ${task.id}`);
+  // read before anything runs: a refusal (a bad value, no backup directory) stops here, one line
+  const planOnly = await readTaskPlan(settings, task, params);
+  if (planOnly.findings?.refusal) throw new UserError(`${task.id}: ${planOnly.findings.refusal}`, 1);
   // a critical task names what it destroys: its own word, else the database it overwrites
   const confirmation = confirmationFor(task, { params, steps: task.steps }, target.database);
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
   const prompter = readlinePrompter();
-  if (confirmation.kind !== 'none' && !flags.yes) {
+  const askFirst = confirmation.kind !== 'none' && !flags.yes;
+  if (askFirst) {
     if (!interactive) {
       throw new UsageError(`run ${task.id}: a ${task.risk}-risk task asks for confirmation; run it at a terminal, or pass --yes (see the plan with --dry-run)`);
     }
@@ -156,6 +169,8 @@ export async function runCommand(settings: Settings, builtins: readonly TaskDef[
   const detach = watchSignals(runner, session);
   try {
     print(`run ${runId}: ${task.title} on ${target.display}\n`);
+    // the plan was not shown before the run: what its reading found comes first
+    if (!askFirst) for (const l of planOnly.findings?.lines ?? []) print(`plan: ${l}\n`);
     const state = await runner.run();
     if (state.outcome === 'succeeded') {
       print(`run ${runId} succeeded\n`);

@@ -88,6 +88,93 @@ export interface TaskDef {
    * Read through confirmWordFor, by the CLI prompt and the console's plan alike.
    */
   confirmWord?: (params: Record<string, unknown>) => ConfirmWord;
+  /**
+   * The plan's reading: read-only queries run before the plan is shown and before anything runs
+   * (`ops run --dry-run`, the confirmation, the console's plan), on a connection of their own
+   * where every statement is a READ ONLY transaction under the task's connection timeouts. It
+   * says what the plan found (`work_mem 4MB → 64MB`), refuses a run that cannot go well (one
+   * line), and may offer a pick list. Run through readPlan (src/tasks/plan-read.ts) only.
+   */
+  plan?: (io: PlanIO) => Promise<PlanFindings>;
+  /**
+   * Pick lists by parameter, read the same read-only way (readChoices), for a form to offer
+   * before the parameter is given: drop-index's and reindex-concurrently's unused and invalid
+   * indexes with their sizes. `io.params` holds what is given so far, unvalidated.
+   */
+  choices?: Record<string, (io: PlanIO) => Promise<Choice[]>>;
+  /**
+   * Defaults of parameters that come from the configuration or the target rather than the schema
+   * (backup's dir is backup.dir), as the form shows them. Read through paramDefaults.
+   */
+  paramDefaults?: (ctx: Pick<RunContext, 'config' | 'target'>) => Record<string, string | undefined>;
+}
+
+/** What a task's plan reading gets: its parameters, the target, and read-only SQL. */
+export interface PlanIO {
+  params: Record<string, unknown>;
+  target: ResolvedTarget;
+  config: Config;
+  /**
+   * One statement in a READ ONLY transaction of its own (bound parameters), on the plan's
+   * connection, opened on first use. A statement that would change anything is refused by the
+   * server.
+   */
+  sql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/** One value a parameter can take, offered as a pick list: an unused index with its size. */
+export interface Choice {
+  /** the parameter's value, e.g. public.orders_note_idx */
+  value: string;
+  /** one line saying what it is: "public.orders_note_idx on public.orders: 16 kB, never used" */
+  label: string;
+}
+
+/** What a plan reading found. */
+export interface PlanFindings {
+  /** one line each, shown above the steps: `work_mem 4MB → 64MB` */
+  lines: string[];
+  /** set when the task must not run: one line naming what is wrong (and what is allowed) */
+  refusal?: string;
+  /**
+   * values as the steps would capture them now, to describe the plan's steps and undos; the
+   * run reads them again when its steps run, and the journal keeps what they read then
+   */
+  values?: Record<string, unknown>;
+  /** a pick list for one parameter (drop-index's index: unused and invalid indexes, with sizes) */
+  choices?: { param: string; items: Choice[] };
+}
+
+/** The object shape of a task's parameters: a ZodObject's, or the one inside a pipe, refinement or preprocess. */
+export function paramShape(schema: unknown, depth = 0): Record<string, z.ZodType> | null {
+  if (!schema || typeof schema !== 'object' || depth > 5) return null;
+  const s = schema as { shape?: unknown; def?: { in?: unknown; innerType?: unknown; schema?: unknown }; _zod?: { def?: { in?: unknown; innerType?: unknown; schema?: unknown } } };
+  if (s.shape && typeof s.shape === 'object') return s.shape as Record<string, z.ZodType>;
+  const def = s.def ?? s._zod?.def;
+  return paramShape(def?.in, depth + 1) ?? paramShape(def?.innerType, depth + 1) ?? paramShape(def?.schema, depth + 1);
+}
+
+/**
+ * Each parameter's default, as text for the console's form: the schema's default (vacuum-analyze's
+ * minDeadTuples 1000), else the task's own from the configuration or the target (backup's dir is
+ * backup.dir, its database the connection's). A parameter with no default is left out.
+ */
+export function paramDefaults(task: Pick<TaskDef, 'params' | 'paramDefaults'>, ctx: Pick<RunContext, 'config' | 'target'>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const own = task.paramDefaults?.(ctx) ?? {};
+  for (const [name, field] of Object.entries(paramShape(task.params) ?? {})) {
+    let value: unknown;
+    try {
+      const r = field.safeParse(undefined);
+      value = r.success ? r.data : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (value === undefined) value = own[name];
+    if (value === undefined || value === null) continue;
+    out[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+  }
+  return out;
 }
 
 /** The word a critical task's confirmation wants typed exactly, and what it is ("the slot name"). */

@@ -4,11 +4,13 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Settings } from '../config/load';
 import { UserError } from '../errors';
-import { availableTasks, openSession, pastRun, planRunner, refuseReadOnly, sessionRunner, type Session } from './session';
+import { availableTasks, openSession, pastRun, planRunner, readTaskChoices, readTaskPlan, refuseReadOnly, sessionRunner, type Session, type TaskPlan } from './session';
 import { interruptedRuns, runsNeedingAttention } from './attention';
 import { Journal, type RunSummary } from '../journal';
 import { parseParams, TaskRunner, type RunnerLike } from './engine';
-import type { TaskDef } from './model';
+import { paramDefaults, type Choice, type TaskDef } from './model';
+
+export type { TaskPlan } from './session';
 
 export interface PlanStep {
   id: string;
@@ -48,6 +50,15 @@ export interface TaskServiceLike {
   tasks(): { tasks: TaskDef[]; errors: string[] };
   /** throws a one-line error naming a bad parameter */
   plan(taskId: string, params: Record<string, unknown>): PlanStep[];
+  /**
+   * The plan with its read-only reading (what it found, a refusal, a pick list), as `ops run
+   * --dry-run` shows it; throws a one-line error naming a bad parameter.
+   */
+  preview?(taskId: string, params: Record<string, unknown>): Promise<TaskPlan>;
+  /** each parameter's default as text, for the form (a parameter without one is absent) */
+  paramDefaults?(taskId: string): Record<string, string>;
+  /** a parameter's pick list, read-only (drop-index's index: unused and invalid indexes with sizes); empty when it has none */
+  choices?(taskId: string, param: string, given?: Record<string, unknown>): Promise<Choice[]>;
   /** `signal` gives up opening the session (connecting, taking the lock): nothing runs then */
   start(taskId: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RunHandleLike>;
   openForRollback(runId: string): Promise<RunHandleLike>;
@@ -100,11 +111,32 @@ export class TaskService implements TaskServiceLike {
     return planRunner(this.settings, task, params);
   }
 
-  /** Opens the session (connection, run lock) and starts the run; resolves once it started. */
+  /** The plan with its read-only reading, through the one path ops run takes (readTaskPlan). */
+  async preview(taskId: string, params: Record<string, unknown>): Promise<TaskPlan> {
+    const task = this.task(taskId);
+    return await readTaskPlan(this.settings, task, parseParams(task, params));
+  }
+
+  async choices(taskId: string, param: string, given: Record<string, unknown> = {}): Promise<Choice[]> {
+    return await readTaskChoices(this.settings, this.task(taskId), param, given);
+  }
+
+  paramDefaults(taskId: string): Record<string, string> {
+    return paramDefaults(this.task(taskId), { config: this.settings.config, target: this.settings.target });
+  }
+
+  /**
+   * Opens the session (connection, run lock) and starts the run; resolves once it started. The
+   * plan is read first: a refusal (a bad value, a missing directory) rejects here, one line,
+   * before anything runs or is journaled.
+   */
   async start(taskId: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RunHandle> {
     const task = this.task(taskId);
     refuseReadOnly(this.settings, task.id);
     const parsed = parseParams(task, params);
+    const { findings } = await readTaskPlan(this.settings, task, parsed);
+    if (findings?.refusal) throw new UserError(`${task.id}: ${findings.refusal}`, 1);
+    if (signal?.aborted) throw new UserError(`${task.id}: cancelled`, 1);
     const runId = this.journal.newRunId(task.id);
     const session = await openSession(this.settings, task, runId, this.journal, discard(), { signal });
     const runner = sessionRunner(this.settings, task, parsed, runId, this.journal, session);

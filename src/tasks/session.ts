@@ -8,7 +8,8 @@ import { UserError } from '../errors';
 import { operatorIdentity, type Journal, type JournalEvent, type RunSummary } from '../journal';
 import { TaskRunner, type LogSink } from './engine';
 import { acquireRunLock } from './lock';
-import type { TaskDef } from './model';
+import type { Choice, PlanFindings, TaskDef } from './model';
+import { readChoices, readPlan, type PlanReadOptions } from './plan-read';
 import { loadUserTasks, userTasksDir } from './user-tasks';
 import { closeClient, DEFAULT_DB_LIMITS, openClient, type DbLimits, type GuardedClient } from '../util/db';
 import { redact } from '../util/redact';
@@ -233,6 +234,40 @@ const NO_LOG = { write: () => undefined, flush: () => undefined, close: () => un
 /** A runner that only plans (or reads a past run): it journals and logs nothing. */
 export function planRunner(settings: Settings, task: TaskDef, params: Record<string, unknown>, runId = 'plan'): TaskRunner {
   return new TaskRunner({ task, params, runId, target: settings.target, config: settings.config, journal: NO_JOURNAL, log: NO_LOG });
+}
+
+/** A plan as ops shows it: the steps (and undos) as far as they are known, and what its reading found. */
+export interface TaskPlan {
+  steps: ReturnType<TaskRunner['plan']>;
+  /** the task's read-only reading (TaskDef.plan); null for a task with none */
+  findings: PlanFindings | null;
+}
+
+/**
+ * Reads a task's plan: its read-only reading first, on a connection of its own (every statement
+ * READ ONLY, under taskConnectTimeoutMs on both sides), then the steps described with what it
+ * found. The one way to a plan: `ops run` (--dry-run, the confirmation, before the run) and the
+ * console's task service.
+ */
+export async function readTaskPlan(settings: Settings, task: TaskDef, params: Record<string, unknown>): Promise<TaskPlan> {
+  const findings = await readPlan(task, params, planReadOptions(settings, task));
+  return { steps: planRunner(settings, task, params).plan(findings?.values), findings };
+}
+
+/** A parameter's pick list (TaskDef.choices), read the plan's read-only way. */
+export async function readTaskChoices(settings: Settings, task: TaskDef, param: string, given: Record<string, unknown> = {}): Promise<Choice[]> {
+  return await readChoices(task, param, given, planReadOptions(settings, task));
+}
+
+function planReadOptions(settings: Settings, task: TaskDef): PlanReadOptions {
+  const target = settings.target;
+  const limits = runDbLimits(settings);
+  return {
+    target,
+    config: settings.config,
+    statementTimeoutMs: limits.queryTimeoutMs,
+    connect: () => openClient(target.connection, limits, { applicationName: `ops-console: plan ${task.id}`.slice(0, 63), display: target.display }),
+  };
 }
 
 /** The runner of a real run (or of a past run's rollbacks) inside an open session. */
