@@ -15,7 +15,9 @@
 // folding). Double quotes, SQL style, are needed only for a name holding a dot or a quote:
 // "my.schema"."Odd ""Name""". Without a schema, the table is looked up along the search_path.
 import * as z from 'zod';
-import { listParam, quoteIdent, quoteQualified, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
+import { listParam, quoteIdent, quoteQualified, type PlanFindings, type PlanIO, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
+
+type Sql = StepIO['sql'];
 
 export interface TableRef {
   schema: string | null;
@@ -73,7 +75,7 @@ interface Resolved {
 }
 
 /** Finds each named table (ordinary, partitioned or materialized view); fails naming the missing. */
-async function resolveTables(io: StepIO, names: string[]): Promise<Resolved[]> {
+async function resolveTables(io: { sql: Sql }, names: string[]): Promise<Resolved[]> {
   const found: Resolved[] = [];
   const missing: string[] = [];
   for (const raw of names) {
@@ -96,7 +98,7 @@ async function resolveTables(io: StepIO, names: string[]): Promise<Resolved[]> {
 }
 
 /** Every user table worth analyzing: not partitions (ANALYZE on the parent covers them). */
-async function allTables(io: StepIO): Promise<Resolved[]> {
+async function allTables(io: { sql: Sql }): Promise<Resolved[]> {
   const r = await io.sql(
     `SELECT n.nspname AS schema, c.relname AS table
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -139,6 +141,70 @@ async function eachTable(io: StepIO, tables: Resolved[], sql: (q: string) => str
 }
 
 const LONG = 6 * 3600_000;
+
+interface DeadRow {
+  schema: string;
+  table: string;
+  live: number;
+  dead: number;
+  pct: number;
+}
+
+/** The tables over both dead-tuple thresholds (pg_stat_user_tables), most dead rows first. */
+async function overThresholds(sql: Sql, minDead: number, minPct: number): Promise<DeadRow[]> {
+  const r = await sql(
+    `SELECT schemaname AS schema, relname AS table, n_live_tup::bigint AS live, n_dead_tup::bigint AS dead,
+            round(n_dead_tup * 100.0 / greatest(n_live_tup + n_dead_tup, 1), 1)::float8 AS pct
+       FROM pg_stat_user_tables
+      WHERE n_dead_tup >= $1::bigint
+        AND n_dead_tup * 100.0 / greatest(n_live_tup + n_dead_tup, 1) >= $2::float8
+      ORDER BY n_dead_tup DESC`,
+    [minDead, minPct],
+  );
+  return r.rows.map(deadRow);
+}
+
+/** The dead rows of the given tables, in their order (a table with no statistics yet: 0). */
+async function deadRowsOf(sql: Sql, tables: Resolved[]): Promise<DeadRow[]> {
+  if (!tables.length) return [];
+  const r = await sql(
+    `SELECT t.schema, t.table, coalesce(s.n_live_tup, 0)::bigint AS live, coalesce(s.n_dead_tup, 0)::bigint AS dead,
+            round(coalesce(s.n_dead_tup, 0) * 100.0 / greatest(coalesce(s.n_live_tup, 0) + coalesce(s.n_dead_tup, 0), 1), 1)::float8 AS pct
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(schema, "table", ord)
+       LEFT JOIN pg_stat_user_tables s ON s.schemaname = t.schema AND s.relname = t.table
+      ORDER BY t.ord`,
+    [tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  return r.rows.map(deadRow);
+}
+
+function deadRow(row: Record<string, unknown>): DeadRow {
+  return { schema: String(row.schema), table: String(row.table), live: Number(row.live), dead: Number(row.dead), pct: Number(row.pct) };
+}
+
+/** `public.events: 9000 dead rows, 1000 live (90% dead)` */
+function deadLine(d: DeadRow): string {
+  return `${d.schema}.${d.table}: ${d.dead} dead rows, ${d.live} live (${d.pct}% dead)`;
+}
+
+/** vacuum-analyze's plan, read-only: the tables it will vacuum, each with its dead rows. */
+async function planVacuum(io: PlanIO): Promise<PlanFindings> {
+  const given = io.params.tables as string[] | undefined;
+  const minDead = Number(io.params.minDeadTuples ?? 1000);
+  const minPct = Number(io.params.minDeadPct ?? 20);
+  let rows: DeadRow[];
+  try {
+    rows = given ? await deadRowsOf(io.sql, await resolveTables(io, given)) : await overThresholds(io.sql, minDead, minPct);
+  } catch (err) {
+    if (/^no such table/.test((err as Error).message)) return { lines: [], refusal: (err as Error).message };
+    throw err;
+  }
+  const tables = rows.map((d) => ({ schema: d.schema, table: d.table }));
+  if (!rows.length) return { lines: [`no table has at least ${minDead} dead tuples and ${minPct}% dead: nothing to vacuum`], values: { tables } };
+  const lines = [`${rows.length} table${rows.length === 1 ? '' : 's'} to vacuum (dead rows as pg_stat_user_tables counts them now):`, ...rows.slice(0, 20).map((d) => `  ${deadLine(d)}`)];
+  if (rows.length > 20) lines.push(`  … ${rows.length - 20} more`);
+  return { lines, values: { tables } };
+}
 
 export const analyze: TaskDef = {
   id: 'analyze',
@@ -199,6 +265,7 @@ export const vacuumAnalyze: TaskDef = {
       minDeadPct: z.coerce.number().min(0).max(100).default(20),
     })
     .strict() as unknown as TaskDef['params'],
+  plan: planVacuum,
   steps: [
     {
       id: 'pick',
@@ -218,19 +285,9 @@ export const vacuumAnalyze: TaskDef = {
               io.log(`${tables.length} table${tables.length === 1 ? '' : 's'} to vacuum: ${tables.map(displayName).join(', ')}`);
               return { tables };
             }
-            const r = await io.sql(
-              `SELECT schemaname AS schema, relname AS table, n_live_tup::bigint AS live, n_dead_tup::bigint AS dead,
-                      round(n_dead_tup * 100.0 / greatest(n_live_tup + n_dead_tup, 1), 1)::float8 AS pct
-                 FROM pg_stat_user_tables
-                WHERE n_dead_tup >= $1::bigint
-                  AND n_dead_tup * 100.0 / greatest(n_live_tup + n_dead_tup, 1) >= $2::float8
-                ORDER BY n_dead_tup DESC`,
-              [minDead, minPct],
-            );
-            const tables = r.rows.map((row) => ({ schema: String(row.schema), table: String(row.table) }));
-            for (const row of r.rows) {
-              io.log(`${String(row.schema)}.${String(row.table)}: ${String(row.dead)} dead, ${String(row.live)} live (${String(row.pct)}% dead)`);
-            }
+            const rows = await overThresholds(io.sql, minDead, minPct);
+            const tables = rows.map((d) => ({ schema: d.schema, table: d.table }));
+            for (const d of rows) io.log(`${d.schema}.${d.table}: ${d.dead} dead, ${d.live} live (${d.pct}% dead)`);
             if (!tables.length) io.log(`no table has at least ${minDead} dead tuples and ${minPct}% dead: nothing to vacuum`);
             return { tables };
           },

@@ -27,7 +27,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
 import { checksumPath, CHECKSUM_SUFFIX, partialPath, promoteDump, sha256File, writeChecksum } from '../src/backups';
 import { formatBytes } from '../src/util/format';
-import type { RunContext, TaskDef } from '../src/tasks/model';
+import type { PlanFindings, PlanIO, RunContext, TaskDef } from '../src/tasks/model';
 import { libpqArgs, pgBin, targetDatabase } from '../src/pg/env';
 
 /** Local time as YYYYMMDD-HHMMSS (sep between date and time configurable). */
@@ -48,14 +48,60 @@ const LONG = 6 * 3600_000;
 /** fail below this much free space whatever the database's size */
 const MIN_FREE_BYTES = 16 * 1024 * 1024;
 
-function backupDir(ctx: RunContext): string {
+const NO_DIR = 'no backup directory: give --param dir=<directory> or set backup.dir in the configuration';
+
+function backupDir(ctx: Pick<RunContext, 'params' | 'config'>): string {
   const dir = (ctx.params.dir as string | undefined) ?? ctx.config.backup?.dir;
-  if (!dir) throw new Error('no backup directory: give --param dir=<directory> or set backup.dir in the configuration');
+  if (!dir) throw new Error(NO_DIR);
   return resolve(dir);
 }
 
-function database(ctx: RunContext): string {
+function database(ctx: Pick<RunContext, 'params' | 'target'>): string {
   return (ctx.params.database as string | undefined) ?? targetDatabase(ctx.target);
+}
+
+/** Why the directory cannot take a dump (missing, not a directory, not writable), or null. Read-only. */
+async function dirProblem(dir: string): Promise<string | null> {
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `backup directory ${dir} does not exist` : `cannot read backup directory ${dir}: ${code ?? (err as Error).message}`;
+  }
+  if (!st.isDirectory()) return `${dir} is not a directory`;
+  try {
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return `backup directory ${dir} is not writable${code === 'EROFS' ? ' (read-only file system)' : ''}`;
+  }
+  return null;
+}
+
+/** Free space against the database's size: the refusal when a dump cannot fit, and the line saying both. */
+function roomFor(dir: string, db: string, free: number, size: number): { refuse: string | null; line: string } {
+  const line = `${formatBytes(free)} free in ${dir}; database ${db} is ${formatBytes(size)} on disk (indexes included, the dump is compressed)`;
+  // a -Fc dump holds table data only (no indexes), compressed: usually well under a quarter of
+  // the database's size on disk; less free space than that is a sure failure
+  const refuse = free < MIN_FREE_BYTES || free < size / 4 ? `not enough free space in ${dir}: ${formatBytes(free)} free, database ${db} is ${formatBytes(size)}` : null;
+  return { refuse, line };
+}
+
+/** The plan's reading, read-only: the directory (given, or backup.dir), its room, the database's size. */
+async function planBackup(io: PlanIO): Promise<PlanFindings> {
+  const given = (io.params.dir as string | undefined) ?? io.config.backup?.dir;
+  if (!given) return { lines: [], refusal: NO_DIR };
+  const dir = resolve(given);
+  const db = database(io);
+  const problem = await dirProblem(dir);
+  if (problem) return { lines: [], refusal: problem };
+  const fs = await statfs(dir);
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  const size = Number((await io.sql('SELECT pg_database_size($1)::bigint AS size', [db])).rows[0].size);
+  const room = roomFor(dir, db, free, size);
+  const lines = [room.line, `the dump goes to ${join(dir, `${fileSafe(db)}-YYYYMMDD-HHMMSS.dump`)} (the time it starts)`];
+  return room.refuse ? { lines, refusal: room.refuse } : { lines };
 }
 
 /** The dump's final name: chosen by step 1; before the run, the plan shows its pattern. */
@@ -89,6 +135,8 @@ export const backup: TaskDef = {
       dir: z.string().min(1, 'give a directory').optional(),
     })
     .strict() as unknown as TaskDef['params'],
+  plan: planBackup,
+  paramDefaults: (ctx) => ({ dir: ctx.config.backup?.dir, database: targetDatabase(ctx.target) }),
   steps: [
     {
       id: 'check',
@@ -100,20 +148,8 @@ export const backup: TaskDef = {
           kind: 'fn',
           describe: `check that ${dir} exists, is writable and has room for a dump of ${db}`,
           run: async (io) => {
-            let st;
-            try {
-              st = await stat(dir);
-            } catch (err) {
-              const code = (err as NodeJS.ErrnoException).code;
-              throw new Error(code === 'ENOENT' ? `backup directory ${dir} does not exist` : `cannot read backup directory ${dir}: ${code ?? (err as Error).message}`);
-            }
-            if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
-            try {
-              await access(dir, constants.W_OK);
-            } catch (err) {
-              const code = (err as NodeJS.ErrnoException).code;
-              throw new Error(`backup directory ${dir} is not writable${code === 'EROFS' ? ' (read-only file system)' : ''}`);
-            }
+            const problem = await dirProblem(dir);
+            if (problem) throw new Error(problem);
             const fs = await statfs(dir);
             const free = Number(fs.bavail) * Number(fs.bsize);
             const r = await io.sql(
@@ -122,12 +158,9 @@ export const backup: TaskDef = {
             );
             const size = Number(r.rows[0].size);
             const serverVersionNum = Number(r.rows[0].v);
-            io.log(`${formatBytes(free)} free in ${dir}; database ${db} is ${formatBytes(size)} on disk (indexes included, the dump is compressed)`);
-            // a -Fc dump holds table data only (no indexes), compressed: usually well under a
-            // quarter of the database's size on disk; less free space than that is a sure failure
-            if (free < MIN_FREE_BYTES || free < size / 4) {
-              throw new Error(`not enough free space in ${dir}: ${formatBytes(free)} free, database ${db} is ${formatBytes(size)}`);
-            }
+            const room = roomFor(dir, db, free, size);
+            io.log(room.line);
+            if (room.refuse) throw new Error(room.refuse);
             if (free < size) io.log(`free space is below the database's size; the dump may not fit if its data does not compress`, 'err');
             const stem = `${fileSafe(db)}-${timestamp()}`;
             let file = join(dir, `${stem}.dump`);

@@ -20,9 +20,10 @@
 // part holding a dot); without a schema the name is looked up along the search_path.
 import { statfs } from 'node:fs/promises';
 import * as z from 'zod';
-import { quoteIdent, quoteQualified, type Action, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
+import { quoteIdent, quoteQualified, type Action, type PlanFindings, type PlanIO, type RunContext, type StepIO, type TaskDef } from '../src/tasks/model';
 import { formatBytes } from '../src/util/format';
 import { parseTableName } from './analyze';
+import { asChoice, indexCandidates } from './index-candidates';
 import { targetParts } from '../src/pg/env';
 
 const LONG = 6 * 3600_000;
@@ -82,7 +83,7 @@ const LEAF_FROM = `pg_index i
   JOIN pg_database d ON d.datname = current_database()
   JOIN pg_tablespace ts ON ts.oid = coalesce(nullif(c.reltablespace, 0), d.dattablespace)`;
 
-async function resolve(io: StepIO, kind: 'index' | 'table', raw: string): Promise<{ schema: string; name: string; oid: string; relkind: string; leaves: (LeafIndex & { exclusion: boolean })[] }> {
+async function resolve(io: Pick<StepIO, 'sql'>, kind: 'index' | 'table', raw: string): Promise<{ schema: string; name: string; oid: string; relkind: string; leaves: (LeafIndex & { exclusion: boolean })[] }> {
   const ref = parseTableName(raw)!;
   const kinds = kind === 'index' ? ['i', 'I'] : ['r', 'm', 'p'];
   const r = await io.sql(
@@ -126,6 +127,51 @@ async function resolve(io: StepIO, kind: 'index' | 'table', raw: string): Promis
     location: String(x.location ?? ''),
   }));
   return { schema: String(row.schema), name: String(row.name), oid, relkind: String(row.relkind), leaves };
+}
+
+type Found = Awaited<ReturnType<typeof resolve>>;
+
+/** Why REINDEX CONCURRENTLY cannot rebuild what was found, or null: the plan and step 1 judge alike. */
+function cannotRebuild(found: Found, kind: 'index' | 'table'): string | null {
+  if (found.schema === 'pg_catalog' || found.schema === 'information_schema') {
+    return `${found.schema}.${found.name} is a system catalog: REINDEX CONCURRENTLY cannot rebuild it`;
+  }
+  if (!found.leaves.length) return `${kind} ${found.schema}.${found.name} has no index to rebuild`;
+  const excl = found.leaves.filter((l) => l.exclusion);
+  if (excl.length) return `REINDEX CONCURRENTLY cannot rebuild exclusion-constraint indexes: ${excl.map((l) => `${l.schema}.${l.name}`).join(', ')}`;
+  return null;
+}
+
+function resolvedOf(kind: 'index' | 'table', found: Found): Resolved {
+  return {
+    kind,
+    schema: found.schema,
+    name: found.name,
+    indexes: found.leaves.map((l) => ({ schema: l.schema, name: l.name })),
+    tableOids: [...new Set(found.leaves.map((l) => l.tableOid))],
+  };
+}
+
+/** The plan's reading (read-only): what will be rebuilt, with the sizes it takes now. */
+async function planReindex(io: PlanIO): Promise<PlanFindings> {
+  const index = io.params.index as string | undefined;
+  const table = io.params.table as string | undefined;
+  const t = index ? { kind: 'index' as const, raw: index } : { kind: 'table' as const, raw: table! };
+  const ref = parseTableName(t.raw);
+  if (!ref) return { lines: [], refusal: `${t.kind} ${t.raw}: not a name as schema.name` };
+  let found: Found;
+  try {
+    found = await resolve(io, t.kind, t.raw);
+  } catch (err) {
+    return { lines: [], refusal: (err as Error).message };
+  }
+  const why = cannotRebuild(found, t.kind);
+  if (why) return { lines: [], refusal: why };
+  const total = found.leaves.reduce((a, l) => a + l.size, 0);
+  const lines = found.leaves.slice(0, 20).map((l) => `${l.schema}.${l.name}: ${formatBytes(l.size)}${l.valid ? '' : ' (INVALID now)'}, tablespace ${l.tablespace}`);
+  if (found.leaves.length > 20) lines.push(`… ${found.leaves.length - 20} more indexes`);
+  lines.push(`${found.leaves.length} index${found.leaves.length === 1 ? '' : 'es'} to rebuild, ${formatBytes(total)} in all: about as much free space is needed where they live (step 1 checks it)`);
+  return { lines, values: { resolved: resolvedOf(t.kind, found) } };
 }
 
 function isLocalHost(host: string): boolean {
@@ -190,6 +236,15 @@ export const reindexConcurrently: TaskDef = {
     .object({ index: relName('an index').optional(), table: relName('a table').optional() })
     .strict()
     .refine((p) => (p.index === undefined) !== (p.table === undefined), 'give exactly one of index=schema.name or table=schema.name') as unknown as TaskDef['params'],
+  plan: planReindex,
+  // the pick list for a form: INVALID indexes (what a rebuild repairs) and never-used ones, with sizes
+  choices: {
+    index: async (io) =>
+      (await indexCandidates(io.sql))
+        .filter((c) => !c.exclusion)
+        .sort((a, b) => Number(a.valid) - Number(b.valid))
+        .map(asChoice),
+  },
   steps: [
     {
       id: 'check',
@@ -201,15 +256,9 @@ export const reindexConcurrently: TaskDef = {
           describe: `look up ${t.kind} ${t.raw} in pg_class, and check that the free space where its indexes live exceeds their size (pg_relation_size); nothing to undo but what a failed rebuild leaves`,
           run: async (io) => {
             const found = await resolve(io, t.kind, t.raw);
-            if (found.schema === 'pg_catalog' || found.schema === 'information_schema') {
-              throw new Error(`${found.schema}.${found.name} is a system catalog: REINDEX CONCURRENTLY cannot rebuild it`);
-            }
+            const why = cannotRebuild(found, t.kind);
+            if (why) throw new Error(why);
             const leaves = found.leaves;
-            if (!leaves.length) throw new Error(`${t.kind} ${found.schema}.${found.name} has no index to rebuild`);
-            const excl = leaves.filter((l) => l.exclusion);
-            if (excl.length) {
-              throw new Error(`REINDEX CONCURRENTLY cannot rebuild exclusion-constraint indexes: ${excl.map((l) => `${l.schema}.${l.name}`).join(', ')}`);
-            }
             const total = leaves.reduce((a, l) => a + l.size, 0);
             for (const l of leaves.slice(0, 20)) {
               io.log(`${l.schema}.${l.name}: ${formatBytes(l.size)}${l.valid ? '' : ' (INVALID now)'}, tablespace ${l.tablespace}`);
@@ -254,13 +303,7 @@ export const reindexConcurrently: TaskDef = {
               }
             }
 
-            const resolved: Resolved = {
-              kind: t.kind,
-              schema: found.schema,
-              name: found.name,
-              indexes: leaves.map((l) => ({ schema: l.schema, name: l.name })),
-              tableOids: [...new Set(leaves.map((l) => l.tableOid))],
-            };
+            const resolved = resolvedOf(t.kind, found);
             const already = await leftovers(io, resolved);
             if (already.length) {
               io.log(`already INVALID from an earlier failed rebuild: ${already.map((x) => `${x.schema}.${x.name}`).join(', ')} (rolling back drops these too)`, 'err');
