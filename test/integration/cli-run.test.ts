@@ -53,9 +53,15 @@ describe('ops run', () => {
   });
 
   it('--dry-run prints the plan, with the exact SQL, and changes nothing', async () => {
+    const ok = await runOps(['run', 'set-setting', '--dry-run', '--param', 'name=work_mem', '--param', 'value=8MB'], { env });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`ALTER SYSTEM SET "work_mem" = '8MB'; SELECT pg_reload_conf()`);
+    expect(ok.stdout).toContain('dry run: nothing was changed');
+    // a hostile value is shown quoted, and refused at plan time (not a value work_mem takes)
     const r = await runOps(['run', 'set-setting', '--dry-run', '--param', 'name=work_mem', '--param', "value=8MB'; DROP TABLE orders; --"], { env });
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stdout).toContain(`ALTER SYSTEM SET "work_mem" = '8MB''; DROP TABLE orders; --'`);
+    expect(r.stdout).toContain(`refused: work_mem: "8MB'; DROP TABLE orders; --" is not a valid value`);
     expect(r.stdout).toContain('dry run: nothing was changed');
     expect(await history()).toEqual([]);
   });
@@ -109,10 +115,11 @@ describe('ops run', () => {
   });
 
   it('a failing run exits 1 and is journaled as failed', async () => {
-    const r = await runOps(['run', 'set-setting', '--yes', '--param', 'name=no_such_setting_abc', '--param', 'value=1'], { env });
+    // (an unknown setting is refused at plan time now, before any run: analyze has no plan reading)
+    const r = await runOps(['run', 'analyze', '--yes', '--param', 'tables=public.no_such_table_abc'], { env });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('no such setting: no_such_setting_abc');
-    expect((await history())[0]).toMatchObject({ task: 'set-setting', outcome: 'failed' });
+    expect(r.stdout).toContain('no such table: public.no_such_table_abc');
+    expect((await history())[0]).toMatchObject({ task: 'analyze', outcome: 'failed' });
   });
 
   it('a second run on the same target is refused and names the holder', async () => {

@@ -97,10 +97,10 @@ describe('ops drill scenarios', () => {
       expect(plantsOf('bloat').sort()).toEqual(planted);
       await run(d.env, 'vacuum-analyze');
       await settle(d.env, ['tables.unused_indexes']);
-      // an index a constraint needs is refused before anything is dropped
+      // an index a constraint needs is refused before anything is dropped (by the plan's reading, before any run)
       const refused = await runOps(['run', 'drop-index', '--param', 'index=public.events_pkey', '--yes'], { env: d.env, timeoutMs: 60_000 });
       expect(refused.code).toBe(1);
-      expect(refused.stdout).toMatch(/public\.events_pkey backs a primary key, unique or exclusion constraint: not dropped/);
+      expect(refused.stderr).toMatch(/public\.events_pkey backs a primary key, unique or exclusion constraint: not dropped/);
       const out = await run(d.env, 'drop-index', '--param', 'index=public.events_kind_payload_idx');
       await settle(d.env, []);
       // its rollback recreates the index exactly as it was
