@@ -3,7 +3,12 @@ import type { PgBlockedSession, PgData, PgIndex, PgReplica, PgSession, PgStateme
 import type { BatchPart, ConnMeta, Row, StatementsState } from './postgres-sql';
 import { iso, num, numOrNull, str, strOrNull } from './rows';
 
-const QUERY_TEXT_MAX = 200;
+/**
+ * A session's or a statement's query text as the dashboard gets it: what its Sessions panel can
+ * show wrapped on a tall terminal (200 columns by 50 rows shows a few of these whole); the whole
+ * query is the sessions view's (src/sessions/sql.ts). The SQL reads at most 2,000 characters.
+ */
+const QUERY_TEXT_MAX = 1000;
 
 export function detectMeta(r: Row): ConnMeta {
   const versionNum = num(r.version_num);

@@ -1,11 +1,11 @@
 // End-to-end: the built `ops` in a real pseudo-terminal (tmux), against real PostgreSQL: a
 // layout that uses the terminal. At 200x50 the Sessions panel shows more than at 120x35:
-// long-running sessions with long queries (pg_sleep in clients the test holds, in a database of
-// its own) are wrapped whole where there is room. The server is shared: other people's sessions
-// may be listed too, so only the test's own words are counted.
+// long-running sessions with long queries (clients the test holds, in a database of its own,
+// waiting on an advisory lock another of its clients holds) are wrapped whole where there is
+// room, past the 200 characters the dashboard used to get of a query. The server is shared:
+// other people's sessions may be listed too, so only the test's own words are counted.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/pg';
 import { OPS_BIN, assertBuilt, tempConfigDir } from '../support/ops';
@@ -18,9 +18,9 @@ function opsLine(env: Record<string, string>): string {
   return `env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD ${vars} ${shq(OPS_BIN)}`;
 }
 
-/** Sessions the test keeps running: each a pg_sleep with a long query of numbered words. */
-const SESSIONS = 7;
-const WORDS_EACH = 20;
+/** Sessions the test keeps waiting: each with a long query (over 300 characters) of numbered words. */
+const SESSIONS = 6;
+const WORDS_EACH = 40;
 const wordsOf = (i: number) => Array.from({ length: WORDS_EACH }, (_, k) => `q${i}w${String(k + 1).padStart(2, '0')}`);
 
 /** The test's words the screen shows whole. */
@@ -35,7 +35,6 @@ describe('a layout that uses the terminal, in a real terminal', () => {
   let db: TestDatabase;
   let conf: ReturnType<typeof tempConfigDir>;
   let session: TmuxSession | null = null;
-  const held: pg.Client[] = [];
   const pids: number[] = [];
 
   beforeAll(async () => {
@@ -43,21 +42,23 @@ describe('a layout that uses the terminal, in a real terminal', () => {
     if (!haveTmux()) throw new Error('tmux is needed for the end-to-end tests and could not be installed');
     db = await createTestDatabase('e2e_layout');
     conf = tempConfigDir();
-    // a query running for a second is a long one here, so the planted sessions are listed at once
-    writeFileSync(join(conf.dir, 'config.json'), JSON.stringify({ thresholds: { longQuerySec: { warning: 1, critical: 3600 } } }), { mode: 0o600 });
+    // sessions waiting on a lock for a second are blocked ones here: the Sessions panel lists them
+    // first, before the long queries other people may be running on the shared server
+    writeFileSync(join(conf.dir, 'config.json'), JSON.stringify({ thresholds: { blockedSec: { warning: 1, critical: 3600 } } }), { mode: 0o600 });
+    const holder = await db.client({ application_name: 'report-lock' });
+    await holder.query('SELECT pg_advisory_lock(4242)');
     for (let i = 1; i <= SESSIONS; i++) {
       const c = await db.client({ application_name: 'report-runner' });
       const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       pids.push(rows[0].pid);
-      held.push(c);
-      // never awaited: it sleeps until drop() ends the client
-      c.query(`SELECT pg_sleep(600) AS e2e_layout_${i}, '${wordsOf(i).join(' ')}' AS words`).catch(() => {});
+      // never answered: it waits for the holder's lock until drop() ends the clients
+      c.query(`SELECT pg_advisory_lock(4242) AS e2e_layout_${i}, '${wordsOf(i).join(' ')}' AS words`).catch(() => {});
     }
     const admin = await db.client();
     await waitFor(async () => {
-      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'active' AND now() - query_start > interval '1 second'", [pids]);
+      const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1) AND wait_event_type = 'Lock' AND now() - query_start > interval '1 second'", [pids]);
       return rows[0].n === SESSIONS;
-    }, { timeoutMs: 15_000, message: 'the planted sessions running' });
+    }, { timeoutMs: 15_000, message: 'the planted sessions waiting' });
   });
   afterEach(() => {
     session?.kill();
