@@ -20,8 +20,11 @@ import {
   packHints,
   planColumns,
   queryLines,
-  rowLine,
-  treeLine,
+  rowHeights,
+  rowLines,
+  rowNeed,
+  treeLines,
+  treeNeed,
   type Item,
 } from './model';
 import type { ActionChoice, SessionsRoute } from './state';
@@ -117,20 +120,27 @@ export function sessionsLines(p: Omit<SessionsScreenProps, 'color'>): Line[] {
   const at = cursorAt(items, route.cursor);
   const top = keepInView(route.top, at, items.length, h);
   const tags = new Set(route.tags);
-  if (route.mode === 'tree') {
+  const shown = items.slice(top, top + h);
+  // the rows left over go to the rows' queries, wrapped, fairly (rowHeights); only when every row
+  // fits, so the window is the rows' count and a row is one line whenever there are more than fit
+  const cols = route.mode === 'tree' ? null : planColumns(items, route, width);
+  const needs = shown.map((it) => (cols ? rowNeed(it.row!, cols, route) : treeNeed(it, width, route.duration)));
+  const heights = items.length <= h ? rowHeights(needs, h) : shown.map(() => 1);
+  if (!cols) {
     out.push(treeHeader(items));
-    items.slice(top, top + h).forEach((it, i) => out.push(treeLine(it, width, top + i === at, tags.has(it.key), route.duration)));
+    shown.forEach((it, i) => out.push(...treeLines(it, width, top + i === at, tags.has(it.key), route.duration, heights[i])));
   } else {
-    const cols = planColumns(items, route, width);
     out.push(headerLine(cols, route));
     if (!items.length) out.push([{ text: `  no session ${route.regex || route.quick ? 'matches the filter' : 'to show'}` }]);
-    items.slice(top, top + h).forEach((it, i) => out.push(rowLine(it.row!, cols, route, top + i === at, tags.has(it.key))));
+    shown.forEach((it, i) => out.push(...rowLines(it.row!, cols, route, top + i === at, tags.has(it.key), heights[i])));
   }
-  // rows left over show the cursor's session's query in full, wrapped; the rest stay empty, so the
-  // filter line, the choice and the footer sit at the bottom
+  // rows still left over (every row's query is whole then) show the cursor's session's query in
+  // full, wrapped (its own line breaks kept), unless its row shows it whole already; the rest stay empty, so the filter line,
+  // the choice and the footer sit at the bottom
   const used = out.length - 2;
   const cur = items[at]?.row;
-  if (cur && h - used >= 4) {
+  const curWhole = at >= top && at < top + shown.length && heights[at - top] >= needs[at - top];
+  if (cur && !curWhole && h - used >= 4) {
     const room = h - used - 2;
     const q = queryLines(cur.query, width - 4);
     out.push(BLANK, [{ text: `  query of pid ${cur.pid}${q.length > room ? ` (${room} of ${q.length} lines: Enter shows it all)` : ''}`, bold: true }]);

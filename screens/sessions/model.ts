@@ -246,9 +246,86 @@ export function headerLine(cols: readonly Column[], view: Pick<SessionsView, 'so
 }
 
 export function rowLine(row: SessionRow, cols: readonly Column[], view: Pick<SessionsView, 'duration'>, on: boolean, tagged: boolean): Line {
+  return rowLines(row, cols, view, on, tagged, 1)[0];
+}
+
+/** Where the query column starts on a row: the prefix and the other columns, each with its space. */
+export const queryOffset = (cols: readonly Column[]): number => cols.reduce((n, c) => (c.id === 'query' ? n : n + c.width + 1), PREFIX);
+
+/** Word-wraps a text whose first line has `first` columns and the others `rest` (a word longer than `rest` is cut). */
+function hang(text: string, first: number, rest: number): string[] {
+  if (first >= rest) return wrapWords(text, rest);
+  const words = text.split(/\s+/).filter(Boolean);
+  let line = '';
+  let i = 0;
+  for (; i < words.length; i++) {
+    const next = line ? `${line} ${words[i]}` : words[i];
+    if (next.length > first) break;
+    line = next;
+  }
+  return [line, ...wrapWords(words.slice(i).join(' '), rest)];
+}
+
+/**
+ * A text in at most `height` lines, wrapped at word boundaries (a word longer than the width is
+ * cut): the first line `width` columns wide, the others `rest`; the last line shown is cut with …
+ * when the rest does not fit.
+ */
+export function wrapCell(text: string, width: number, height: number, rest = width): string[] {
+  const w = Math.max(1, width);
+  const r = Math.max(1, rest);
+  const k = Math.max(1, Math.floor(height));
+  if (k === 1) return [fit(text, w).trimEnd()];
+  const lines = hang(text, w, r);
+  if (lines.length === 0) return [''];
+  if (lines.length <= k) return lines;
+  return [...lines.slice(0, k - 1), fit(lines.slice(k - 1).join(' ').trim(), r).trimEnd()];
+}
+
+/** Lines a text needs to be whole (at least one), its first line `width` columns wide, the others `rest`. */
+export const linesNeeded = (text: string, width: number, rest = width): number =>
+  Math.max(1, text.trim() === '' ? 1 : hang(text, Math.max(1, width), Math.max(1, rest)).length);
+
+/**
+ * The lines each row gets in `room` lines: one each, and when every row fits (`needs.length <=
+ * room`) the lines left over handed out fairly, a second line to each row that needs one, top to
+ * bottom, then a third, …, never more than a row needs. More rows than fit: one line each.
+ */
+export function rowHeights(needs: readonly number[], room: number): number[] {
+  const heights = needs.map(() => 1);
+  let free = Math.floor(room) - needs.length;
+  if (free <= 0) return heights;
+  for (let pass = 2; free > 0; pass++) {
+    let gave = false;
+    for (let i = 0; i < needs.length && free > 0; i++) {
+      if (needs[i] >= pass) {
+        heights[i] = pass;
+        free--;
+        gave = true;
+      }
+    }
+    if (!gave) break;
+  }
+  return heights;
+}
+
+/** Lines a row's query needs to be whole in the query column. */
+export function rowNeed(row: SessionRow, cols: readonly Column[], view: Pick<SessionsView, 'duration'>): number {
+  return linesNeeded(cellOf(row, 'query', view.duration), cols[cols.length - 1].width);
+}
+
+/**
+ * A row in `height` lines: the first with the cursor's mark and every column, the query wrapped at
+ * word boundaries onto the lines beneath, indented under the QUERY column (cut with … on its last
+ * line when it needs more).
+ */
+export function rowLines(row: SessionRow, cols: readonly Column[], view: Pick<SessionsView, 'duration'>, on: boolean, tagged: boolean, height: number): Line[] {
   const mark = `${on ? '▸' : ' '}${tagged ? '+' : ' '}`;
-  const text = mark + cols.map((c) => cell(cellOf(row, c.id, view.duration), c)).join(' ');
-  return [{ text, inverse: on, bold: on }];
+  const q = cols[cols.length - 1];
+  const parts = wrapCell(cellOf(row, 'query', view.duration), q.width, height);
+  const text = mark + cols.map((c) => (c.id === 'query' ? parts[0] : cell(cellOf(row, c.id, view.duration), c))).join(' ');
+  const indent = ' '.repeat(queryOffset(cols));
+  return [[{ text: text.trimEnd(), inverse: on, bold: on }], ...parts.slice(1).map((t): Line => [{ text: indent }, { text: t, inverse: on, bold: on }])];
 }
 
 // ---------------------------------------------------------------- the lock tree
@@ -259,10 +336,15 @@ function notASession(pid: number): string {
 }
 
 export function treeLine(it: Item, width: number, on: boolean, tagged: boolean, duration: DurationKind): Line {
+  return treeLines(it, width, on, tagged, duration, 1)[0];
+}
+
+/** The tree's query column on a row: where its query starts and how wide it is (null: too narrow to wrap, or no query). */
+function treeQuery(it: Item, width: number, duration: DurationKind): { segs: Seg[]; query: string | null; at: number } {
   const n = it.node!;
   const indent = it.depth === 0 ? '' : `${'  '.repeat(it.depth - 1)}└ `;
-  const head = `${on ? '▸' : ' '}${tagged ? '+' : ' '}${indent}pid ${n.pid}`;
-  const segs: Seg[] = [{ text: head, bold: it.depth === 0 || on, inverse: on }];
+  const head = `  ${indent}pid ${n.pid}`;
+  const segs: Seg[] = [{ text: head, bold: it.depth === 0 }];
   const bits: string[] = [];
   if (it.depth === 0) bits.push(`holds up ${n.heldUp}`);
   if (n.waitSec !== null) bits.push(`waits ${formatDuration(n.waitSec)}`);
@@ -270,15 +352,50 @@ export function treeLine(it: Item, width: number, on: boolean, tagged: boolean, 
   if (it.depth > 0 && n.heldUp > 0) bits.push(`holds up ${n.heldUp}`);
   if (n.cycle) bits.push('in a cycle (a deadlock not yet broken)');
   if (n.repeated) bits.push('also above (its sessions there)');
-  segs.push({ text: ` ${bits.filter(Boolean).join(', ')}`, bold: it.depth === 0, inverse: on });
+  segs.push({ text: ` ${bits.filter(Boolean).join(', ')}`, bold: it.depth === 0 });
   const r = it.row;
-  if (!r) segs.push({ text: ` · ${notASession(n.pid)}`, inverse: on });
-  else {
-    const d = durationOf(r, duration);
-    const who = `${clean(r.user ?? '?')}@${clean(r.database ?? '?')}`;
-    segs.push({ text: ` · ${who} · ${stateText(r.state)}${d !== null ? ` ${formatDuration(d)}` : ''} · ${cellOf(r, 'query', duration)}`, inverse: on });
+  if (!r) {
+    segs.push({ text: ` · ${notASession(n.pid)}` });
+    return { segs, query: null, at: 0 };
   }
-  return clip(segs, width);
+  const d = durationOf(r, duration);
+  const who = `${clean(r.user ?? '?')}@${clean(r.database ?? '?')}`;
+  segs.push({ text: ` · ${who} · ${stateText(r.state)}${d !== null ? ` ${formatDuration(d)}` : ''} · ` });
+  const at = segs.reduce((k, s) => k + s.text.length, 0);
+  return { segs, query: cellOf(r, 'query', duration), at };
+}
+
+/** The narrowest the tree's query gets beside its row's head: narrower, its lines beneath start under the pid. */
+const TREE_QUERY_MIN = 20;
+
+/** Where a tree row's query's lines go: the first beside the head, the others under `indent`. */
+function treeGeometry(it: Item, t: { at: number }, width: number): { first: number; rest: number; indent: number } {
+  const first = width - t.at;
+  if (first >= TREE_QUERY_MIN) return { first, rest: first, indent: t.at };
+  const indent = Math.min(t.at, 2 + (it.depth === 0 ? 0 : 2 * it.depth) + 4);
+  return { first: Math.max(0, first), rest: width - indent, indent };
+}
+
+/** Lines a tree row's query needs to be whole. */
+export function treeNeed(it: Item, width: number, duration: DurationKind): number {
+  const t = treeQuery(it, width, duration);
+  if (t.query === null) return 1;
+  const g = treeGeometry(it, t, width);
+  return linesNeeded(t.query, g.first, g.rest);
+}
+
+/** A tree row in `height` lines: its query wrapped beneath, under where it starts (or under the pid when that is too narrow). */
+export function treeLines(it: Item, width: number, on: boolean, tagged: boolean, duration: DurationKind, height: number): Line[] {
+  const t = treeQuery(it, width, duration);
+  const segs = t.segs.map((s) => ({ ...s, inverse: on }));
+  segs[0] = { ...segs[0], text: `${on ? '▸' : ' '}${tagged ? '+' : ' '}${segs[0].text.slice(2)}`, bold: segs[0].bold || on };
+  if (t.query === null) return [clip(segs, width)];
+  if (height <= 1) return [clip([...segs, { text: t.query, inverse: on }], width)];
+  const g = treeGeometry(it, t, width);
+  const parts = wrapCell(t.query, g.first, height, g.rest);
+  const indent = ' '.repeat(g.indent);
+  const head: Line = parts[0] ? [...segs, { text: parts[0], inverse: on }] : clip(segs, width);
+  return [head, ...parts.slice(1).map((p): Line => [{ text: indent }, { text: p, inverse: on }])];
 }
 
 /** Cuts a line's segments to `width` characters (the last one with an ellipsis). */
