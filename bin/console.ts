@@ -38,17 +38,45 @@ async function importConsoleOutsideCi(): Promise<typeof import('../screens/conso
   }
 }
 
-/** Switches to the alternate screen and writes the header line; returns the exit-time restore. */
+/** The signals that end the console while its UI loads, and the exit code of each. */
+const EARLY_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Switches to the alternate screen and writes the header line. Until the console takes over
+ * (the returned hand-over), leaving restores the terminal: on exit, and on a signal (Ctrl-C while
+ * the UI loads), which then ends the process by its default action.
+ */
 function drawEarlyHeader(host: string, targetName: string, targetDisplay: string): () => void {
   const cols = process.stdout.columns || 80;
   const text = sanitizeLine(`ops ${host} · starting… · ${targetName} ${targetDisplay}`);
   const line = text.length > cols ? `${text.slice(0, cols - 1)}…` : text;
   process.stdout.write(`${ENTER_ALT_SCREEN}\x1b[2J\x1b[H${line}`);
   const leave = () => {
-    process.stdout.write(LEAVE_ALT_SCREEN);
+    try {
+      process.stdout.write(LEAVE_ALT_SCREEN);
+    } catch {
+      // the terminal is gone (SIGHUP): nothing left to restore
+    }
+  };
+  const signals = Object.keys(EARLY_SIGNALS) as (keyof typeof EARLY_SIGNALS)[];
+  const handOver = () => {
+    process.off('exit', leave);
+    for (const sig of signals) process.off(sig, onSignal);
+  };
+  const onSignal = (sig: keyof typeof EARLY_SIGNALS) => {
+    handOver();
+    leave();
+    // a hang-up ends by its default action, as the console's does (screens/console.tsx
+    // exitOnSignal: Node 20 aborts a normal exit once the terminal is gone); the others exit
+    if (sig === 'SIGHUP') {
+      process.removeAllListeners('SIGHUP');
+      process.kill(process.pid, 'SIGHUP');
+    }
+    process.exit(EARLY_SIGNALS[sig]);
   };
   process.once('exit', leave);
-  return leave;
+  for (const sig of signals) process.on(sig, onSignal);
+  return handOver;
 }
 
 /**
@@ -69,13 +97,16 @@ export async function openConsole(services: Services, settings: Settings, walk: 
     notice: notices.length ? notices.join(' · ') : null,
   });
   // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
-  const leaveEarly = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
+  const handOver = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
   // the monitor starts once the UI is up: its first CPU sample would otherwise measure
   // the console's own start-up as host load
   const { runConsole } = await importConsoleOutsideCi();
-  process.off('exit', leaveEarly); // the console restores the terminal from here on
   const service = services.taskService(settings);
-  await runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
+  const running = runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
+  // the console restores the terminal from here on: its handlers are on before these go, so a
+  // signal caught in between still finds one (with none left, Node would drop it)
+  handOver();
+  await running;
 }
 
 /** The start-up line about journal lines skipped as unreadable (read by startupNotice). */

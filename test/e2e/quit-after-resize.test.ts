@@ -4,6 +4,8 @@
 // there: tmux shrinks the alternate screen back to 80x24 before restoring the shell's screen,
 // the console's lines wider than 80 columns wrap, and the top of the frame is pushed into the
 // scrollback, from where growing back to 120x35 pulls it onto the shell's screen.
+// And Ctrl-C while the UI is still loading (the early header on screen) restores the terminal too:
+// it used to end the process with the alternate screen still on.
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
@@ -77,5 +79,26 @@ describe('quitting after a resize from 80x24 to 120x35 leaves nothing of the con
     expect(child).toBeGreaterThan(0);
     process.kill(child, 'SIGTERM');
     await expectClean(session, 143);
+  });
+
+  it('on Ctrl-C while the UI is still loading', async () => {
+    session = new TmuxSession('env PS1="$ " bash --norc --noprofile', { cols: 80, rows: 24 });
+    session.send(`clear; echo before-ops; ${opsLine({ DATABASE_URL: db.url, OPS_CONFIG_DIR: conf.dir, TERM: 'xterm-256color' })}; echo "EXITED:$?"`, 'Enter');
+    // the early header is up for a tenth of a second or so: Ctrl-C as soon as it shows
+    const deadline = Date.now() + 20_000;
+    while (!session.text().includes('starting…')) {
+      if (Date.now() > deadline) throw new Error(`the early header never showed:\n${session.text()}`);
+    }
+    session.send('C-c');
+    // ended by the signal (130) or, once the UI has the keyboard, quit by the key (0)
+    const after = await waitForScreen(session, (t) => /EXITED:\d+\n\$/.test(t)).catch((err: Error) => {
+      throw new Error(`ops did not leave cleanly (alternate screen ${session!.flags().alternate ? 'still on' : 'off'})\n${err.message}`);
+    });
+    expect(session.flags()).toEqual({ alternate: false, cursorVisible: true });
+    const lines = after.split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe('before-ops');
+    expect(lines[1]).toMatch(/^EXITED:(0|130)$/);
+    expect(lines[2]).toBe('$');
   });
 });
