@@ -1,7 +1,7 @@
 // `ops history` and `ops show RUN`: the journal of task runs, read back.
 import { formatOperator, readLog, type Journal, type RunSummary, type StepSummary } from '../journal';
 import { redact } from '../util/redact';
-import { truncate } from '../util/format';
+import { textTable as table, truncate } from '../util/format';
 import { sanitizeLine as line1, sanitizeText, terminalJson } from '../util/sanitize';
 
 /** `2026-11-23 18:45:00` in local time; '-' for a missing or bad timestamp. */
@@ -27,15 +27,6 @@ export function formatMs(ms: number | null | undefined): string {
 // database's error, an operator's name from the environment) and passes the sanitizer: one-line
 // fields through line1 (after redaction, before truncation), the log through sanitizeText.
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
 
 function outcomeText(s: RunSummary): string {
   return s.dryRun ? `${s.outcome} (dry run)` : s.outcome;

@@ -21,7 +21,7 @@ import {
   type SessionRow,
 } from '../sessions/model';
 import { readTargetSessions } from '../sessions/read';
-import { formatDuration, truncate } from '../util/format';
+import { formatDuration, textTable as columns, truncate } from '../util/format';
 import { redact } from '../util/redact';
 import { sanitizeLine, terminalJson } from '../util/sanitize';
 
@@ -153,14 +153,4 @@ function cell(s: string, max: number): string {
 
 function queryHead(q: string): string {
   return truncate(sanitizeLine(q).replace(/\s+/g, ' ').trim(), QUERY_HEAD);
-}
-
-function columns(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -36,3 +36,14 @@ export function truncate(s: string, max: number): string {
   if (max <= 0) return '';
   return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
 }
+
+/** A plain text table: each column as wide as its widest cell, two spaces apart, the last column left free. */
+export function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
