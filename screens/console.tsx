@@ -61,6 +61,10 @@ function trackingStarts(service: TaskServiceLike): { service: TaskServiceLike; s
     hangUp: () => service.hangUp(),
     log: (runId) => service.log(runId),
   };
+  // the optional reads (the plan's reading, pick lists, the form's defaults), forwarded when the service has them
+  if (service.preview) wrapped.preview = (taskId, params) => service.preview!(taskId, params);
+  if (service.choices) wrapped.choices = (taskId, param, given) => service.choices!(taskId, param, given);
+  if (service.paramDefaults) wrapped.paramDefaults = (taskId) => service.paramDefaults!(taskId);
   return {
     service: wrapped,
     started: async () => {

@@ -36,6 +36,8 @@ export function paramFormLines({ route, hints, notice, columns, rows }: Omit<Par
       { text: ': ' },
       { text: clean(values[f.name] ?? '') },
       ...(on ? [{ text: '█' }] : []),
+      // the default the task takes for an empty field (backup's dir is backup.dir)
+      ...(!values[f.name] && route.defaults?.[f.name] !== undefined ? [{ text: ` (default: ${clean(route.defaults[f.name])})` }] : []),
     ]);
   });
   for (const l of descLines) body.push([{ text: `    ${l}` }]);

@@ -32,6 +32,16 @@ export function planBodyLines(route: PlanRoute, columns: number): Line[] {
   if (route.preface?.length) out.push([{ text: ' ' }]); // a blank line (an empty one takes no row)
   const shown = JSON.stringify(route.params);
   if (shown !== '{}') out.push([{ text: `parameters: ${clean(shown)}` }]);
+  // what the plan's read-only reading found (work_mem 4MB → 64MB, the tables with dead rows)
+  const g = route.reading;
+  if (g?.state === 'reading') out.push([{ text: 'reading…', bold: true }]);
+  else if (g?.state === 'failed') {
+    wrapWords(clean(`the plan could not be read: ${g.error}`), Math.max(10, columns - 2)).forEach((l, i) => out.push([{ text: `${i === 0 ? '!' : ' '} ${l}`, status: 'CRITICAL', bold: true }]));
+  } else if (g?.state === 'read' && g.lines.length) {
+    out.push([{ text: 'found:', bold: true }]);
+    for (const line of g.lines) wrapWords(clean(line), Math.max(10, columns - 2)).forEach((l) => out.push([{ text: '  ' }, { text: l }]));
+  }
+  if (g && (g.state !== 'read' || g.lines.length)) out.push([{ text: ' ' }]);
   const w = Math.max(10, columns - INDENT.length);
   route.steps.forEach((s, i) => {
     out.push([
@@ -47,12 +57,19 @@ export function planBodyLines(route: PlanRoute, columns: number): Line[] {
   return out;
 }
 
-function promptLines(route: PlanRoute, target: string): Line[] {
+function promptLines(route: PlanRoute, target: string, columns: number): Line[] {
   const out: Line[] = [];
   if (route.error) out.push([{ text: `! ${clean(route.error)}`, status: 'CRITICAL', bold: true }]);
   const irreversible = route.steps.some((s) => s.irreversible);
   const id = clean(route.task.id);
-  if (route.starting) out.push([{ text: `starting ${id}…`, bold: true }]);
+  const g = route.reading;
+  if (g?.state === 'read' && g.refusal)
+    wrapWords(`REFUSED: ${clean(g.refusal)} · it cannot run, Esc goes back`, Math.max(10, columns)).forEach((l, i) =>
+      out.push(i === 0 && l.startsWith('REFUSED') ? [{ text: 'REFUSED', status: 'CRITICAL', bold: true }, { text: l.slice('REFUSED'.length), bold: true }] : [{ text: l, bold: true }]),
+    );
+  else if (g?.state === 'failed') out.push([{ text: 'CANNOT RUN', status: 'CRITICAL', bold: true }, { text: ': the plan could not be read · Esc goes back', bold: true }]);
+  else if (g?.state === 'reading') out.push([{ text: `reading the plan of ${id}… (the confirmation comes once it is read)`, bold: true }]);
+  else if (route.starting) out.push([{ text: `starting ${id}…`, bold: true }]);
   else if (route.confirm.kind === 'none') out.push([{ text: 'Low risk: Enter runs it, Esc goes back.', bold: true }]);
   else if (route.confirm.kind === 'yes-no')
     out.push([
@@ -74,13 +91,13 @@ function promptLines(route: PlanRoute, target: string): Line[] {
 
 /** Lines of the plan and the lines it gets (for the scroll reducer). */
 export function planGeometry(route: PlanRoute, target: string, columns: number, rows: number): { count: number; height: number } {
-  const prompt = promptLines(route, target).length + 1; // and a blank line above it
+  const prompt = promptLines(route, target, columns).length + 1; // and a blank line above it
   return { count: planBodyLines(route, columns).length, height: Math.max(1, bodyHeight(rows) - prompt) };
 }
 
 export function planLines({ route, hints, target, notice, columns, rows }: Omit<PlanScreenProps, 'color'>): Line[] {
   const all = planBodyLines(route, columns);
-  const prompt = promptLines(route, target);
+  const prompt = promptLines(route, target, columns);
   const height = Math.max(1, bodyHeight(rows) - prompt.length - 1);
   const top = clampTop(route.top, all.length, height);
   const header: Line = [

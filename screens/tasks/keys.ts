@@ -6,7 +6,7 @@ import type { KeyCtx } from '../screen';
 import { bodyHeight } from './Frame';
 import { planGeometry } from './PlanScreen';
 import { outputEnvOf } from './RunScreen';
-import type { HistoryRoute, ParamsRoute, PlanRoute, RunRoute, TasksRoute } from './state';
+import { planBlocked, type HistoryRoute, type ParamsRoute, type PlanRoute, type RunRoute, type TasksRoute } from './state';
 
 const ARROWS: readonly KeyName[] = ['up', 'down', 'page-up', 'page-down', 'home', 'end'];
 const ch = (c: string): KeyName => ({ ch: c });
@@ -39,7 +39,7 @@ export const PARAMS_KEYS: readonly Binding<KeyCtx<ParamsRoute>>[] = [
 ];
 
 const starting = ({ route }: KeyCtx<PlanRoute>) => route.starting;
-const asks = (kind: PlanRoute['confirm']['kind']) => ({ route }: KeyCtx<PlanRoute>) => !route.starting && route.confirm.kind === kind;
+const asks = (kind: PlanRoute['confirm']['kind']) => ({ route }: KeyCtx<PlanRoute>) => !route.starting && !planBlocked(route) && route.confirm.kind === kind;
 const scrollPlan = ({ ctl, route }: KeyCtx<PlanRoute>, k: KeyName) => {
   const g = planGeometry(route, ctl.deps.service?.targetDisplay ?? '', ctl.size.columns, ctl.size.rows);
   ctl.apply({ type: 'plan-scroll', delta: scrollOf(k, true)!, ...g });
@@ -60,6 +60,10 @@ export const PLAN_KEYS: readonly Binding<KeyCtx<PlanRoute>>[] = [
     run: ({ ctl, route }) => ctl.takeAlternative(route),
     hint: ({ route }) => route.alternative?.hint ?? '',
   },
+  // its reading refused it, failed or is still out: only scrolling and going back; any other key says why
+  { keys: [], when: ({ route }) => !!planBlocked(route), hint: 'Esc back' },
+  { keys: [], when: ({ route }) => !!planBlocked(route), hint: '↑↓ PgUp PgDn scroll' },
+  { keys: ANY, when: ({ route }) => !route.starting && !!planBlocked(route), run: ({ ctl, route }) => ctl.apply({ type: 'notice', text: planBlocked(route) }) },
   // low risk: Enter runs it
   { keys: ['enter'], when: asks('none'), run: ({ ctl, route }) => ctl.start(route), hint: 'Enter run' },
   { keys: [], when: asks('none'), hint: '↑↓ PgUp PgDn scroll' },

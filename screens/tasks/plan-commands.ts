@@ -4,11 +4,12 @@
 import { errorLine } from '../../src/errors';
 import { confirmationFor } from '../../src/tasks/confirm';
 import type { TaskDef } from '../../src/tasks/model';
+import type { PlanStep, TaskPlan } from '../../src/tasks/service';
 import type { FixRef } from '../../src/types';
 import type { CommandContext } from '../command-context';
 import { paramFields, paramsFromForm } from './model';
 import { runRoute } from './run-commands';
-import type { ChecklistBack, ParamsRoute, PlanRoute, TasksRoute } from './state';
+import { planBlocked, type ChecklistBack, type ParamsRoute, type PlanRoute, type TasksRoute } from './state';
 
 /** What a plan opened from the sessions view carries besides its task: where it goes back to, its preface, an alternative. */
 export type PlanExtra = Pick<PlanRoute, 'fromSessions' | 'preface' | 'alternative'>;
@@ -38,8 +39,14 @@ function planning(c: CommandContext) {
 
   function openTask(from: TasksRoute, task: TaskDef): void {
     const fields = paramFields(task);
-    if (fields.length === 0) toPlan(from, null, task, {});
-    else go({ screen: 'params', from, task, fields, values: {}, focus: 0, error: null });
+    if (fields.length === 0) return toPlan(from, null, task, {});
+    let defaults: Record<string, string> = {};
+    try {
+      defaults = deps.service?.paramDefaults?.(task.id) ?? {};
+    } catch {
+      // no defaults to show: the form still works, the service applies them
+    }
+    go({ screen: 'params', from, task, fields, values: {}, focus: 0, error: null, ...(Object.keys(defaults).length ? { defaults } : {}) });
   }
 
   /** The plan for these parameters, or back to the form with the service's one-line error. */
@@ -51,6 +58,7 @@ function planning(c: CommandContext) {
       const parsed = task.params.safeParse(params);
       const confirm = confirmationFor(task, { params: parsed.success ? (parsed.data as Record<string, unknown>) : params, steps }, svc.databaseName);
       const fromSessions = extra.fromSessions;
+      const reads = typeof svc.preview === 'function';
       go({
         screen: 'plan',
         from,
@@ -68,7 +76,9 @@ function planning(c: CommandContext) {
         ...(fromSessions ? { fromSessions } : {}),
         ...(extra.preface?.length ? { preface: extra.preface } : {}),
         ...(extra.alternative ? { alternative: extra.alternative } : {}),
+        ...(reads ? { reading: { state: 'reading' as const } } : {}),
       });
+      if (reads) readPlan(task, params, parsed.success ? (parsed.data as Record<string, unknown>) : params);
     } catch (err) {
       if (checklist) {
         go(checklist.route);
@@ -78,6 +88,29 @@ function planning(c: CommandContext) {
       const base: ParamsRoute = form ?? { screen: 'params', from, task, fields: [], values: {}, focus: 0, error: null };
       go({ ...base, error: errorLine(err) });
     }
+  }
+
+  /**
+   * The plan's read-only reading, asked of the service (it queries; the screens never do): its
+   * answer goes into the plan's route, if that plan is still the one shown.
+   */
+  function readPlan(task: TaskDef, params: Record<string, unknown>, parsed: Record<string, unknown>): void {
+    const svc = deps.service!;
+    let asked: Promise<TaskPlan>;
+    try {
+      asked = svc.preview!(task.id, params);
+    } catch (err) {
+      asked = Promise.reject(err);
+    }
+    asked.then(
+      (plan) => {
+        const f = plan.findings;
+        const steps: PlanStep[] = plan.steps;
+        const confirm = confirmationFor(task, { params: parsed, steps }, svc.databaseName);
+        apply({ type: 'plan-read', params, steps, confirm, reading: { state: 'read', lines: f?.lines ?? [], refusal: f?.refusal ?? null } });
+      },
+      (err: unknown) => apply({ type: 'plan-read', params, reading: { state: 'failed', error: errorLine(err) } }),
+    );
   }
 
   /** The plan of a task by its id: from the dashboard (f, c / x on a session), the sessions view (extra) or a walkthrough's task step. */
@@ -129,6 +162,9 @@ function starting(c: CommandContext) {
   /** The plan shown was for this task and these parameters (never a row index): starts them. */
   function start(r: PlanRoute): void {
     const svc = deps.service!;
+    // its reading refused it, failed, or has not answered yet: nothing to confirm
+    const blocked = planBlocked(r);
+    if (blocked) return apply({ type: 'notice', text: blocked });
     const abort = new AbortController();
     startAbort = abort;
     apply({ type: 'starting', on: true });

@@ -27,6 +27,8 @@ export interface ParamsRoute {
   values: Record<string, string>;
   focus: number;
   error: string | null;
+  /** each parameter's default as text (TaskServiceLike.paramDefaults), shown while its field is empty */
+  defaults?: Record<string, string>;
 }
 
 export interface PlanRoute {
@@ -55,6 +57,27 @@ export interface PlanRoute {
   preface?: PlanNote[];
   /** another plan the operator may take instead (x: terminate what a cancel would not stop) */
   alternative?: PlanAlternative;
+  /** the plan's read-only reading (TaskServiceLike.preview); absent when the service has none */
+  reading?: PlanReading;
+}
+
+/**
+ * The plan's reading, as the controller got it from the service: still reading, read (what it
+ * found, a refusal), or failed (its one-line error). Only a reading read without a refusal lets
+ * the plan be confirmed.
+ */
+export type PlanReading =
+  | { state: 'reading' }
+  | { state: 'read'; lines: string[]; refusal: string | null }
+  | { state: 'failed'; error: string };
+
+/** Why this plan cannot be confirmed now (its reading), or null. */
+export function planBlocked(r: PlanRoute): string | null {
+  const g = r.reading;
+  if (!g) return null;
+  if (g.state === 'reading') return 'still reading the plan… (Esc back)';
+  if (g.state === 'failed') return `${r.task.id} cannot run: the plan could not be read: ${g.error}`;
+  return g.refusal ? `${r.task.id} cannot run: ${g.refusal}` : null;
 }
 
 /** A paragraph above a plan's steps. */
@@ -142,7 +165,9 @@ export type TaskAction =
   | { type: 'stage'; stage: RunStage; result?: string }
   | { type: 'log'; log: LogView | null }
   | { type: 'log-scroll'; delta: ScrollDelta; height: number }
-  | { type: 'opening'; on: boolean };
+  | { type: 'opening'; on: boolean }
+  /** the plan's reading answered: applied only to the plan it was asked for (the same params object) */
+  | { type: 'plan-read'; params: Record<string, unknown>; reading: PlanReading; steps?: PlanStep[]; confirm?: Confirmation };
 
 /** The task screens' routes (the reducer below leaves any other route as it is). */
 export type TaskRoute = TasksRoute | ParamsRoute | PlanRoute | RunRoute | HistoryRoute;
@@ -177,6 +202,9 @@ function taskRoute(r: TaskRoute, a: TaskAction): TaskRoute {
       return r;
     case 'starting':
       return r.screen === 'plan' ? { ...r, starting: a.on } : r;
+    case 'plan-read':
+      if (r.screen !== 'plan' || r.params !== a.params) return r;
+      return { ...r, reading: a.reading, steps: a.steps ?? r.steps, confirm: a.confirm ?? r.confirm, typed: a.confirm ? '' : r.typed };
     case 'plan-scroll':
       return r.screen === 'plan' ? { ...r, top: scrollTop(r.top, a.delta, a.count, a.height) } : r;
     case 'output-scroll': {

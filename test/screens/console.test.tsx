@@ -229,6 +229,29 @@ describe('runConsole', () => {
     expect(stdout.text).toContain(LEAVE);
   });
 
+  // (what they show is test/screens/plan-reading.test.tsx's; here: that the wrapper forwards them)
+  test("the service's optional reads reach the screens: the form's defaults and the plan's reading", async () => {
+    const preview = vi.fn(async () => ({ steps: [{ id: 'analyze', title: 'ANALYZE VERBOSE', detail: 'ANALYZE VERBOSE every user table', rollback: null, irreversible: false }], findings: { lines: ['12 tables, 3 with stale statistics'] } }));
+    const paramDefaults = vi.fn((): Record<string, string> => ({ tables: 'every user table' }));
+    const service = fakeService({ preview, paramDefaults });
+    const { stdin, done } = await start(false, service);
+    await act(async () => {
+      stdin.type('t');
+    });
+    await act(async () => {
+      stdin.type('\r'); // analyze: the form
+    });
+    expect(paramDefaults).toHaveBeenCalledWith('analyze');
+    await act(async () => {
+      stdin.type('\r'); // the plan, read
+    });
+    expect(preview).toHaveBeenCalledWith('analyze', {});
+    await act(async () => {
+      stdin.type('\x03');
+      await done;
+    });
+  });
+
   test('SIGHUP while a run is still starting: waits for it to start, then hangUp() sees it', async () => {
     const before = process.listeners('SIGHUP');
     const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);

@@ -302,7 +302,9 @@ export interface FakeService extends TaskServiceLike {
   last(): FakeHandle;
 }
 
-export function fakeService(over: { hangUp?: () => Promise<void>; tasks?: TaskDef[]; errors?: string[] } = {}): FakeService {
+export function fakeService(
+  over: { hangUp?: () => Promise<void>; tasks?: TaskDef[]; errors?: string[]; preview?: TaskServiceLike['preview']; paramDefaults?: TaskServiceLike['paramDefaults'] } = {},
+): FakeService {
   const tasks = over.tasks ?? TASKS;
   const handles: FakeHandle[] = [];
   const find = (id: string) => {
@@ -346,6 +348,8 @@ export function fakeService(over: { hangUp?: () => Promise<void>; tasks?: TaskDe
     needingAttention: () => RUNS.filter((r) => r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished'),
     hangUp: vi.fn(over.hangUp ?? (async () => undefined)) as FakeService['hangUp'],
     log: (runId) => LOGS[runId] ?? null,
+    ...(over.preview ? { preview: over.preview } : {}),
+    ...(over.paramDefaults ? { paramDefaults: over.paramDefaults } : {}),
     handles,
     last: () => handles[handles.length - 1],
   };
