@@ -7,7 +7,7 @@ import type { RunSummary } from '../../src/journal';
 import { parseParams, type Outcome, type RollbackItem, type RunnerLike, type RunState, type StepState } from '../../src/tasks/engine';
 import type { StepDef, TaskDef } from '../../src/tasks/model';
 import type { PlanStep, RunHandleLike, TaskServiceLike } from '../../src/tasks/service';
-import { LineRing } from '../../src/util/ring';
+import { initialRunState } from '../../src/tasks/run-state';
 
 const sql = (text: string): StepDef['action'] => () => ({ kind: 'sql', text });
 const step = (id: string, title: string, extra: Partial<StepDef> = {}): StepDef => ({ id, title, action: sql(`SELECT '${id}'`), ...extra });
@@ -145,30 +145,7 @@ export interface FakeRunner extends RunnerLike {
 
 export function fakeRunner(task: TaskDef, runId: string, plan: PlanStep[]): FakeRunner {
   const listeners = new Set<() => void>();
-  const state: RunState = {
-    runId,
-    task: task.id,
-    title: task.title,
-    risk: task.risk,
-    steps: task.steps.map((s) => ({
-      id: s.id,
-      title: s.title,
-      status: 'pending',
-      startedAt: null,
-      endedAt: null,
-      exitCode: null,
-      error: null,
-      detail: null,
-      irreversible: !!s.irreversible,
-      hasRollback: !!s.rollback,
-      rollback: 'none',
-    })),
-    current: null,
-    phase: 'ready',
-    outcome: null,
-    output: new LineRing(2000),
-    fault: null,
-  };
+  const state: RunState = initialRunState(task, runId, 2000);
   const notify = () => {
     for (const l of [...listeners]) l();
   };
