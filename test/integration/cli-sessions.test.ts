@@ -64,6 +64,19 @@ describe('ops sessions and ops locks, the built command', () => {
     expect(mine.find((x) => x.pid === b)?.application).toBe('cli-sessions-b');
   });
 
+  it("a client merely named like ours (ops-console-…) is not taken for the console's own; 'ops-console: …' is", async () => {
+    const lookalike = await db.client({ application_name: 'ops-console-lookalike' });
+    const ours = await db.client({ application_name: 'ops-console: cli-sessions-test' });
+    clients.push(lookalike, ours);
+    const pidOf = async (c: pg.Client) => (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const [lp, op] = [await pidOf(lookalike), await pidOf(ours)];
+    const r = await runOps(['sessions', '--json', '--db', db.name], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as { pid: number; own: boolean }[];
+    expect(rows.find((x) => x.pid === lp)?.own).toBe(false);
+    expect(rows.find((x) => x.pid === op)?.own).toBe(true);
+  });
+
   it('ops sessions prints a table naming the sessions, and --filter narrows it by application', async () => {
     const r = await runOps(['sessions', '--filter', '^cli-sessions-b$'], { env: env() });
     expect(r.code).toBe(0);
