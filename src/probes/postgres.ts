@@ -95,10 +95,6 @@ export class PostgresProbe {
     this.sessionsWatched = on;
   }
 
-  get watchingSessions(): boolean {
-    return this.sessionsWatched;
-  }
-
   /** When the next connection attempt is due (epoch ms); null while healthy. */
   get retryAt(): number | null {
     return this.nextRetryAt;
