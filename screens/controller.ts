@@ -94,6 +94,7 @@ export function createController(deps: ControllerDeps) {
     openTasks: plans.openTasks,
     openTask: plans.openTask,
     submitForm: plans.submitForm,
+    moveField: plans.moveField,
     planOf: plans.planOf,
     fix: plans.fix,
     start: plans.start,

@@ -24,7 +24,11 @@ export function paramFormLines({ route, hints, notice, columns, rows }: Omit<Par
   const field = fields[focus];
   const descLines = field?.description ? wrapWords(clean(field.description), Math.max(20, columns - 4)).slice(0, 2) : [];
   const h = bodyHeight(rows);
-  const listH = Math.max(1, h - 1 - (errLines.length ? errLines.length + 1 : 0) - descLines.length);
+  const pick = pickLines(route, columns);
+  // the pick list takes what the fields leave, but never all of it: at least 3 fields stay in view
+  const restH = h - 1 - (errLines.length ? errLines.length + 1 : 0) - descLines.length;
+  const pickH = Math.min(pick.length, Math.max(0, restH - Math.min(3, fields.length)));
+  const listH = Math.max(1, restH - pickH);
   const nameW = Math.min(24, Math.max(4, ...fields.map((f) => f.name.length)));
   const top = windowAround(focus, fields.length, listH);
   fields.slice(top, top + listH).forEach((f, i) => {
@@ -41,11 +45,36 @@ export function paramFormLines({ route, hints, notice, columns, rows }: Omit<Par
     ]);
   });
   for (const l of descLines) body.push([{ text: `    ${l}` }]);
+  body.push(...windowPick(pick, route, pickH));
   if (errLines.length) {
     body.push([]);
     errLines.forEach((l, i) => body.push([{ text: `${i === 0 ? '!' : ' '} ${l}`, status: 'CRITICAL', bold: true }]));
   }
   return fitFrame(header, body, footer(hints, notice), rows);
+}
+
+/** The focused field's pick list as lines: its heading, then one line per item (▶ the one highlighted). */
+function pickLines(route: ParamsRoute, columns: number): Line[] {
+  const p = route.pick;
+  if (!p || p.field !== route.fields[route.focus]?.name) return [];
+  if (p.state === 'reading') return [[{ text: `    reading the ${clean(p.field)}s to choose from…` }]];
+  if (p.state === 'failed') return [[{ text: `    ! no list to choose from: ${clean(p.error)}`, status: 'WARNING' }]];
+  if (p.items.length === 0) return [[{ text: `    nothing to choose from: type the ${clean(p.field)}` }]];
+  const w = Math.max(20, columns - 6);
+  return [
+    [{ text: `    to choose from (↑↓), ${p.items.length}:`, bold: true }],
+    ...p.items.map((c, i): Line => [{ text: i === p.sel ? '    ▶ ' : '      ', bold: i === p.sel }, { text: fit(clean(c.label), w), bold: i === p.sel }]),
+  ];
+}
+
+/** The heading and the items around the highlighted one, in `height` lines. */
+function windowPick(lines: Line[], route: ParamsRoute, height: number): Line[] {
+  if (lines.length <= height) return lines;
+  if (height <= 1) return lines.slice(0, height);
+  const p = route.pick;
+  const sel = p?.state === 'read' ? (p.sel ?? 0) : 0;
+  const top = windowAround(sel, lines.length - 1, height - 1);
+  return [lines[0], ...lines.slice(1 + top, 1 + top + height - 1)];
 }
 
 export function ParamForm(props: ParamFormProps) {

@@ -6,7 +6,7 @@ import type { KeyCtx } from '../screen';
 import { bodyHeight } from './Frame';
 import { planGeometry } from './PlanScreen';
 import { outputEnvOf } from './RunScreen';
-import { planBlocked, type HistoryRoute, type ParamsRoute, type PlanRoute, type RunRoute, type TasksRoute } from './state';
+import { pickOf, planBlocked, type HistoryRoute, type ParamsRoute, type PlanRoute, type RunRoute, type TasksRoute } from './state';
 
 const ARROWS: readonly KeyName[] = ['up', 'down', 'page-up', 'page-down', 'home', 'end'];
 const ch = (c: string): KeyName => ({ ch: c });
@@ -27,11 +27,16 @@ export const TASKS_KEYS: readonly Binding<KeyCtx<TasksRoute>>[] = [
   { keys: [], hint: 'q quit' },
 ];
 
+const picking = ({ route }: KeyCtx<ParamsRoute>) => !!pickOf(route);
+
 export const PARAMS_KEYS: readonly Binding<KeyCtx<ParamsRoute>>[] = [
   { keys: ['ctrl-c'], run: quit },
   { keys: [], hint: 'type to edit' },
-  { keys: ['tab', 'down'], run: ({ ctl }) => ctl.apply({ type: 'field', delta: 1 }), hint: 'Tab ↑↓ field' },
-  { keys: ['backtab', 'up'], run: ({ ctl }) => ctl.apply({ type: 'field', delta: -1 }) },
+  // a field with a pick list: ↑↓ move through it, Tab to the next field
+  { keys: ['down'], when: picking, run: ({ ctl }) => ctl.apply({ type: 'pick', delta: 1 }), hint: '↑↓ pick' },
+  { keys: ['up'], when: picking, run: ({ ctl }) => ctl.apply({ type: 'pick', delta: -1 }) },
+  { keys: ['tab', 'down'], run: ({ ctl, route }) => ctl.moveField(route, 1), hint: ({ route }) => (pickOf(route) ? 'Tab field' : 'Tab ↑↓ field') },
+  { keys: ['backtab', 'up'], run: ({ ctl, route }) => ctl.moveField(route, -1) },
   { keys: ['backspace'], run: ({ ctl }) => ctl.apply({ type: 'erase' }), hint: 'Backspace erase' },
   { keys: ['enter'], run: ({ ctl, route }) => ctl.submitForm(route), hint: 'Enter plan' },
   { keys: ['esc'], run: ({ ctl, route }) => ctl.go(route.from), hint: 'Esc back' },

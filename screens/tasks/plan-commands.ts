@@ -3,7 +3,7 @@
 // them), the confirmation, and starting the run or giving up its start.
 import { errorLine } from '../../src/errors';
 import { confirmationFor } from '../../src/tasks/confirm';
-import type { TaskDef } from '../../src/tasks/model';
+import type { Choice, TaskDef } from '../../src/tasks/model';
 import type { PlanStep, TaskPlan } from '../../src/tasks/service';
 import type { FixRef } from '../../src/types';
 import type { CommandContext } from '../command-context';
@@ -17,9 +17,9 @@ export type PlanExtra = Pick<PlanRoute, 'fromSessions' | 'preface' | 'alternativ
 export type PlanCommands = ReturnType<typeof planCommands>;
 
 export function planCommands(c: CommandContext) {
-  const { openTasks, openTask, planOf, fix, leavePlan, submitForm, takeAlternative } = planning(c);
+  const { openTasks, openTask, planOf, fix, leavePlan, submitForm, takeAlternative, moveField } = planning(c);
   const { start, giveUpStart, confirmWord } = starting(c);
-  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord, takeAlternative };
+  return { openTasks, openTask, planOf, fix, start, giveUpStart, leavePlan, submitForm, confirmWord, takeAlternative, moveField };
 }
 
 /** From the task list to a plan: the list, a task's form, the plan of a task, a fix, and back. */
@@ -46,7 +46,39 @@ function planning(c: CommandContext) {
     } catch {
       // no defaults to show: the form still works, the service applies them
     }
-    go({ screen: 'params', from, task, fields, values: {}, focus: 0, error: null, ...(Object.keys(defaults).length ? { defaults } : {}) });
+    const form: ParamsRoute = { screen: 'params', from, task, fields, values: {}, focus: 0, error: null, ...(Object.keys(defaults).length ? { defaults } : {}) };
+    go(form);
+    askChoices(form);
+  }
+
+  /** To the next or previous field, and its pick list asked for. */
+  function moveField(r: ParamsRoute, delta: number): void {
+    apply({ type: 'field', delta });
+    const now = c.route();
+    if (now.screen === 'params') askChoices(now);
+  }
+
+  /**
+   * The focused field's pick list, when its task has one for it (drop-index's index), asked of
+   * the service (read-only; the screens never query): its answer goes to the form only while that
+   * field is still focused. The values typed so far go with it (a database chosen first).
+   */
+  function askChoices(r: ParamsRoute): void {
+    const svc = deps.service;
+    const field = r.fields[r.focus]?.name;
+    if (!svc?.choices || !field || !r.task.choices?.[field]) return;
+    const task = r.task.id;
+    apply({ type: 'choices', task, pick: { field, state: 'reading' } });
+    let asked: Promise<Choice[]>;
+    try {
+      asked = svc.choices(task, field, paramsFromForm(r.task, r.values));
+    } catch (err) {
+      asked = Promise.reject(err);
+    }
+    asked.then(
+      (items) => apply({ type: 'choices', task, pick: { field, state: 'read', items, sel: null } }),
+      (err: unknown) => apply({ type: 'choices', task, pick: { field, state: 'failed', error: errorLine(err) } }),
+    );
   }
 
   /** The plan for these parameters, or back to the form with the service's one-line error. */
@@ -151,7 +183,7 @@ function planning(c: CommandContext) {
     planOf(alt.taskId, alt.params, undefined, { fromSessions: r.fromSessions, preface: alt.preface });
   }
 
-  return { openTasks, openTask, planOf, fix, leavePlan, submitForm, takeAlternative };
+  return { openTasks, openTask, planOf, fix, leavePlan, submitForm, takeAlternative, moveField };
 }
 
 /** From a plan to its run: the confirmation, the start, and giving up a start. */

@@ -2,7 +2,7 @@
 // reducer. The console's store (screens/state.ts) holds the current route and hands these
 // actions to this reducer; the controller (screens/controller.ts) dispatches them.
 import type { Confirmation } from '../../src/tasks/confirm';
-import type { TaskDef } from '../../src/tasks/model';
+import type { Choice, TaskDef } from '../../src/tasks/model';
 import type { RollbackItem } from '../../src/tasks/engine';
 import type { PlanStep, RunHandleLike } from '../../src/tasks/service';
 import type { RunSummary } from '../../src/journal';
@@ -29,6 +29,24 @@ export interface ParamsRoute {
   error: string | null;
   /** each parameter's default as text (TaskServiceLike.paramDefaults), shown while its field is empty */
   defaults?: Record<string, string>;
+  /** the focused field's pick list (TaskServiceLike.choices), for a parameter that has one */
+  pick?: PickList;
+}
+
+/**
+ * A parameter's pick list as the controller got it from the service (drop-index's never-used and
+ * invalid indexes, with their sizes): still reading, read (its items, the one highlighted), or
+ * failed. Bound to the field it was asked for; moving to another field drops it.
+ */
+export type PickList =
+  | { field: string; state: 'reading' }
+  | { field: string; state: 'read'; items: Choice[]; sel: number | null }
+  | { field: string; state: 'failed'; error: string };
+
+/** The focused field's pick list, when it has items to move through. */
+export function pickOf(r: ParamsRoute): Extract<PickList, { state: 'read' }> | null {
+  const p = r.pick;
+  return p && p.state === 'read' && p.items.length > 0 && p.field === r.fields[r.focus]?.name ? p : null;
 }
 
 export interface PlanRoute {
@@ -152,6 +170,10 @@ export interface HistoryRoute {
 export type TaskAction =
   | { type: 'select'; delta: number | 'home' | 'end' }
   | { type: 'field'; delta: number }
+  /** a field's pick list answered (or is being read): applied only while that task's field is focused */
+  | { type: 'choices'; task: string; pick: PickList }
+  /** ↑↓ in the pick list: the highlighted item's value becomes the field's */
+  | { type: 'pick'; delta: number }
   | { type: 'type'; ch: string }
   | { type: 'erase' }
   | { type: 'error'; error: string | null }
@@ -185,7 +207,17 @@ function taskRoute(r: TaskRoute, a: TaskAction): TaskRoute {
       return r;
     case 'field':
       if (r.screen !== 'params' || r.fields.length === 0) return r;
-      return { ...r, focus: (r.focus + a.delta + r.fields.length) % r.fields.length };
+      return { ...r, focus: (r.focus + a.delta + r.fields.length) % r.fields.length, pick: undefined };
+    case 'choices':
+      if (r.screen !== 'params' || r.task.id !== a.task || r.fields[r.focus]?.name !== a.pick.field) return r;
+      return { ...r, pick: a.pick };
+    case 'pick': {
+      const p = r.screen === 'params' ? pickOf(r) : null;
+      if (r.screen !== 'params' || !p) return r;
+      const n = p.items.length;
+      const sel = p.sel === null ? (a.delta > 0 ? 0 : n - 1) : Math.max(0, Math.min(n - 1, p.sel + a.delta));
+      return { ...r, pick: { ...p, sel }, values: { ...r.values, [p.field]: p.items[sel].value } };
+    }
     case 'type':
     case 'erase': {
       const edit = (s: string) => (a.type === 'type' ? s + a.ch : [...s].slice(0, -1).join(''));

@@ -6,9 +6,9 @@ import { act } from 'react';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import { healthyState } from '../support/fixtures';
-import { fakeService, PLANS, type FakeService } from '../support/fake-tasks';
+import { fakeService, PLANS, TASKS, type FakeService } from '../support/fake-tasks';
 import type { TaskPlan, TaskServiceLike } from '../../src/tasks/service';
-import type { PlanFindings } from '../../src/tasks/model';
+import type { Choice, PlanFindings } from '../../src/tasks/model';
 import { KEY, renderApp, widthOf, type Rendered } from './render';
 
 afterEach(async () => {
@@ -165,5 +165,53 @@ describe('the form with the defaults', () => {
     await d.press('/srv/dumps');
     expect(d.frame()).toMatch(/▶ dir +\(optional\) : \/srv\/dumps█$/m);
     expect(d.frame()).not.toContain('(default:');
+  });
+});
+
+describe('the form with a pick list', () => {
+  /** restore's file given a pick list (as drop-index's index has), answered when the test says so */
+  const tasks = TASKS.map((t) => (t.id === 'restore' ? { ...t, choices: { file: async () => [] } } : t));
+  function deferredChoices() {
+    const calls: { param: string; resolve: (c: Choice[]) => void; reject: (e: Error) => void }[] = [];
+    const choices = vi.fn((_task: string, param: string) => new Promise<Choice[]>((resolve, reject) => calls.push({ param, resolve, reject })));
+    return { choices: choices as unknown as NonNullable<TaskServiceLike['choices']>, calls };
+  }
+  const ITEMS: Choice[] = [
+    { value: '/var/backups/shop-20261201-0300.dump', label: 'shop-20261201-0300.dump: 32 MB, 1 day old' },
+    { value: '/var/backups/shop-20261202-0300.dump', label: 'shop-20261202-0300.dump: 33 MB, 2 hours old' },
+  ];
+
+  test('the list is read when the field is focused; ↑↓ fill the field with the item; Enter plans it', async () => {
+    const c = deferredChoices();
+    const service = fakeService({ tasks, choices: c.choices });
+    const d = await renderApp(healthyState(), { service });
+    await openTask(d, service, 'restore');
+    expect(c.calls.map((x) => x.param)).toEqual(['file']);
+    expect(d.frame()).toContain('reading the files to choose from…');
+    await act(async () => c.calls[0].resolve(ITEMS));
+    expect(d.frame()).toContain('to choose from (↑↓), 2:');
+    expect(d.frame()).toContain('shop-20261202-0300.dump: 33 MB, 2 hours old');
+    expect(d.frame()).toContain('↑↓ pick');
+    await d.press(KEY.down);
+    await d.press(KEY.down);
+    expect(d.frame()).toMatch(/▶ file .*: \/var\/backups\/shop-20261202-0300\.dump█/);
+    expect(d.frame()).toMatch(/▶ shop-20261202-0300\.dump/);
+    await d.press(KEY.up);
+    expect(d.frame()).toMatch(/▶ file .*: \/var\/backups\/shop-20261201-0300\.dump█/);
+    await d.press(KEY.enter);
+    expect(d.lines()[0]).toMatch(/^Plan · restore/);
+    fits(d);
+  });
+
+  test('a list that cannot be read says so, and the field is still typed', async () => {
+    const c = deferredChoices();
+    const service = fakeService({ tasks, choices: c.choices });
+    const d = await renderApp(healthyState(), { service });
+    await openTask(d, service, 'restore');
+    await act(async () => c.calls[0].reject(new Error('connection refused')));
+    expect(d.frame()).toContain('! no list to choose from: connection refused');
+    expect(d.frame()).not.toContain('↑↓ pick');
+    await d.press('x.dump');
+    expect(d.frame()).toMatch(/▶ file .*: x\.dump█/);
   });
 });

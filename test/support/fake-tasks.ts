@@ -280,7 +280,7 @@ export interface FakeService extends TaskServiceLike {
 }
 
 export function fakeService(
-  over: { hangUp?: () => Promise<void>; tasks?: TaskDef[]; errors?: string[]; preview?: TaskServiceLike['preview']; paramDefaults?: TaskServiceLike['paramDefaults'] } = {},
+  over: { hangUp?: () => Promise<void>; tasks?: TaskDef[]; errors?: string[]; preview?: TaskServiceLike['preview']; paramDefaults?: TaskServiceLike['paramDefaults']; choices?: TaskServiceLike['choices'] } = {},
 ): FakeService {
   const tasks = over.tasks ?? TASKS;
   const handles: FakeHandle[] = [];
@@ -327,6 +327,7 @@ export function fakeService(
     log: (runId) => LOGS[runId] ?? null,
     ...(over.preview ? { preview: over.preview } : {}),
     ...(over.paramDefaults ? { paramDefaults: over.paramDefaults } : {}),
+    ...(over.choices ? { choices: over.choices } : {}),
     handles,
     last: () => handles[handles.length - 1],
   };
