@@ -11,7 +11,8 @@
 //      (bench/journal-size.ts; needs no database)
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
 // Options: --runs N (first frame), --idle-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output,
-// --skip-drill, --skip-journal, --skip-sessions; --only frame,idle,probe,sessions,output,drill,journal runs just those
+// --skip-drill, --skip-journal, --skip-sessions; --only frame,idle,probe,sessions,output,drill,journal runs just those;
+// --no-peer leaves pg_activity out (frame and idle run it beside ops when it is installed)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -153,11 +154,52 @@ async function idle(command = `${OPS_CMD ?? shq(opsBin)} --refresh 2`, ready = (
 const rows = [];
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '?');
 
+// ---------------------------------------------------------------- the peer, side by side
+// pg_activity (Debian's pg-activity) on the same database, in the same 120x35 pty, at the same
+// 2 s refresh: its time to first data is its first frame with the "Sessions:" figures.
+const DB_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+if (!process.env.DATABASE_URL && !process.env.PGHOST) env.DATABASE_URL = DB_URL;
+
+/** pg_activity's path: installed with apt when it is missing and we may (root); null, said why, when not. */
+function findPeer() {
+  if (flag('no-peer')) return null;
+  const which = () => spawnSync('sh', ['-c', 'command -v pg_activity'], { encoding: 'utf8' }).stdout.trim() || null;
+  let bin = which();
+  if (!bin && process.getuid?.() === 0) {
+    console.error('bench: pg_activity is not installed; installing Debian\'s pg-activity');
+    const r = spawnSync('sh', ['-c', 'apt-get install -y pg-activity || (apt-get update && apt-get install -y pg-activity)'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status === 0) bin = which();
+  }
+  if (!bin) console.error('bench: pg_activity is not installed and cannot be here (apt install pg-activity): the side-by-side figures are left out');
+  return bin;
+}
+const PEER = skip('frame') && skip('idle') ? null : findPeer();
+const peerCmd = (refresh) => `${shq(PEER)} --refresh ${refresh} ${shq(DB_URL)}`;
+const plain = (b) => b.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\([A-Z0-9]|\x1b[78=>]/g, '');
+const peerReady = (b) => /Sessions:\s*\d+/.test(plain(b));
+const peerVersion = PEER ? spawnSync(PEER, ['--version'], { encoding: 'utf8' }).stdout.trim() : null;
+/** one row of the side-by-side table: ops, the peer, and ops / peer */
+const side = [];
+const sideRow = (figure, ops, peer, unit, d = 1) => side.push([figure, `${fmt(ops, d)} ${unit}`, peer === null ? 'n/a' : `${fmt(peer, d)} ${unit}`, peer ? `${fmt(ops / peer, 2)}x` : '']);
+
+async function peerFirstData() {
+  const out = [];
+  for (let i = 0; i < RUNS; i++) {
+    const child = inPty(peerCmd(2), 120, 35);
+    out.push(await waitFor(child, peerReady, 15000));
+    child.stdin.write('q');
+    await exited(child);
+  }
+  return out;
+}
+
 if (!skip('frame')) {
   const r = await firstFrame();
   rows.push(['time to first frame (median / p90)', `${fmt(median(r.firstAny), 0)} / ${fmt(pct(r.firstAny, 90), 0)} ms`, '<= 300 ms median']);
   rows.push(['time to first frame with data (median / p90)', `${fmt(median(r.firstData), 0)} / ${fmt(pct(r.firstData, 90), 0)} ms`, '']);
   rows.push(['bare node through the same pty harness (median)', `${fmt(median(r.bare), 0)} ms`, 'reference']);
+  const peer = PEER ? await peerFirstData() : null;
+  sideRow('time to the first frame with data (median)', median(r.firstData), peer ? median(peer) : null, 'ms', 0);
 }
 if (!skip('idle')) {
   const r = await idle();
@@ -165,6 +207,10 @@ if (!skip('idle')) {
   rows.push(['idle dashboard RSS (end / max)', `${fmt(r.rssMB)} / ${fmt(r.maxRssMB)} MB`, '<= 80 MB']);
   rows.push(['bytes to the terminal, 120x35', `${fmt(r.bytesPerSec / 1024, 2)} KB/s`, '<= 1.6 KB/s']);
   rows.push(['child processes seen during the idle run', String(r.maxKids), '0']);
+  const p = PEER ? await idle(peerCmd(2), peerReady) : null;
+  sideRow(`idle CPU over ${fmt(r.elapsed, 0)} s at 2 s refresh, children included`, r.cpuPct, p?.cpuPct ?? null, '%', 2);
+  sideRow('RSS at the end', r.rssMB, p?.rssMB ?? null, 'MB');
+  sideRow('bytes to the terminal', r.bytesPerSec, p?.bytesPerSec ?? null, 'B/s', 0);
   if (flag('baseline')) {
     const script = "process.stdin.setRawMode(true);process.stdin.on('data',d=>{if(String(d)==='q')process.exit(0)});setInterval(()=>{},2000);process.stdout.write('ready')";
     const b = await idle(`${shq(process.execPath)} -e ${shq(script)}`, (x) => x.includes('ready'));
@@ -222,4 +268,8 @@ if (!skip('journal')) {
 
 console.log(`\n| figure | measured | target |\n|---|---|---|`);
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+if (side.length) {
+  console.log(`\nSide by side, same database, same 120x35 pty, 2 s refresh:\n\n| figure | ops | ${peerVersion ?? 'pg_activity'} | ops / peer |\n|---|---|---|---|`);
+  for (const [a, b, c, d] of side) console.log(`| ${a} | ${b} | ${c} | ${d} |`);
+}
 console.log(`\nnode ${process.version}, ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, ${new Date().toISOString()}`);
