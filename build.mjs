@@ -1,7 +1,22 @@
 // Bundles the `ops` entry into dist/ with esbuild. The interactive console (ink + react)
-// is a separate chunk loaded on demand, so `ops check` never pays for it.
+// is a separate chunk loaded on demand, so `ops check` never pays for it. Every runtime library
+// is inside the bundle: the npm package has no dependencies.
+//
+// `node build.mjs --sea FILE` writes instead the one CommonJS script a Node 20 single
+// executable runs (scripts/package.mjs): no chunks, no dynamic import of files, no top-level
+// await (three small patches below take ink's and yoga's out of the modules the console loads).
 import { build } from 'esbuild';
 import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+const seaIndex = process.argv.indexOf('--sea');
+const seaOut = seaIndex === -1 ? null : process.argv[seaIndex + 1];
+if (seaIndex !== -1 && !seaOut) throw new Error('build.mjs --sea: name the output file');
+
+// `npm pack` runs prepack (this build) and then prepare: one build is enough.
+if (!seaOut && process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publish'].includes(process.env.npm_command ?? '')) {
+  process.exit(0);
+}
 
 // Two fixes to ink 6.8, applied to the bundle only. The build fails if ink's code changes, so
 // an upgrade cannot silently drop (or double) them.
@@ -27,36 +42,123 @@ const INK_PATCHES = [
       "resized = () => { if (this.options.stdout.isTTY) { this.throttledLog?.cancel?.(); this.options.stdout.write('\\x1b[2J\\x1b[H'); this.log.clear(); this.lastOutput = ''; this.lastOutputToRender = ''; this.lastOutputHeight = 0; this.lastTerminalWidth = this.getTerminalWidth(); return; }",
   },
 ];
-const patchInk = {
-  name: 'patch-ink',
+
+// The single executable's script is CommonJS, which has no top-level await. ink awaits at the top
+// of its reconciler only when DEV=true (React devtools, which the executable does not carry), and
+// yoga-layout awaits its WebAssembly: the executable compiles yoga's module synchronously from the
+// same bytes (emscripten's instantiateWasm hook) before anything lays out.
+const SEA_PATCHES = [
+  {
+    file: /ink[\\/]build[\\/]reconciler\.js$/,
+    find: "await import('./devtools.js');",
+    replace: "throw Object.assign(new Error('React devtools are not in the single executable'), { code: 'ERR_MODULE_NOT_FOUND' });",
+  },
+  {
+    file: /ink[\\/]build[\\/]reconciler\.js$/,
+    find: 'const packageJson = isDev()\n    ? await loadPackageJson()\n    : { name: undefined, version: undefined };',
+    replace: 'const packageJson = { name: undefined, version: undefined };',
+  },
+];
+
+const YOGA_INDEX = /yoga-layout[\\/]dist[\\/]src[\\/]index\.js$/;
+const YOGA_TLA = 'const Yoga = wrapAssembly(await loadYoga());';
+async function yogaWithoutAwait(path) {
+  const src = await readFile(path, 'utf8');
+  if (src.split(YOGA_TLA).length !== 2) throw new Error(`yoga-layout changed: review the single-executable patch for ${path} in build.mjs`);
+  const wasmFile = join(dirname(path), '../binaries/yoga-wasm-base64-esm.js');
+  const wasm = /H="data:application\/octet-stream;base64,([A-Za-z0-9+/=]+)"/.exec(await readFile(wasmFile, 'utf8'));
+  if (!wasm) throw new Error(`yoga-layout changed: no embedded WebAssembly found in ${wasmFile} (build.mjs)`);
+  const sync = [
+    `const yogaModule = new WebAssembly.Module(Buffer.from(${JSON.stringify(wasm[1])}, 'base64'));`,
+    'const yogaLib = { instantiateWasm(imports, done) { done(new WebAssembly.Instance(yogaModule, imports)); return {}; } };',
+    'loadYoga(yogaLib);',
+    "if (typeof yogaLib.Node !== 'function') throw new Error('yoga-layout did not load synchronously');",
+    'const Yoga = wrapAssembly(yogaLib);',
+  ].join('\n');
+  return { contents: src.replace(YOGA_TLA, sync), loader: 'js' };
+}
+
+// Optional native or development modules the bundles leave out. The single executable's require
+// loads built-in modules only, so there they are modules that are not found (pg then uses its
+// JavaScript client, as it does when pg-native is not installed).
+const OPTIONAL = ['pg-native', 'react-devtools-core'];
+const seaOptional = {
+  name: 'sea-optional',
   setup(b) {
-    for (const p of INK_PATCHES) {
-      b.onLoad({ filter: p.file }, async (args) => {
-        const src = await readFile(args.path, 'utf8');
-        if (src.split(p.find).length !== 2) throw new Error(`ink changed: review the patch for ${args.path} in build.mjs`);
-        return { contents: src.replace(p.find, p.replace), loader: 'js' };
-      });
-    }
+    b.onResolve({ filter: new RegExp(`^(${OPTIONAL.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'sea-optional' }));
+    b.onLoad({ filter: /.*/, namespace: 'sea-optional' }, (args) => ({
+      contents: `const e = new Error(${JSON.stringify(`Cannot find module '${args.path}' (not in the single executable)`)}); e.code = 'MODULE_NOT_FOUND'; throw e;`,
+      loader: 'js',
+    }));
+    b.onLoad({ filter: YOGA_INDEX }, (args) => yogaWithoutAwait(args.path));
   },
 };
 
-await rm(new URL('./dist', import.meta.url), { recursive: true, force: true });
-await build({
-  entryPoints: { main: 'bin/main.ts' },
-  outdir: 'dist',
+const patchInk = {
+  name: 'patch-ink',
+  setup(b) {
+    const patches = seaOut ? [...INK_PATCHES, ...SEA_PATCHES] : INK_PATCHES;
+    // one onLoad for all of them: esbuild asks only the first that matches a file
+    b.onLoad({ filter: /ink[\\/]build[\\/][^\\/]+\.js$/ }, async (args) => {
+      const mine = patches.filter((p) => p.file.test(args.path));
+      if (mine.length === 0) return undefined;
+      let src = await readFile(args.path, 'utf8');
+      for (const p of mine) {
+        if (src.split(p.find).length !== 2) throw new Error(`ink changed: review the patch for ${args.path} in build.mjs`);
+        src = src.replace(p.find, p.replace);
+      }
+      return { contents: src, loader: 'js' };
+    });
+  },
+};
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   minify: process.env.OPS_NO_MINIFY ? false : true,
-  sourcemap: 'linked',
   legalComments: 'none',
-  external: ['pg-native', 'react-devtools-core'],
   define: { 'process.env.NODE_ENV': '"production"' },
-  banner: {
-    js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-  },
-  plugins: [patchInk],
   logLevel: 'warning',
-});
+};
+
+if (!seaOut) {
+  await rm(new URL('./dist', import.meta.url), { recursive: true, force: true });
+  await build({
+    ...common,
+    entryPoints: { main: 'bin/main.ts' },
+    outdir: 'dist',
+    splitting: true,
+    format: 'esm',
+    sourcemap: 'linked',
+    external: OPTIONAL,
+    banner: {
+      js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+    },
+    plugins: [patchInk],
+  });
+} else {
+  // The drill's planted sessions re-run `ops` as `execPath argv[1] __drill-sessions URL`
+  // (src/drill/sessions.ts); an executable repeats its own path as argv[1], so the re-run sees
+  // that path once more before the hidden command: drop it. Nothing else starts with it.
+  const SESSIONS_COMMAND = '__drill-sessions';
+  if (!(await readFile('src/drill/sessions.ts', 'utf8')).includes(`SESSIONS_COMMAND = '${SESSIONS_COMMAND}'`)) {
+    throw new Error('src/drill/sessions.ts: SESSIONS_COMMAND changed: update build.mjs');
+  }
+  await build({
+    ...common,
+    entryPoints: ['bin/main.ts'],
+    outfile: seaOut,
+    format: 'cjs',
+    sourcemap: false,
+    // a module's own place is the executable's (src/util/install.ts then reads the SEA's assets)
+    define: { ...common.define, 'import.meta.url': '__ops_module_url', 'import.meta.dirname': '__dirname' },
+    banner: {
+      js: [
+        "const __ops_module_url = require('node:url').pathToFileURL(__filename).href;",
+        `if (process.argv[3] === '${SESSIONS_COMMAND}') process.argv.splice(2, 1);`,
+      ].join('\n'),
+    },
+    plugins: [patchInk, seaOptional],
+  });
+}

@@ -11,6 +11,7 @@ import { parseCommandLine, USAGE, type ParsedArgs } from '../src/cli/args';
 import { parseOnly, runCheck } from '../src/cli/check';
 import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCommand, showChecklist } from '../src/cli/checklist';
 import { configCommand } from '../src/cli/config-cmd';
+import { completionCommand } from '../src/cli/completion';
 import { historyCommand, showCommand } from '../src/cli/history';
 import { rollbackCommand } from '../src/cli/rollback';
 import { locksCommand, sessionsCommand } from '../src/cli/sessions';
@@ -151,6 +152,7 @@ const COMMANDS = {
   sessions: { fallback: 1, run: sessions },
   locks: { fallback: 1, run: locks },
   console: { fallback: 1, run: (args) => consoleCommand(args, services) },
+  completion: { fallback: 1, run: (args) => write(completionCommand(args.positionals, services)) },
 } satisfies Record<string, Command>;
 
 /** The row for a command line: -V/--version, then -h/--help, win over the command; none is the console. */
