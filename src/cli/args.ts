@@ -155,6 +155,7 @@ Usage:
   ops locks [--json]          the lock tree: root blockers first, who waits on whom beneath
   ops config path|show|validate [FILE]|get KEY|set KEY VALUE
                               the configuration file (show redacts secrets)
+  ops completion bash|zsh     the shell completion script (source it, or see the README)
 
 Global flags:
   --target NAME       a target from the config file
