@@ -20,7 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../src/pg/load';
 import * as z from 'zod';
 import { judgeBackup, notABackup, parseChecksum, PARTIAL_SUFFIX } from '../src/backups';
 import { globToRegExp } from '../src/probes/backup';
@@ -116,7 +117,7 @@ async function countRows(c: pg.Client, io: StepIO, label: string): Promise<Map<s
 }
 
 async function connectTo(ctx: RunContext, dbname: string): Promise<pg.Client> {
-  const c = new pg.Client(clientConfig(ctx.target, dbname));
+  const c = new (await loadPg()).Client(clientConfig(ctx.target, dbname));
   c.on('error', () => undefined); // reported by the next query
   await c.connect();
   return c;

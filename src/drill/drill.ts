@@ -8,7 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../pg/load';
 import { partialPath, sealDump } from '../backups';
 import { UserError } from '../config/load';
 import { binaryVersion, pgBin } from '../pg/env';
@@ -200,14 +201,14 @@ export async function startDrill(opts: StartOptions): Promise<Drill> {
     writeFileSync(join(configDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 
     say(`drill: seeding the shop database (${scenarios.join(', ') || 'no scenario'})…`);
-    const admin = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'postgres', application_name: 'ops drill' });
+    const admin = new (await loadPg()).Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'postgres', application_name: 'ops drill' });
     await admin.connect();
     try {
       await admin.query('CREATE DATABASE shop');
     } finally {
       await admin.end();
     }
-    const shop = new pg.Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'shop', application_name: 'ops drill' });
+    const shop = new (await loadPg()).Client({ host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'shop', application_name: 'ops drill' });
     await shop.connect();
     try {
       const sqlDir = drillSqlDir();

@@ -5,7 +5,8 @@
 //  - shop-report: a long query.
 // Each session ends on its own when terminated or cancelled; the process exits when all have.
 import { spawn } from 'node:child_process';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../pg/load';
 
 export const SESSIONS_COMMAND = '__drill-sessions';
 
@@ -31,7 +32,7 @@ export async function runPlantedSessions(url: string): Promise<never> {
     if (open <= 0) process.exit(0);
   };
   for (const p of PLANTS) {
-    const c = new pg.Client({ connectionString: url, application_name: p.app });
+    const c = new (await loadPg()).Client({ connectionString: url, application_name: p.app });
     c.on('error', () => undefined); // terminated: the session is over
     await c.connect();
     open += 1;

@@ -11,13 +11,7 @@
 // and the next round connects afresh. close() ends a round in flight at once.
 import type pg from 'pg';
 
-/**
- * node-postgres is loaded on first connect, not at start-up: loading it touches a global that
- * makes Node load its fetch implementation (about 35 ms), which the console's first frame and
- * `ops check --only host` should not wait for.
- */
-let pgModule: Promise<typeof pg> | null = null;
-const loadPg = () => (pgModule ??= import('pg').then((m) => (m.default ?? m) as typeof pg));
+import { loadPg } from '../pg/load';
 import type { PgData, ProbeResult } from '../types';
 import { redact } from '../util/redact';
 import { OutageProbe } from './pg-outages';

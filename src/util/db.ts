@@ -4,7 +4,8 @@
 // caller gets a one-line reason. An error on an idle connection (a restart, a terminated
 // backend) never reaches the process as an unhandled 'error' event: it is recorded, and the
 // owner is told through `onLost`.
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../pg/load';
 
 /** One line for a connection's failure, naming what did not answer. */
 export class DbDeadlineError extends Error {
@@ -65,7 +66,8 @@ function seconds(ms: number): string {
  */
 export async function openClient(config: pg.ClientConfig, limits: DbLimits, opts: OpenOptions = {}): Promise<GuardedClient> {
   const where = opts.display ? ` (${opts.display})` : '';
-  const client = new pg.Client({
+  const { Client } = await loadPg();
+  const client = new Client({
     ...config,
     ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
     connectionTimeoutMillis: limits.connectTimeoutMs,
