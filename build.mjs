@@ -8,6 +8,7 @@
 import { build } from 'esbuild';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const seaIndex = process.argv.indexOf('--sea');
 const seaOut = seaIndex === -1 ? null : process.argv[seaIndex + 1];
@@ -18,7 +19,7 @@ if (!seaOut && process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publis
   process.exit(0);
 }
 
-// Two fixes to ink 6.8, applied to the bundle only. The build fails if ink's code changes, so
+// Fixes to ink 6.8, applied to the bundle only. The build fails if ink's code changes, so
 // an upgrade cannot silently drop (or double) them.
 // 1. The incremental renderer returns to the top of the previous frame with cursorUp(lines - 1),
 //    one line short when that frame ended with a newline (every frame shorter than the terminal
@@ -41,7 +42,75 @@ const INK_PATCHES = [
     replace:
       "resized = () => { if (this.options.stdout.isTTY) { this.throttledLog?.cancel?.(); this.options.stdout.write('\\x1b[2J\\x1b[H'); this.log.clear(); this.lastOutput = ''; this.lastOutputToRender = ''; this.lastOutputHeight = 0; this.lastTerminalWidth = this.getTerminalWidth(); return; }",
   },
+  // 3. The frame's cost (issue 14). ink's Output keeps each line's styled characters and each
+  //    string's width, but in caches of its own, and a new Output is made for every frame: the
+  //    caches outlive the frame here, bounded (emptied past 5,000 entries: a clock line is new
+  //    every second).
+  {
+    file: /ink[\\/]build[\\/]output\.js$/,
+    find: '    caches = new OutputCaches();',
+    replace: '    caches = SHARED_CACHES;',
+  },
+  // 4. ink builds every row of every frame cell by cell (an object per cell, then back to a
+  //    string): scripts/ink-rows.mjs keeps each row by what was written on it, and only the rows
+  //    that changed go through the cells. Frames with clipping take ink's own path.
+  {
+    file: /ink[\\/]build[\\/]output\.js$/,
+    find: 'export default class Output {',
+    replace: `import { fastRows } from ${JSON.stringify(fileURLToPath(new URL('./scripts/ink-rows.mjs', import.meta.url)))};
+const CACHE_MAX = 5000;
+const SHARED_CACHES = new OutputCaches();
+for (const m of ['getStyledChars', 'getStringWidth', 'getWidestLine']) {
+  const f = OutputCaches.prototype[m];
+  OutputCaches.prototype[m] = function (x) {
+    if (this.styledChars.size > CACHE_MAX) this.styledChars.clear();
+    if (this.widths.size > CACHE_MAX) this.widths.clear();
+    if (this.blockWidths.size > CACHE_MAX) this.blockWidths.clear();
+    return f.call(this, x);
+  };
+}
+export default class Output {`,
+  },
+  {
+    file: /ink[\\/]build[\\/]output\.js$/,
+    find: '    get() {\n',
+    replace: `    get() {\n        const fast = fastRows(this, styledCharsToString);\n        if (fast) return fast;\n`,
+  },
+  // 5. ink's measure-text cache had no bound: it grew by a line a second, all day.
+  {
+    file: /ink[\\/]build[\\/]measure-text\.js$/,
+    find: '    cache.set(text, dimensions);',
+    replace: '    if (cache.size > 5000) cache.clear();\n    cache.set(text, dimensions);',
+  },
 ];
+
+// 6. widest-line measures every text node of every frame again (string-width, a regular
+//    expression per character beyond ASCII): its answers are kept, bounded as above.
+const WIDEST_LINE = {
+  file: /widest-line[\\/]index\.js$/,
+  find: 'export default function widestLine(string) {',
+  replace: `const WIDEST = new Map();
+export default function widestLine(string) {
+	let w = WIDEST.get(string);
+	if (w === undefined) {
+		if (WIDEST.size > 5000) WIDEST.clear();
+		w = measureWidest(string);
+		WIDEST.set(string, w);
+	}
+	return w;
+}
+function measureWidest(string) {`,
+};
+const patchWidestLine = {
+  name: 'patch-widest-line',
+  setup(b) {
+    b.onLoad({ filter: WIDEST_LINE.file }, async (args) => {
+      const src = await readFile(args.path, 'utf8');
+      if (src.split(WIDEST_LINE.find).length !== 2) throw new Error(`widest-line changed: review the patch for ${args.path} in build.mjs`);
+      return { contents: src.replace(WIDEST_LINE.find, () => WIDEST_LINE.replace), loader: 'js' };
+    });
+  },
+};
 
 // The single executable's script is CommonJS, which has no top-level await. ink awaits at the top
 // of its reconciler only when DEV=true (React devtools, which the executable does not carry), and
@@ -105,7 +174,7 @@ const patchInk = {
       let src = await readFile(args.path, 'utf8');
       for (const p of mine) {
         if (src.split(p.find).length !== 2) throw new Error(`ink changed: review the patch for ${args.path} in build.mjs`);
-        src = src.replace(p.find, p.replace);
+        src = src.replace(p.find, () => p.replace);
       }
       return { contents: src, loader: 'js' };
     });
@@ -135,7 +204,7 @@ if (!seaOut) {
     banner: {
       js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
     },
-    plugins: [patchInk],
+    plugins: [patchInk, patchWidestLine],
   });
 } else {
   // The drill's planted sessions re-run `ops` as `execPath argv[1] __drill-sessions URL`
@@ -159,6 +228,6 @@ if (!seaOut) {
         `if (process.argv[3] === '${SESSIONS_COMMAND}') process.argv.splice(2, 1);`,
       ].join('\n'),
     },
-    plugins: [patchInk, seaOptional],
+    plugins: [patchInk, patchWidestLine, seaOptional],
   });
 }

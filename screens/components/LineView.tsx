@@ -5,6 +5,20 @@ import { memo } from 'react';
 import { clean, STATUS_COLOR } from '../format';
 import type { Line } from '../panels';
 
+/** Two lines draw the same: the same segments, with the same text and styles. */
+export function sameLine(a: Line, b: Line): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.text !== y.text || x.status !== y.status || !x.bold !== !y.bold || !x.accent !== !y.accent || !x.inverse !== !y.inverse) return false;
+  }
+  return true;
+}
+
+// compared by value: every round builds its lines anew, and most of them draw as before, so
+// React skips them (and ink then re-measures nothing for them)
 export const LineView = memo(function LineView({ line, color }: { line: Line; color: boolean }) {
   return (
     <Text wrap="truncate">
@@ -21,4 +35,4 @@ export const LineView = memo(function LineView({ line, color }: { line: Line; co
       })}
     </Text>
   );
-});
+}, (a, b) => a.color === b.color && sameLine(a.line, b.line));
