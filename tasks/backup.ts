@@ -8,7 +8,8 @@
 //   1. check     the directory exists, is writable and has room; choose the file name and
 //                create the unfinished file
 //                rollback: rm -f the unfinished file (what a failed or cancelled pg_dump leaves)
-//   2. dump      pg_dump -Fc -f <dir>/.<db>-<YYYYMMDD-HHMMSS>.dump.partial, the password in PGPASSWORD only
+//   2. dump      pg_dump -Fc -f <dir>/.<db>-<YYYYMMDD-HHMMSS>.dump.partial, the password in
+//                PGPASSWORD only, --verbose: its progress: tables done of those step 1 counted, bytes written
 //                rollback: rm -f the unfinished file
 //   3. checksum  <file>.sha256 ("<hex>  <basename>", and the dump's size and mtime as a comment
 //                sha256sum -c skips), computed by streaming the file, fsynced
@@ -19,7 +20,8 @@
 //                rollback: rm -f the dump
 //
 // Every rollback only removes files: none needs the database.
-// Values passed forward: file, partial, sha256 (and serverVersionNum, which picks the pg_dump binary).
+// Values passed forward: file, partial, sha256 (and serverVersionNum, which picks the pg_dump binary,
+// and tables, what the dump's progress counts to: tables done of total, from pg_dump --verbose).
 // A run journaled by an older ops (four steps, no `partial`: it wrote under the final name) is
 // rolled back the same way: its unfinished file was the final name.
 import { access, constants, stat, statfs, writeFile } from 'node:fs/promises';
@@ -27,7 +29,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
 import { checksumPath, CHECKSUM_SUFFIX, partialPath, promoteDump, sha256File, writeChecksum } from '../src/backups';
 import { formatBytes } from '../src/util/format';
-import type { PlanFindings, PlanIO, RunContext, TaskDef } from '../src/tasks/model';
+import type { CommandProgress, PlanFindings, PlanIO, RunContext, TaskDef } from '../src/tasks/model';
+import { pgToolLine } from '../src/tasks/command-progress';
 import { libpqArgs, pgBin, targetDatabase } from '../src/pg/env';
 
 /** Local time as YYYYMMDD-HHMMSS (sep between date and time configurable). */
@@ -118,6 +121,25 @@ function partialFile(ctx: RunContext): string {
   return partialPath(dumpFile(ctx));
 }
 
+/**
+ * The tables whose data pg_dump dumps, as it names them (`dumping contents of table`): ordinary
+ * tables and partitions (relkind r; a partitioned parent, a view, a matview, a sequence or a
+ * foreign table has no TABLE DATA), outside the schemas pg_dump never dumps (pg_*,
+ * information_schema), and not an extension's own unless it is one of its configuration tables.
+ * Counted on the connection's database only: null for another database. Read-only.
+ */
+export const DUMPED_TABLES_SQL = `SELECT CASE WHEN current_database() = $1 THEN (
+  SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+     AND (NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+          OR c.oid IN (SELECT unnest(extconfig) FROM pg_extension WHERE extconfig IS NOT NULL)))
+END AS tables`;
+
+/** pg_dump --verbose's progress: tables done of `total` (a value passed forward), and the file it writes. */
+export function dumpProgress(total: unknown, file: string): CommandProgress {
+  return { source: 'pg_dump', total: typeof total === 'number' ? total : null, line: (l) => pgToolLine('pg_dump', l), file };
+}
+
 const rmFiles = (...files: string[]) => ({ kind: 'command' as const, argv: ['rm', '-f', '--', ...files] });
 
 export const backup: TaskDef = {
@@ -137,6 +159,12 @@ export const backup: TaskDef = {
     .strict() as unknown as TaskDef['params'],
   plan: planBackup,
   paramDefaults: (ctx) => ({ dir: ctx.config.backup?.dir, database: targetDatabase(ctx.target) }),
+  // file (step 1) and size (step 3); done says whether step 5 gave it its name
+  changed: (values) => {
+    if (typeof values.file !== 'string') return null;
+    const size = typeof values.size === 'number' ? ` (${formatBytes(values.size)})` : '';
+    return values.named === true ? `dump ${values.file}${size}` : `unfinished dump ${typeof values.partial === 'string' ? values.partial : values.file}${size}`;
+  },
   steps: [
     {
       id: 'check',
@@ -158,6 +186,9 @@ export const backup: TaskDef = {
             );
             const size = Number(r.rows[0].size);
             const serverVersionNum = Number(r.rows[0].v);
+            // what the dump's progress counts to (null when the dump is of another database)
+            const t = (await io.sql(DUMPED_TABLES_SQL, [db])).rows[0]?.tables;
+            const tables = t === null || t === undefined ? null : Number(t);
             const room = roomFor(dir, db, free, size);
             io.log(room.line);
             if (room.refuse) throw new Error(room.refuse);
@@ -170,7 +201,7 @@ export const backup: TaskDef = {
             // (a dump holds every row of the database)
             await writeFile(partial, '', { mode: 0o600, flag: 'wx' });
             io.log(`the dump goes to ${file} (written as ${basename(partial)} until it is complete)`);
-            return { file, partial, serverVersionNum };
+            return { file, partial, serverVersionNum, tables };
           },
         };
       },
@@ -178,6 +209,7 @@ export const backup: TaskDef = {
       // rollback of its own: this one removes it, and a checksum's temp file (rm -f: nothing
       // happens when there is none)
       rollback: (ctx) => rmFiles(partialFile(ctx), join(dirname(dumpFile(ctx)), `.${basename(dumpFile(ctx))}${CHECKSUM_SUFFIX}.tmp`)),
+      discardsOutput: true,
     },
     {
       id: 'dump',
@@ -186,9 +218,16 @@ export const backup: TaskDef = {
       action: (ctx) => {
         const conn = libpqArgs(ctx.target, database(ctx));
         const bin = pgBin('pg_dump', ctx.values.serverVersionNum as number | undefined);
-        return { kind: 'command', argv: [bin, '-Fc', '--no-password', '-f', partialFile(ctx), ...conn.args], env: conn.env };
+        // --verbose: it names each table it dumps, which is its progress (logged as info)
+        return {
+          kind: 'command',
+          argv: [bin, '-Fc', '--no-password', '-f', partialFile(ctx), ...conn.args, '--verbose'],
+          env: conn.env,
+          progress: dumpProgress(ctx.values.tables, partialFile(ctx)),
+        };
       },
       rollback: (ctx) => rmFiles(partialFile(ctx)),
+      discardsOutput: true,
     },
     {
       id: 'checksum',
@@ -210,6 +249,7 @@ export const backup: TaskDef = {
         };
       },
       rollback: (ctx) => rmFiles(checksumPath(dumpFile(ctx))),
+      discardsOutput: true,
     },
     {
       id: 'list',
@@ -233,10 +273,12 @@ export const backup: TaskDef = {
           run: async (io) => {
             await promoteDump(partial, file);
             io.log(`backup ${file} is complete`);
+            return { named: true };
           },
         };
       },
       rollback: (ctx) => rmFiles(dumpFile(ctx)),
+      discardsOutput: true,
     },
   ],
 };

@@ -3,11 +3,14 @@
 //   1. check          the dump exists, is not empty and matches its .sha256 when there is one; the
 //                     database exists; the safety backup's directory is writable and has room.
 //                     Chooses the safety backup's name: <db>-before-restore-<YYYYMMDD-HHMMSS>.dump in
-//                     backup.dir (else beside the dump).
+//                     backup.dir (else beside the dump). Counts, read-only, what steps 3 and 5
+//                     report their progress against: the database's tables pg_dump will dump and
+//                     the archive's TABLE DATA entries (pg_restore --list).
 //                     rollback: rm -f <safety>.partial (what a failed or cancelled pg_dump leaves);
 //                     never the finished safety backup
 //   2. list           pg_restore --list <file>: the archive reads (read-only: nothing to undo)
-//   3. safety-backup  pg_dump -Fc -f <safety>.partial of the database as it is now
+//   3. safety-backup  pg_dump -Fc -f <safety>.partial of the database as it is now (--verbose:
+//                     tables done of those counted, and bytes written, as its progress)
 //                     (no rollback: a partial file is removed by step 1's rollback)
 //   4. safety-seal    pg_restore --list reads it back, <safety>.sha256 beside it (with the sealed
 //                     record the backup check reads, fsynced), then the rename of
@@ -15,8 +18,9 @@
 //                     only then can step 5 start. The safety backup is kept whatever happens next;
 //                     it is the way back (no rollback: nothing to undo, it only adds files)
 //   5. restore        pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error
-//                     -d <db> <file>. One transaction: a restore that fails or is cancelled part-way
-//                     changes nothing at all.
+//                     --verbose -d <db> <file> (tables done of the archive's, as its progress).
+//                     One transaction: a restore that fails or is cancelled part-way changes
+//                     nothing at all.
 //                     rollback: the same pg_restore from the safety backup, which puts back what the
 //                     database held when step 3 ran
 //
@@ -27,10 +31,11 @@ import { execa } from 'execa';
 import { access, constants, readFile, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as z from 'zod';
-import type { RunContext, TaskDef } from '../src/tasks/model';
+import type { CommandProgress, RunContext, TaskDef } from '../src/tasks/model';
+import { pgToolLine } from '../src/tasks/command-progress';
 import { formatBytes } from '../src/util/format';
 import { checksumPath, parseChecksum, PARTIAL_SUFFIX, promoteDump, sha256File, writeChecksum } from '../src/backups';
-import { fileSafe, timestamp } from './backup';
+import { dumpProgress, DUMPED_TABLES_SQL, fileSafe, timestamp } from './backup';
 import { libpqArgs, pgBin, targetDatabase } from '../src/pg/env';
 
 const LONG = 6 * 3600_000;
@@ -58,11 +63,26 @@ function version(ctx: RunContext): number | undefined {
   return ctx.values.serverVersionNum as number | undefined;
 }
 
-function restoreArgv(ctx: RunContext, file: string): { argv: string[]; env: Record<string, string> } {
+/** pg_restore --verbose's progress: tables done of `total`, the archive's TABLE DATA entries (a value passed forward). */
+function restoreProgress(total: unknown): CommandProgress {
+  return { source: 'pg_restore', total: typeof total === 'number' ? total : null, line: (l) => pgToolLine('pg_restore', l) };
+}
+
+/** The TABLE DATA entries of an archive, as pg_restore --list lists them (`3378; 0 16895 TABLE DATA public a postgres`); null when it does not read. */
+export async function archiveTables(bin: string, file: string, signal: AbortSignal): Promise<number | null> {
+  const list = await execa(bin, ['--list', file], { reject: false, cancelSignal: signal, stdin: 'ignore' });
+  if (list.exitCode !== 0) return null;
+  return String(list.stdout).split('\n').filter((l) => /^\d+; \d+ \d+ TABLE DATA /.test(l)).length;
+}
+
+/** pg_restore of `file`, --verbose (it names each table it restores: its progress, logged as info) */
+function restoreAction(ctx: RunContext, file: string, tables: unknown) {
   const conn = libpqArgs(ctx.target, database(ctx));
   return {
-    argv: [pgBin('pg_restore', version(ctx)), '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', ...conn.args, file],
+    kind: 'command' as const,
+    argv: [pgBin('pg_restore', version(ctx)), '--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '--no-password', '--verbose', ...conn.args, file],
     env: conn.env,
+    progress: restoreProgress(tables),
   };
 }
 
@@ -125,6 +145,11 @@ export const restore: TaskDef = {
             if (r.rows[0].size === null) throw new Error(`database ${db} does not exist`);
             const size = Number(r.rows[0].size);
             const serverVersionNum = Number(r.rows[0].v);
+            // what the progress counts to: the safety backup's tables (null for another
+            // database than the connection's), and the TABLE DATA entries of the archive
+            const t = (await io.sql(DUMPED_TABLES_SQL, [db])).rows[0]?.tables;
+            const tables = t === null || t === undefined ? null : Number(t);
+            const archive = await archiveTables(pgBin('pg_restore', serverVersionNum), file, io.signal);
 
             const ds = await stat(dir).catch(() => null);
             if (!ds?.isDirectory()) throw new Error(`safety backup directory ${dir} does not exist or is not a directory`);
@@ -146,7 +171,7 @@ export const restore: TaskDef = {
             // created here, readable by its owner only: pg_dump writes into it and keeps the mode
             await writeFile(`${safety}.partial`, '', { mode: 0o600, flag: 'wx' });
             io.log(`the safety backup goes to ${safety}`);
-            return { safetyFile: safety, serverVersionNum };
+            return { safetyFile: safety, serverVersionNum, tables, archiveTables: archive };
           },
         };
       },
@@ -169,8 +194,9 @@ export const restore: TaskDef = {
         const conn = libpqArgs(ctx.target, database(ctx));
         return {
           kind: 'command',
-          argv: [pgBin('pg_dump', version(ctx)), '-Fc', '--no-password', '-f', `${safetyFile(ctx)}.partial`, ...conn.args],
+          argv: [pgBin('pg_dump', version(ctx)), '-Fc', '--no-password', '-f', `${safetyFile(ctx)}.partial`, ...conn.args, '--verbose'],
           env: conn.env,
+          progress: dumpProgress(ctx.values.tables, `${safetyFile(ctx)}.partial`),
         };
       },
     },
@@ -210,15 +236,9 @@ export const restore: TaskDef = {
       id: 'restore',
       title: 'Restore the dump (pg_restore --clean, one transaction)',
       timeoutMs: LONG,
-      action: (ctx) => {
-        const { argv, env } = restoreArgv(ctx, dumpFile(ctx));
-        return { kind: 'command', argv, env };
-      },
-      // puts back what the database held before: the safety backup, restored the same way
-      rollback: (ctx) => {
-        const { argv, env } = restoreArgv(ctx, safetyFile(ctx));
-        return { kind: 'command', argv, env };
-      },
+      action: (ctx) => restoreAction(ctx, dumpFile(ctx), ctx.values.archiveTables),
+      // puts back what the database held before: the safety backup (of step 1's tables), restored the same way
+      rollback: (ctx) => restoreAction(ctx, safetyFile(ctx), ctx.values.tables),
     },
   ],
 };

@@ -71,8 +71,9 @@ export function sessionsCommands(
   }
 
   /** Opens the view; on the session of this pid when one is given (the dashboard's marked row). */
-  function open(pid?: number): void {
-    go(newSessionsRoute(pid !== undefined ? { cursor: { key: null, index: 0, pid } } : {}));
+  function open(pid?: number, back?: SessionsRoute['back']): void {
+    const r = newSessionsRoute(pid !== undefined ? { cursor: { key: null, index: 0, pid } } : {});
+    go(back ? { ...r, back } : r);
   }
 
   function move(r: SessionsRoute, delta: ScrollDelta): void {
@@ -261,7 +262,11 @@ export function sessionsCommands(
     closeChoice,
     choose,
     help: (open: boolean) => view({ help: open }),
-    back: () => go({ screen: 'dashboard' }),
+    back: () => {
+      const r = c.route();
+      // back is always a route the controller handed to open() (see SessionsRoute.back)
+      go(r.screen === 'sessions' && r.back ? (r.back as Parameters<typeof go>[0]) : { screen: 'dashboard' });
+    },
     /** the monitor's row for this key, when the session is still there */
     liveRow,
     rowsNow,

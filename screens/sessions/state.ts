@@ -59,6 +59,11 @@ export interface SessionsView {
 
 export interface SessionsRoute extends SessionsView {
   screen: 'sessions';
+  /**
+   * where Esc goes back to (the run screen, when a run waiting on a lock opened it); the dashboard
+   * when absent. A route of screens/state.ts, kept opaque here: that module imports this one.
+   */
+  back?: { screen: string };
 }
 
 export interface SessionRoute {

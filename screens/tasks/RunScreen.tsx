@@ -2,8 +2,9 @@
 // runner's ring buffer, or a held window when scrolled). Re-rendered by useRunnerVersion, at
 // most 10 times a second; everything is read from the runner's state at render time.
 import type { RunState, StepState } from '../../src/tasks/engine';
+import { progressBar, progressFigures } from '../../src/tasks/progress';
 import type { Status } from '../../src/types';
-import { clean, fit, formatDuration, plainText } from '../format';
+import { clean, fit, formatDuration, plainText, wrapWords } from '../format';
 import type { Line, Seg } from '../panels';
 import { bodyHeight, fitFrame, footer, Frame } from './Frame';
 import { outputTop, riskSeg, windowAround, type OutputEnv } from './model';
@@ -85,6 +86,24 @@ export function outputEnvOf(route: RunRoute, rows: number): OutputEnv {
   return { height: outputH, total: st.output.total, kept: st.output.length };
 }
 
+/**
+ * The running step's progress (src/tasks/progress.ts, the headless line's figures): a bar with
+ * percent, elapsed time and ETA, what is done, and whom it waits for when it waits on a lock.
+ */
+export function progressLines(state: RunState, columns: number, now: number): Line[] {
+  const st = state.phase === 'running' && state.current !== null ? state.steps[state.current] : undefined;
+  if (!st?.progress || st.status !== 'running' || st.startedAt === null) return [];
+  const f = progressFigures(st.progress, st.startedAt, now);
+  const barW = Math.max(10, Math.min(40, columns - f.timing.length - 6));
+  const out: Line[] = [
+    [{ text: `  ${progressBar(f.percent, barW)} `, accent: true }, { text: f.timing, bold: true }],
+    [{ text: `  ${clean(f.detail)}` }],
+  ];
+  // the lock wait wraps (at most 3 lines): the pid, user, state and query head all show at 80 columns
+  if (f.lockLine) for (const l of wrapWords(`⚠ ${clean(f.lockLine)}`, Math.max(20, columns - 4)).slice(0, 3)) out.push([{ text: `  ${l}`, status: 'WARNING', bold: true }]);
+  return out;
+}
+
 export function runLines({ route, hints, notice, columns, rows, now = Date.now() }: Omit<RunScreenProps, 'color'>): Line[] {
   const state = route.handle.runner.state;
   const header: Line = [
@@ -95,13 +114,17 @@ export function runLines({ route, hints, notice, columns, rows, now = Date.now()
     phaseWord(state, route),
     { text: ` · ${clean(state.runId)}` },
   ];
-  const { stepsH, outputH } = runLayout(state.steps.length, rows, route.result !== null);
+  const { stepsH, outputH: roomH } = runLayout(state.steps.length, rows, route.result !== null);
+  // the running step's progress and lock wait take their rows from the output's
+  const progress = progressLines(state, columns, now).slice(0, Math.max(0, roomH - 1));
+  const outputH = roomH - progress.length;
   const body: Line[] = [];
   const titleW = Math.min(34, Math.max(8, ...state.steps.map((s) => s.title.length + 0)));
   const cur = state.current ?? Math.max(0, state.steps.findIndex((s) => s.status === 'pending') - 1);
   const top = windowAround(cur, state.steps.length, stepsH);
   const live = state.phase === 'running';
   for (let i = top; i < top + stepsH && i < state.steps.length; i++) body.push(stepLine(state.steps[i], i, titleW, now, i === state.current, live));
+  body.push(...progress);
   const out = state.output;
   const env: OutputEnv = { height: outputH, total: out.total, kept: out.length };
   const first = outputTop(route.view, env);
@@ -115,7 +138,7 @@ export function runLines({ route, hints, notice, columns, rows, now = Date.now()
     const text = plainText(l);
     body.push([{ text, status: text.startsWith('! ') || text.startsWith('✗ ') ? 'WARNING' : undefined }]);
   }
-  while (body.length < stepsH + 1 + outputH) body.push([]);
+  while (body.length < stepsH + progress.length + 1 + outputH) body.push([]);
   if (route.result !== null) body.push([{ text: clean(route.result), bold: true }]);
   return fitFrame(header, body, footer(hints, notice), rows);
 }

@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { type Settings } from '../config/load';
 import { UserError, UsageError } from '../errors';
 import { Journal, operatorIdentity, type JournalEvent, type RunSummary } from '../journal';
-import { groupAlive, parseParams, TaskRunner, type LogSink } from '../tasks/engine';
+import { groupAlive, parseParams, TaskRunner, type LogSink, type RunnerLike } from '../tasks/engine';
+import { progressFigures } from '../tasks/progress';
 import { hostname } from 'node:os';
 import { acquireRunLock } from '../tasks/lock';
 import type { TaskDef } from '../tasks/model';
@@ -167,6 +168,7 @@ export async function runCommand(settings: Settings, builtins: readonly TaskDef[
   const session = await openSession(settings, task, runId, journal, out);
   const runner = sessionRunner(settings, task, params, runId, journal, session);
   const detach = watchSignals(runner, session);
+  const unprogress = printProgress(runner, print);
   try {
     print(`run ${runId}: ${task.title} on ${target.display}\n`);
     // the plan was not shown before the run: what its reading found comes first
@@ -199,10 +201,31 @@ export async function runCommand(settings: Settings, builtins: readonly TaskDef[
     print(`run ${runId} ${runner.state.outcome}${runner.state.fault ? `: ${runner.state.fault}` : ''}\n`);
     return 1;
   } finally {
+    unprogress();
     detach();
     if (runner.state.phase !== 'done') runner.end();
     await session.release();
   }
+}
+
+/**
+ * Headless progress: a line when a step's progress first shows, then at most one every
+ * `everyMs` while it runs (no terminal needed). The text is progressFigures', as on the screen.
+ */
+export function printProgress(runner: Pick<RunnerLike, 'state' | 'subscribe'>, print: (s: string) => void, everyMs = 5000, clock: () => number = Date.now): () => void {
+  let last = 0;
+  let lastStep: number | null = null;
+  return runner.subscribe(() => {
+    const i = runner.state.current;
+    const st = i === null ? undefined : runner.state.steps[i];
+    if (!st?.progress || st.status !== 'running' || st.startedAt === null) return;
+    const now = clock();
+    if (lastStep === i && now - last < everyMs) return;
+    lastStep = i;
+    last = now;
+    const f = progressFigures(st.progress, st.startedAt, now);
+    print(`progress: step ${i! + 1}: ${f.text}${f.lockLine ? ` · ${f.lockLine}` : ''}\n`);
+  });
 }
 
 /** `ops run --resume RUN_ID`: rebuilds the run from the journal and goes on from its first step

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import type { Config } from '../config/schema';
 import type { ResolvedTarget } from '../config/load';
+import type { StepProgress } from './progress';
 
 import type { Risk } from '../risk';
 export { RISKS, type Risk } from '../risk';
@@ -35,6 +36,8 @@ export type Action =
       shell?: boolean;
       env?: Record<string, string>;
       cwd?: string;
+      /** what its own output says of its progress (pg_dump --verbose, pg_restore --verbose) */
+      progress?: CommandProgress;
     }
   | {
       kind: 'sql';
@@ -49,6 +52,27 @@ export type Action =
       run: (io: StepIO) => Promise<Record<string, unknown> | void>;
     };
 
+/**
+ * How a command step reports its progress (src/tasks/command-progress.ts): tables done of a total
+ * counted read-only by a step before it, from the command's own standard error, and the size of
+ * the file it writes.
+ */
+export interface CommandProgress {
+  source: StepProgress['source'];
+  /** the tables it will process (a value passed forward); null: unknown, only the count is shown */
+  total: number | null;
+  /**
+   * One line of its standard error: the table it starts on, its own verbose chatter (logged as
+   * info, not as an error), or anything else (null: logged as it comes, as an error line).
+   */
+  line(line: string): CommandLine;
+  /** the file it writes: its size is read at most once a second ("12 MB written") */
+  file?: string;
+}
+
+/** What a command's line says (CommandProgress.line). */
+export type CommandLine = { table: string } | { verbose: string } | null;
+
 export interface StepDef {
   id: string;
   title: string;
@@ -61,6 +85,12 @@ export interface StepDef {
   timeoutMs?: number;
   /** turns the step's result into values passed forward */
   capture?: (result: StepResult) => Record<string, unknown>;
+  /**
+   * Its rollback only deletes what the run itself produced (a backup's dump and checksum): a
+   * succeeded run whose pending undos all say so needs no attention (runsNeedingAttention); it
+   * stays in the history, and its undo can still be run from there.
+   */
+  discardsOutput?: boolean;
 }
 
 export interface StepResult {
@@ -107,6 +137,12 @@ export interface TaskDef {
    * (backup's dir is backup.dir), as the form shows them. Read through paramDefaults.
    */
   paramDefaults?: (ctx: Pick<RunContext, 'config' | 'target'>) => Record<string, string | undefined>;
+  /**
+   * One line saying what a run changed (`work_mem 4MB → 64kB`), from its journaled values only:
+   * `values` merges what its succeeded steps passed forward, in order, `params` the run's
+   * parameters. Null when it has nothing to say. Read through runChanged (src/tasks/attention.ts).
+   */
+  changed?: (values: Record<string, unknown>, params: Record<string, unknown>) => string | null;
 }
 
 /** What a task's plan reading gets: its parameters, the target, and read-only SQL. */

@@ -6,6 +6,8 @@
 import { redact } from '../util/redact';
 import { describeAction, type Action, type RunContext } from './model';
 import { initialRunState, type LiveStepState, type Outcome, type RunnerOptions, type RunState } from './run-state';
+import type { StepProgress } from './progress';
+import { ProgressPoller } from './progress-poll';
 import { StepExecutor } from './step-exec';
 
 export class RunCore {
@@ -27,6 +29,8 @@ export class RunCore {
   readonly stepValues: Record<string, unknown>[] = [];
   /** each step's starts (a resumed run retries one) */
   readonly attempts: number[] = [];
+  /** reads the running statement's progress; its one connection is opened on first use */
+  readonly poller: ProgressPoller | null;
 
   constructor(
     readonly opts: RunnerOptions,
@@ -36,6 +40,35 @@ export class RunCore {
     this.secrets = [...opts.target.secrets, ...(opts.task.secretParams ?? []).map((k) => String(params[k] ?? ''))].filter(Boolean);
     this.state = initialRunState(opts.task, opts.runId, opts.ringLines ?? 2000);
     this.exec = new StepExecutor(this, opts);
+    this.poller = opts.connect ? new ProgressPoller({ connect: opts.connect, firstAfterMs: opts.progressAfterMs }) : null;
+  }
+
+  /** The running step's statement on backend `pid`: its progress goes to the step's state until stopped. */
+  watchSql(pid: number): () => void {
+    const i = this.state.current;
+    const st = i === null ? undefined : this.state.steps[i];
+    if (!this.poller || !st || st.status !== 'running') return () => undefined;
+    const stop = this.poller.watch(pid, (p) => this.setProgress(st, p));
+    return () => {
+      stop();
+      if (st.progress) this.setProgress(st, null);
+    };
+  }
+
+  /** Where the running step's command reports its own progress (pg_dump, pg_restore): that step's state only. */
+  commandReporter(): (p: StepProgress | null) => void {
+    const i = this.state.current;
+    const st = i === null ? undefined : this.state.steps[i];
+    if (!st || st.status !== 'running') return () => undefined;
+    return (p) => {
+      if (p === null ? st.progress : st.status === 'running') this.setProgress(st, p);
+    };
+  }
+
+  /** A step's progress, from the poll or from a command's own output (pg_dump, pg_restore). */
+  setProgress(st: { progress?: StepProgress | null }, p: StepProgress | null): void {
+    st.progress = p;
+    this.changed();
   }
 
   subscribe(fn: () => void): () => void {

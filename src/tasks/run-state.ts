@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { LineRing } from '../util/ring';
 import type { RunContext, TaskDef } from './model';
+import type { StepProgress } from './progress';
 
 export type LiveStepState = 'pending' | 'running' | 'ok' | 'failed' | 'cancelled' | 'timeout';
 export type RollbackStatus = 'none' | 'running' | 'done' | 'failed';
@@ -23,6 +24,8 @@ export interface StepState {
   irreversible: boolean;
   hasRollback: boolean;
   rollback: RollbackStatus;
+  /** the running step's live progress (src/tasks/progress.ts), while it shows any */
+  progress?: StepProgress | null;
 }
 
 export interface RunState {
@@ -91,6 +94,8 @@ export interface RunnerOptions {
    * a lost connection it reconnects and takes it again). A throw stops the run there.
    */
   beforeStep?: () => Promise<void>;
+  /** how long a statement runs before its progress is first read; default 1 s */
+  progressAfterMs?: number;
 }
 
 /**

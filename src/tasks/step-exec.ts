@@ -10,6 +10,8 @@ import type { GuardedClient } from '../util/db';
 import { closeClient } from '../util/db';
 import { LineSplitter } from '../util/ring';
 import { describeAction, type Action, type StepResult } from './model';
+import { CommandProgressWatch } from './command-progress';
+import type { StepProgress } from './progress';
 import { findExecutable, killGroup } from './process-group';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -39,6 +41,20 @@ export const ACTION_KINDS = {
   fn: { connectFirst: false, journalsOwnStart: false },
 } satisfies Record<Action['kind'], { connectFirst: boolean; journalsOwnStart: boolean }>;
 
+/**
+ * A server message as its lines (issue 13 §4): VACUUM VERBOSE's INFO holds several, a NOTICE may
+ * have a DETAIL and a HINT. The first line carries the severity, the others are indented under it.
+ */
+export function noticeLines(n: { severity?: string; message?: string; detail?: string; hint?: string }): string[] {
+  const split = (s: string | undefined) => (s ?? '').split(/\r?\n/).filter((l, i, all) => l.trim() !== '' || (i > 0 && i < all.length - 1));
+  const [first = '', ...rest] = split(n.message);
+  const out = [`${n.severity ?? 'NOTICE'}: ${first}`, ...rest.map((l) => `  ${l}`)];
+  for (const [label, text] of [['DETAIL', n.detail], ['HINT', n.hint]] as const) {
+    split(text).forEach((l, i) => out.push(i === 0 ? `${label}: ${l}` : `  ${l}`));
+  }
+  return out;
+}
+
 /** What the executor needs of its run: where output goes, the redaction, and why the run stops. */
 export interface ExecHost {
   out(line: string, stream: 'out' | 'err' | 'notice' | 'info'): void;
@@ -48,6 +64,10 @@ export interface ExecHost {
   /** the first journal or log write that failed: the run stops */
   readonly writeFailure: Error | null;
   readonly state: { readonly fault: string | null };
+  /** a statement starts on backend `pid`: its progress is watched until the returned stop */
+  watchSql?(pid: number): () => void;
+  /** a command starts that reports its own progress: where it goes (the running step's state) */
+  commandReporter?(): (p: StepProgress | null) => void;
 }
 
 /**
@@ -210,7 +230,11 @@ export class StepExecutor {
       // trimmed in batches: shift() per line was the costliest thing on the streaming path
       if (tail.length >= 4 * TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
     });
-    const errSplit = new LineSplitter((l) => this.host.out(l, 'err'));
+    // a command that reports its progress (pg_dump, pg_restore --verbose): its own chatter on
+    // standard error is logged as info, not as errors (src/tasks/command-progress.ts)
+    const reporter = action.progress ? this.host.commandReporter?.() : undefined;
+    const watch = action.progress ? new CommandProgressWatch(action.progress, (p) => reporter?.(p)) : null;
+    const errSplit = new LineSplitter((l) => this.host.out(l, watch?.line(l) ? 'info' : 'err'));
     const child = execa(file, args, {
       // its own process group: a cancel reaches everything it started, and a terminal hang-up
       // (SIGHUP to the console's group) does not kill a step mid-flight
@@ -241,14 +265,17 @@ export class StepExecutor {
       }
       child.stdin?.end('go\n');
     }
+    watch?.start();
     let result;
     try {
       result = await child;
     } finally {
       this.child = null;
+      watch?.stop();
     }
     outSplit.end();
     errSplit.end();
+    await watch?.finish(!result.failed && result.exitCode === 0);
     if (result.failed || result.exitCode !== 0) {
       const why =
         result.exitCode !== undefined && result.exitCode !== null && result.exitCode !== 0
@@ -268,7 +295,9 @@ export class StepExecutor {
     this.clientPid = null;
     if (!this.opts.connect) throw new StepFailure('this task needs a database connection, and none is configured', 'failed', null);
     const c = await this.opts.connect();
-    c.on('notice', (n: { severity?: string; message?: string }) => this.host.out(`${n.severity ?? 'NOTICE'}: ${n.message ?? ''}`, 'notice'));
+    c.on('notice', (n: { severity?: string; message?: string; detail?: string; hint?: string }) => {
+      for (const l of noticeLines(n)) this.host.out(l, 'notice');
+    });
     c.on('error', () => undefined); // the session hears of it (connectionLost); a running query fails with it
     this.client = c;
     const known = (c as Partial<GuardedClient>).backendPid;
@@ -284,15 +313,17 @@ export class StepExecutor {
     const c = await this.sqlClient();
     // the step's own timeout bounds its statements (a VACUUM may rightly take an hour)
     (c as Partial<GuardedClient>).setDeadline?.(null);
+    // progress is read on a connection of its own, never on this one (src/tasks/progress.ts)
+    const unwatch = this.clientPid !== null ? this.host.watchSql?.(this.clientPid) : undefined;
     try {
       const r = await c.query({ text, values: values as unknown[] | undefined });
       const last = Array.isArray(r) ? r[r.length - 1] : r;
       const rows = (last?.rows ?? []) as Record<string, unknown>[];
-      if (last?.command) this.host.out(`${last.command}${last.rowCount !== null && last.rowCount !== undefined ? ` ${last.rowCount}` : ''}`, 'info');
       return { exitCode: null, stdoutTail: [], rows, returned: {} };
     } catch (err) {
       throw new StepFailure(this.host.clean((err as Error).message), 'failed', null);
     } finally {
+      unwatch?.();
       (c as Partial<GuardedClient>).setDeadline?.(undefined);
     }
   }

@@ -13,6 +13,7 @@ const SCREEN_ALLOWED: Record<string, string> = {
   'src/util/sanitize.ts': 'the one sanitizer of outside text',
   'src/health/fixes.ts': 'which task fixes a finding (a pure reading of the report)',
   'src/tasks/confirm.ts': 'the one confirmation policy',
+  'src/tasks/progress.ts': 'the one progress policy: percent, ETA, the progress and lock-wait lines',
   'src/errors.ts': 'errorLine, the one-line form of an error',
   'src/checklists/conditions.ts': 'describeCondition, the words of a condition',
   'src/checklists/skip.ts': 'which steps may be skipped',
