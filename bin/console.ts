@@ -80,11 +80,12 @@ function drawEarlyHeader(host: string, targetName: string, targetDisplay: string
 }
 
 /**
- * The interactive console, opening on the dashboard, or on a checklist walkthrough. The
+ * The interactive console, opening on the dashboard, on a checklist walkthrough, or (`start`,
+ * `ops rollback` at a terminal) on the emergency rollback list, the console's `u`. The
  * console's own signal handling (SIGHUP, SIGINT, SIGTERM) and terminal restore are
  * screens/console.tsx `runConsole`'s.
  */
-export async function openConsole(services: Services, settings: Settings, walk: ConsoleWalk | null, about?: readonly string[]): Promise<void> {
+export async function openConsole(services: Services, settings: Settings, walk: ConsoleWalk | null, about?: readonly string[], start?: 'emergency-rollback'): Promise<void> {
   const checklists = services.checklists(settings);
   setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
   const journal = new Journal(undefined, { secrets: settings.target.secrets });
@@ -102,7 +103,7 @@ export async function openConsole(services: Services, settings: Settings, walk: 
   // the console's own start-up as host load
   const { runConsole } = await importConsoleOutsideCi();
   const service = services.taskService(settings);
-  const running = runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about });
+  const running = runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about, start });
   // the console restores the terminal from here on: its handlers are on before these go, so a
   // signal caught in between still finds one (with none left, Node would drop it)
   handOver();

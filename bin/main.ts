@@ -68,6 +68,11 @@ async function run(args: ParsedArgs): Promise<number | void> {
 async function rollback(args: ParsedArgs): Promise<number> {
   if (args.positionals.length > 1) throw new UsageError(`rollback: unexpected argument "${args.positionals[1]}"`);
   const settings = services.settings(args.flags);
+  // at a terminal, no run named: the emergency rollback screen (the console's u); else the list
+  if (!args.positionals[0] && !args.json && !args.yes && process.stdin.isTTY && process.stdout.isTTY) {
+    await openConsole(services, settings, null, undefined, 'emergency-rollback');
+    return 0;
+  }
   return rollbackCommand(settings, services.tasks, args.positionals[0], { yes: args.yes });
 }
 

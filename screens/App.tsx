@@ -23,6 +23,8 @@ export interface AppProps {
   checklists?: ChecklistServiceLike;
   /** open on a walkthrough: a new one of this checklist, or one to resume */
   walk?: { begin: string } | { resume: string } | null;
+  /** open on the emergency rollback list (the console's u): `ops rollback` at a terminal */
+  start?: 'emergency-rollback';
   /** lines at the top of the dashboard's help overlay (a drill's psql command) */
   about?: readonly string[];
   onQuit: () => void;
@@ -40,7 +42,7 @@ export interface AppProps {
   clipboard?: ClipboardLike;
 }
 
-export function App({ monitor, service, checklists, walk, about, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now, clipboard }: AppProps) {
+export function App({ monitor, service, checklists, walk, start, about, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now, clipboard }: AppProps) {
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   // made once: the services are the console's for its whole life (onQuit and now may change)
   const [ctl] = useState(() => createController({ monitor, service, checklists, clipboard, onQuit: () => onQuitNow(), now: () => nowNow() }));
@@ -59,6 +61,7 @@ export function App({ monitor, service, checklists, walk, about, onQuit, columns
 
   useEffect(() => {
     ctl.begin(walk ?? null);
+    if (start === 'emergency-rollback') ctl.openHistory('attention');
     return () => ctl.dispose();
     // opened once, on the walkthrough the console was started for
     // eslint-disable-next-line react-hooks/exhaustive-deps

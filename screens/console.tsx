@@ -23,6 +23,8 @@ export interface ConsoleOptions {
   checklists?: ChecklistServiceLike;
   /** open on a walkthrough instead of the dashboard */
   walk?: { begin: string } | { resume: string } | null;
+  /** open on the emergency rollback list (the console's u): `ops rollback` at a terminal */
+  start?: 'emergency-rollback';
   /** the caller already switched to the alternate screen (and drew a first header line) */
   altScreenEntered?: boolean;
   /** lines at the top of the help overlay about where the console runs (a drill's psql command) */
@@ -191,7 +193,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     // entering twice would save the cursor again, at the top of the alternate screen, and the
     // shell prompt would come back there on exit; clear the early header in the same write burst
     stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
-    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} about={opts.about} onQuit={() => void finish()} color={opts.color} clipboard={terminalClipboard(stdout, process.env)} />, {
+    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} start={opts.start} about={opts.about} onQuit={() => void finish()} color={opts.color} clipboard={terminalClipboard(stdout, process.env)} />, {
       stdin,
       stdout,
       exitOnCtrlC: false,

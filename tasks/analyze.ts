@@ -266,6 +266,13 @@ export const vacuumAnalyze: TaskDef = {
     })
     .strict() as unknown as TaskDef['params'],
   plan: planVacuum,
+  // from the journal: the pick step's tables, and the vacuum step's count once it finished
+  changed: (values) => {
+    const tables = Array.isArray(values.tables) ? values.tables.length : null;
+    if (typeof values.vacuumed === 'number') return values.vacuumed === 0 ? 'vacuumed no table (none over the thresholds)' : `vacuumed ${values.vacuumed} table${values.vacuumed === 1 ? '' : 's'}`;
+    if (tables !== null) return `vacuum of ${tables} table${tables === 1 ? '' : 's'} not finished`;
+    return null;
+  },
   steps: [
     {
       id: 'pick',

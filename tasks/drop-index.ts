@@ -76,6 +76,10 @@ export const dropIndex: TaskDef = {
     })
     .strict() as unknown as TaskDef['params'],
   plan: planDrop,
+  changed: (values, params) => {
+    const name = values.schema && values.name ? `${String(values.schema)}.${String(values.name)}` : String(params.index ?? 'an index');
+    return values.dropped === true ? `dropped index ${name} (recreated by the undo)` : `index ${name} not dropped (read only)`;
+  },
   choices: { index: async (io) => await plainCandidates(io.sql) },
   steps: [
     {
@@ -105,6 +109,8 @@ export const dropIndex: TaskDef = {
         const sql = schema && name ? `DROP INDEX CONCURRENTLY ${quoteQualified(schema, name)}` : `DROP INDEX CONCURRENTLY ${String(ctx.params.index ?? '<the index named>')}`;
         return { kind: 'sql', text: sql };
       },
+      // journaled with the step's end: what the run's summary line reads (runChanged)
+      capture: () => ({ dropped: true }),
       rollback: (ctx) => {
         const def = String(ctx.values.definition ?? '');
         // not read yet: known once step 1 (or the plan's reading) has read it; never a statement that does nothing

@@ -237,6 +237,15 @@ export const reindexConcurrently: TaskDef = {
     .strict()
     .refine((p) => (p.index === undefined) !== (p.table === undefined), 'give exactly one of index=schema.name or table=schema.name') as unknown as TaskDef['params'],
   plan: planReindex,
+  // from the journal: what the check step resolved, and the rebuild step's sizeAfter once it finished
+  changed: (values) => {
+    const r = values.resolved as Partial<Resolved> | undefined;
+    if (!r || typeof r.schema !== 'string' || typeof r.name !== 'string') return null;
+    const name = `${r.schema}.${r.name}`;
+    const n = Array.isArray(r.indexes) ? r.indexes.length : 0;
+    const what = r.kind === 'table' ? `${n === 1 ? 'the index' : `the ${n} indexes`} of table ${name}` : `index ${name}`;
+    return typeof values.sizeAfter === 'number' ? `rebuilt ${what}` : `rebuild of ${what} not finished (the undo drops its INVALID leftovers)`;
+  },
   // the pick list for a form: INVALID indexes (what a rebuild repairs) and never-used ones, with sizes
   choices: {
     index: async (io) =>

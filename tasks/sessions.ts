@@ -338,6 +338,13 @@ function signalStep(fn: 'pg_cancel_backend' | 'pg_terminate_backend', verb: stri
   };
 }
 
+/** `terminated 3 sessions (pid 1, 2, 3)`, from the signal step's journaled values. */
+function signalledLine(values: Record<string, unknown>, verb: string): string | null {
+  if (!Array.isArray(values.signalled)) return Array.isArray(values.sessions) ? `${verb} none yet: ${values.sessions.length} session${values.sessions.length === 1 ? '' : 's'} listed` : null;
+  const pids = values.signalled.map(String);
+  return `${verb} ${pids.length} session${pids.length === 1 ? '' : 's'}${pids.length ? ` (pid ${pids.join(', ')})` : ''}`;
+}
+
 async function waitGone(io: StepIO, s: Chosen, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -360,6 +367,7 @@ export const cancelQuery: TaskDef = {
     'Irreversible: a cancelled query cannot be resumed.',
   risk: 'medium',
   params: paramsOf('cancel'),
+  changed: (values) => signalledLine(values, 'cancelled the queries of'),
   steps: [listStep('cancel'), signalStep('pg_cancel_backend', 'cancel', 'Cancel the queries')],
 };
 
@@ -374,5 +382,6 @@ export const terminateSessions: TaskDef = {
     'session or an ops-console session. Irreversible: a terminated session cannot be brought back.',
   risk: 'high',
   params: paramsOf('terminate'),
+  changed: (values) => signalledLine(values, 'terminated'),
   steps: [listStep('terminate'), signalStep('pg_terminate_backend', 'terminate', 'Terminate the sessions')],
 };

@@ -124,6 +124,18 @@ export const setSetting: TaskDef = {
     })
     .strict(),
   plan: planSetting,
+  // from step 1's values (the value before, the new one as SHOW prints it) and step 2's (applied)
+  changed: (values, params) => {
+    const from = values.previousShown;
+    if (typeof from !== 'string') return null;
+    const to = typeof values.expected === 'string' ? values.expected : String(params.value ?? '?');
+    const line = `${String(params.name)} ${from} → ${to}`;
+    if (!('applied' in values)) return `${line} (not recorded as applied)`;
+    if (values.pendingRestart === true) return `${line} (after a restart: pending)`;
+    if (values.applied === false) return `${line} (written, not applied)`;
+    if (values.applied === 'new sessions') return `${line} (for new sessions)`;
+    return line;
+  },
   steps: [
     {
       id: 'read',

@@ -1,6 +1,7 @@
 // The journal of runs, newest first (or only those needing attention: the emergency rollback
 // session), the selected run's details, and one run's log, scrollable.
 import type { RunSummary } from '../../src/journal';
+import type { AttentionRun } from '../../src/tasks/attention';
 import { clean, fit, plainText } from '../format';
 import type { Line, Seg } from '../panels';
 import { bodyHeight, fitFrame, footer, Frame } from './Frame';
@@ -84,8 +85,10 @@ export function historyLines({ route, hints, target, notice, columns, rows }: Om
     body.push([{ text: mode === 'attention' ? 'no run needs attention: nothing to roll back' : 'no runs in the journal yet' }]);
   } else {
     body.push([{ text: `  ${fit('run', idW)} ${fit('started', 11)} ${fit('task', 14)} ${fit('outcome', 11)} undo`, bold: true }]);
-    const top = windowAround(sel, runs.length, listH);
-    runs.slice(top, top + listH).forEach((r, i) => {
+    // the emergency list: each run on two lines, the second what it changed (runChanged)
+    const per = mode === 'attention' ? 2 : 1;
+    const top = windowAround(sel, runs.length, Math.max(1, Math.floor(listH / per)));
+    runs.slice(top, top + Math.max(1, Math.floor(listH / per))).forEach((r, i) => {
       const on = top + i === sel;
       body.push([
         { text: on ? '▶ ' : '  ', bold: on },
@@ -94,6 +97,7 @@ export function historyLines({ route, hints, target, notice, columns, rows }: Om
         outcomeSeg(r, 11),
         r.pendingRollbacks > 0 ? { text: ` ${r.pendingRollbacks} left`, status: 'WARNING', bold: true } : { text: ' -' },
       ]);
+      if (per === 2) body.push([{ text: '    ' }, { text: fit(clean((r as AttentionRun).changed ?? ''), Math.max(10, columns - 6)), accent: true }]);
     });
   }
   if (det.length) body.push([], ...det);

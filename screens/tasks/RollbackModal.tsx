@@ -22,15 +22,20 @@ export function rollbackModalLines({ route, hints, notice, columns, rows }: Omit
   const m = route.modal!;
   const header: Line = [{ text: 'Rollback', bold: true }, { text: ` · ${clean(state.task)} ` }, riskSeg(state.risk), { text: ` · ${clean(state.runId)}` }];
   const failed = state.steps.find((s) => s.status === 'failed' || s.status === 'cancelled' || s.status === 'timeout');
+  // a past run (the emergency rollback) says how it ended as journaled: a succeeded run did not stop
+  const outcome = route.past ? route.past.outcome : state.outcome;
+  const ok = outcome === 'succeeded';
   const body: Line[] = [
     [
-      { text: ranText(state.outcome).replace(/^t/, 'T'), status: 'WARNING', bold: true },
-      { text: failed ? ` at "${clean(failed.title)}". ` : '. ' },
+      { text: ranText(outcome).replace(/^t/, 'T'), status: ok ? 'OK' : 'WARNING', bold: true },
+      { text: failed && !ok ? ` at "${clean(failed.title)}". ` : '. ' },
       { text: 'Undo what it changed, newest step first:' },
     ],
   ];
+  if (route.past?.changed) body.push([{ text: 'It changed: ' }, { text: clean(route.past.changed), accent: true }]);
   const w = Math.max(10, columns - 8);
-  const h = Math.max(1, bodyHeight(rows) - 2); // less the intro line and the count line
+  // less the intro line, what it changed, the count line and the typed word
+  const h = Math.max(1, bodyHeight(rows) - 2 - (route.past?.changed ? 1 : 0) - (m.confirm?.kind === 'type-word' ? 1 : 0));
   const n = Math.max(1, m.items.length);
   // each item: its title line and up to 3 lines of what it runs, fewer when many must fit
   const detailMax = Math.max(1, Math.min(3, Math.floor(h / n) - 1));
@@ -52,10 +57,12 @@ export function rollbackModalLines({ route, hints, notice, columns, rows }: Omit
       used++;
     }
   }
+  const go = m.confirm?.kind === 'yes-no' ? 'y runs them' : m.confirm?.kind === 'type-word' ? `type ${m.confirm.what} (${m.confirm.word}) and Enter to run them` : 'Enter runs them';
   body.push([
     { text: `${m.chosen.length} of ${m.items.length} chosen`, bold: true },
-    { text: m.chosen.length ? ' · Enter runs them, newest first' : ' · Enter with none chosen leaves them pending (ops rollback, or u in history)' },
+    { text: m.chosen.length ? ` · ${go}, newest first` : m.confirm ? ' · none chosen: Esc leaves them pending' : ' · Enter with none chosen leaves them pending (ops rollback, or u in history)' },
   ]);
+  if (m.confirm?.kind === 'type-word') body.push([{ text: `> ${clean(m.typed ?? '')}`, bold: true }]);
   return fitFrame(header, body, footer(hints, notice), rows);
 }
 

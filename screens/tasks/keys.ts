@@ -87,6 +87,11 @@ export const PLAN_KEYS: readonly Binding<KeyCtx<PlanRoute>>[] = [
 ];
 
 const phaseOf = (r: RunRoute) => r.handle.runner.state.phase;
+/** The pid holding the lock the running step waits for, else null. */
+const lockHolderOf = (r: RunRoute): number | null => {
+  const st = r.handle.runner.state;
+  return st.phase === 'running' && st.current !== null ? (st.steps[st.current]?.progress?.waitingFor?.pid ?? null) : null;
+};
 const live = (r: RunRoute) => phaseOf(r) === 'running' || phaseOf(r) === 'rolling back';
 const choosing = ({ route }: KeyCtx<RunRoute>) => route.stage === 'choosing' && !!route.modal;
 
@@ -95,20 +100,31 @@ const running = (cancelSent: boolean) => ({ route }: KeyCtx<RunRoute>) => route.
 const ignore = () => undefined;
 const scrollOutput = ({ ctl, route }: KeyCtx<RunRoute>, k: KeyName) => ctl.apply({ type: 'output-scroll', delta: scrollOf(k)!, env: outputEnvOf(route, ctl.size.rows) });
 
+const confirms = (kind: 'yes-no' | 'type-word') => ({ route }: KeyCtx<RunRoute>) => route.modal?.confirm?.kind === kind;
+
 /** The rollback prompt's keys, while it is open. */
 export const ROLLBACK_KEYS: readonly Binding<KeyCtx<RunRoute>>[] = [
+  // a past run's rollbacks (the emergency rollback): the core's confirmation, y or the word typed
+  { keys: ['enter'], when: confirms('type-word'), run: ({ ctl, route }) => ctl.rollback(route), hint: ({ route }) => `type ${route.modal?.confirm?.kind === 'type-word' ? route.modal.confirm.word : ''} · Enter roll back` },
+  { keys: ['backspace'], when: confirms('type-word'), run: ({ ctl }) => ctl.apply({ type: 'erase' }) },
+  { keys: ['esc'], when: confirms('type-word'), run: ({ ctl, route }) => ctl.closeRun(route), hint: 'Esc leave pending' },
+  { keys: ['ctrl-c'], when: confirms('type-word'), run: (c) => void quit(c) },
+  { keys: TYPED, when: confirms('type-word'), run: ({ ctl }, k) => ctl.apply({ type: 'type', ch: (k as { ch: string }).ch }) },
+  { keys: ANY, when: confirms('type-word'), run: ignore },
+  { keys: [ch('y')], when: confirms('yes-no'), run: ({ ctl, route }) => ctl.rollback(route), hint: 'y roll back chosen' },
+  { keys: ['enter'], when: confirms('yes-no'), run: ({ ctl }) => ctl.apply({ type: 'notice', text: 'y runs the chosen undos; Esc leaves them pending' }) },
   { keys: [ch(' ')], run: ({ ctl }) => ctl.apply({ type: 'toggle' }), hint: 'space toggle' },
   { keys: [ch('a')], run: ({ ctl }) => ctl.apply({ type: 'choose', all: true }), hint: 'a all' },
   { keys: [ch('n')], run: ({ ctl }) => ctl.apply({ type: 'choose', all: false }), hint: 'n none' },
   { keys: [...ARROWS, ch('j'), ch('k')], run: ({ ctl }, k) => ctl.apply({ type: 'select', delta: selectOf(k)! }), hint: '↑↓ move' },
-  { keys: ['enter'], run: ({ ctl, route }) => ctl.rollback(route), hint: 'Enter run chosen' },
+  { keys: ['enter'], when: ({ route }) => !route.modal?.confirm, run: ({ ctl, route }) => ctl.rollback(route), hint: 'Enter run chosen' },
   { keys: ['esc'], run: ({ ctl, route }) => ctl.closeRun(route), hint: 'Esc leave pending' },
   { keys: ['ctrl-c', ch('q')], run: (c) => void quit(c) },
   { keys: ANY, run: ignore },
 ];
 
 export const RUN_KEYS: readonly Binding<KeyCtx<RunRoute>>[] = [
-  ...ROLLBACK_KEYS.map((b) => ({ ...b, hint: undefined, when: choosing })),
+  ...ROLLBACK_KEYS.map((b) => ({ ...b, hint: undefined, when: (c: KeyCtx<RunRoute>) => choosing(c) && (!b.when || b.when(c)) })),
   // the footer, in this order
   { keys: [], when: stage('closed'), hint: 'Esc back' },
   { keys: [], when: stage('closing'), hint: 'closing the run…' },
@@ -118,6 +134,8 @@ export const RUN_KEYS: readonly Binding<KeyCtx<RunRoute>>[] = [
   { keys: [], when: running(true), hint: '↑↓ scroll' },
   { keys: [], when: stage('closed'), hint: 'q quit' },
   { keys: [], when: (c) => !stage('closed', 'closing')(c), hint: 'End follow' },
+  // o: the session the running step waits for (src/tasks/progress.ts reads it), in the sessions view
+  { keys: [ch('o')], when: ({ route }) => lockHolderOf(route) !== null, run: ({ ctl, route }) => ctl.sessions.open(lockHolderOf(route)!, route), hint: 'o open the blocking session' },
   // the keys
   { keys: MOVE_KEYS, run: scrollOutput },
   // c cancels a live run; Ctrl-C too, and asks to quit once nothing runs
@@ -147,8 +165,12 @@ export const HISTORY_KEYS: readonly Binding<KeyCtx<HistoryRoute>>[] = [
   { keys: [], when: logOpen, hint: '↑↓ PgUp PgDn Home End scroll' },
   { keys: [], when: logOpen, hint: 'Esc back' },
   { keys: MOVE_KEYS, when: list, run: ({ ctl }, k) => ctl.apply({ type: 'select', delta: selectOf(k)! }), hint: '↑↓ choose' },
-  { keys: ['enter'], when: list, run: ({ ctl, route }) => ctl.openLog(route), hint: 'Enter log' },
-  { keys: [ch('u')], when: list, run: ({ ctl, route }) => ctl.openForRollback(route), hint: 'u undo (rollback)' },
+  // the emergency list: Enter shows the selected run's undo, to confirm; l its log
+  { keys: ['enter'], when: (c) => list(c) && c.route.mode === 'attention', run: ({ ctl, route }) => ctl.openForRollback(route), hint: 'Enter undo (rollback)' },
+  { keys: [ch('l')], when: (c) => list(c) && c.route.mode === 'attention', run: ({ ctl, route }) => ctl.openLog(route), hint: 'l log' },
+  { keys: ['enter'], when: (c) => list(c) && c.route.mode !== 'attention', run: ({ ctl, route }) => ctl.openLog(route), hint: 'Enter log' },
+  { keys: [ch('u')], when: (c) => list(c) && c.route.mode !== 'attention', run: ({ ctl, route }) => ctl.openForRollback(route), hint: 'u undo (rollback)' },
+  { keys: [ch('u')], when: list, run: ({ ctl, route }) => ctl.openForRollback(route) },
   { keys: ['esc'], when: list, run: ({ ctl, route }) => ctl.go(route.back ? { ...route.back, need: null } : { screen: 'dashboard' }), hint: 'Esc back' },
   { keys: [], when: list, hint: 'q quit' },
 ];

@@ -2,6 +2,8 @@
 // policy: offer the rollbacks of what was done, or close the run), cancelling, the rollbacks
 // chosen, leaving a closed run, and the history with its logs and emergency rollback.
 import { errorLine } from '../../src/errors';
+import type { AttentionRun } from '../../src/tasks/attention';
+import { confirmationForRollback } from '../../src/tasks/confirm';
 import type { RunHandleLike } from '../../src/tasks/service';
 import type { WalkRoute } from '../checklists/state';
 import type { CommandContext } from '../command-context';
@@ -39,7 +41,11 @@ export function runCommands(c: CommandContext) {
 
   /** Runs the rollbacks chosen in the prompt (none chosen: closes the run, leaving them pending). */
   function rollback(r: RunRoute): void {
-    const ids = r.modal ? chosenInOrder(r.modal) : [];
+    const m = r.modal;
+    if (m?.confirm?.kind === 'type-word' && m.typed !== m.confirm.word) {
+      return apply({ type: 'notice', text: `type ${m.confirm.what} (${m.confirm.word}) exactly, then Enter; Esc leaves the rollbacks pending` });
+    }
+    const ids = m ? chosenInOrder(m) : [];
     if (ids.length === 0) return closeRun(r);
     apply({ type: 'stage', stage: 'undoing' });
     const after = () => {
@@ -95,7 +101,9 @@ function runEnd(c: CommandContext) {
       } catch (err) {
         apply({ type: 'notice', text: `rollback plan: ${errorLine(err)}` });
       }
-      if (items.length) apply({ type: 'offer', items });
+      // a past run opened from the history (the emergency rollback): all chosen, y (or the word) runs them
+      const past = r.back.screen === 'history';
+      if (items.length) apply({ type: 'offer', items, ...(past ? { confirm: confirmationForRollback(handle.task, c.deps.service?.databaseName ?? '') } : {}) });
       else closeRun(r);
     } else if (phase === 'done') closeRun(r);
   }
@@ -172,7 +180,7 @@ function historyCommands(c: CommandContext) {
     const runId = run.run; // bound to the run chosen, whatever the list does meanwhile
     apply({ type: 'opening', on: true });
     deps.service!.openForRollback(runId).then(
-      (handle) => go(runRoute(handle, { screen: 'history', mode: r.mode, ...(r.back ? { back: r.back } : {}) })),
+      (handle) => go({ ...runRoute(handle, { screen: 'history', mode: r.mode, ...(r.back ? { back: r.back } : {}) }), past: { outcome: run.outcome, changed: (run as AttentionRun).changed ?? null } }),
       (err: unknown) => {
         apply({ type: 'opening', on: false });
         apply({ type: 'error', error: errorLine(err) });

@@ -130,6 +130,14 @@ export interface RollbackChoice {
   /** chosen step ids */
   chosen: string[];
   sel: number;
+  /**
+   * A past run's rollbacks (the emergency rollback): what running them asks (the core's
+   * confirmationForRollback: y, or the word typed), all chosen when it opens. Absent after a
+   * failure or a cancel, where Enter runs the ones chosen.
+   */
+  confirm?: { kind: 'yes-no'; irreversible: boolean } | { kind: 'type-word'; word: string; what: string };
+  /** what was typed at a type-word confirmation */
+  typed?: string;
 }
 
 export type RunStage = 'live' | 'choosing' | 'undoing' | 'closing' | 'closed';
@@ -145,6 +153,8 @@ export interface RunRoute {
   cancelRequested: boolean;
   /** the last word, once closed */
   result: string | null;
+  /** a past run opened for its rollbacks: its journaled outcome and what it changed */
+  past?: { outcome: string; changed?: string | null };
 }
 
 export type HistoryMode = 'all' | 'attention';
@@ -181,7 +191,7 @@ export type TaskAction =
   | { type: 'plan-scroll'; delta: ScrollDelta; count: number; height: number }
   | { type: 'output-scroll'; delta: ScrollDelta; env: OutputEnv }
   | { type: 'cancel-requested' }
-  | { type: 'offer'; items: RollbackItem[] }
+  | { type: 'offer'; items: RollbackItem[]; confirm?: RollbackChoice['confirm'] }
   | { type: 'toggle' }
   | { type: 'choose'; all: boolean }
   | { type: 'stage'; stage: RunStage; result?: string }
@@ -226,6 +236,7 @@ function taskRoute(r: TaskRoute, a: TaskAction): TaskRoute {
         return { ...r, values: { ...r.values, [name]: edit(r.values[name] ?? '') } };
       }
       if (r.screen === 'plan' && r.confirm.kind === 'type-word' && !r.starting) return { ...r, typed: edit(r.typed) };
+      if (r.screen === 'run' && r.modal?.confirm?.kind === 'type-word') return { ...r, modal: { ...r.modal, typed: edit(r.modal.typed ?? '') } };
       return r;
     }
     case 'error':
@@ -247,7 +258,9 @@ function taskRoute(r: TaskRoute, a: TaskAction): TaskRoute {
     case 'cancel-requested':
       return r.screen === 'run' ? { ...r, cancelRequested: true } : r;
     case 'offer':
-      return r.screen === 'run' ? { ...r, stage: 'choosing', modal: { items: a.items, chosen: [], sel: 0 } } : r;
+      if (r.screen !== 'run') return r;
+      if (a.confirm) return { ...r, stage: 'choosing', modal: { items: a.items, chosen: a.items.map((i) => i.step), sel: 0, confirm: a.confirm, typed: '' } };
+      return { ...r, stage: 'choosing', modal: { items: a.items, chosen: [], sel: 0 } };
     case 'toggle': {
       if (r.screen !== 'run' || !r.modal) return r;
       const item = r.modal.items[r.modal.sel];

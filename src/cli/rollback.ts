@@ -6,15 +6,16 @@ import { UsageError } from '../errors';
 import { formatOperator, Journal, type RunSummary } from '../journal';
 import { redact } from '../util/redact';
 import { sanitizeText } from '../util/sanitize';
-import { runsNeedingAttention, unknownStepState } from '../tasks/attention';
-export { interruptedRuns, runsNeedingAttention, startupNotice, unknownStepState } from '../tasks/attention';
+import { runsNeedingAttention, unknownStepState, type AttentionRun } from '../tasks/attention';
+export { interruptedRuns, runChanged, runsNeedingAttention, startupNotice, unknownStepState } from '../tasks/attention';
 import { confirmationForRollback } from '../tasks/confirm';
 import type { TaskDef } from '../tasks/model';
 import { readlinePrompter } from './prompt';
 import { openSession, pastRun, sessionRunner, refuseReadOnly, watchSignals } from './run';
 
-export function describeRun(r: RunSummary): string {
+export function describeRun(r: RunSummary | AttentionRun): string {
   const lines = [`${r.run}  ${r.task} on ${r.target}  by ${formatOperator(r.operator)}  ${r.outcome}`];
+  if ('changed' in r && r.changed) lines.push(`    changed: ${r.changed}`);
   for (const s of [...r.steps].reverse()) {
     if (s.status === 'ok' && s.rollback && !s.rolledBack) lines.push(`    undo ${s.title}: ${s.rollback}`);
     else if (s.status === 'started') {
@@ -31,7 +32,7 @@ export async function rollbackCommand(settings: Settings, builtins: readonly Tas
   const journal = new Journal(undefined, { secrets });
 
   if (!runPrefix) {
-    const runs = runsNeedingAttention(journal);
+    const runs = runsNeedingAttention(journal, { tasks: builtins });
     if (runs.length === 0) {
       print('nothing to roll back: no recent run has rollbacks left to apply\n');
       return 0;

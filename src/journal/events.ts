@@ -22,6 +22,8 @@ export interface StepPlan {
   /** what undoes the step (display), or null when nothing does */
   rollback: string | null;
   irreversible: boolean;
+  /** its undo only deletes the run's own output (a backup's dump): a succeeded run needs no attention */
+  discardsOutput?: boolean;
 }
 
 export interface RunStartEvent extends EventBase {

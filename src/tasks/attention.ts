@@ -1,12 +1,99 @@
 // The attention queries over the task journal: runs that still have rollbacks to apply or never
 // ended cleanly, runs left interrupted, and the start-up notice the console and ops run show.
 import { hostname } from 'node:os';
-import type { Journal, RunSummary } from '../journal';
+import type { Journal, JournalEvent, RunSummary } from '../journal';
 import { groupAlive } from './engine';
+import type { TaskDef } from './model';
 
-/** Runs that still have something to undo, or that never ended cleanly; newest first. */
-export function runsNeedingAttention(journal: Journal, limit = 50): RunSummary[] {
-  return journal.runs({ limit }).filter((r) => r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished' || r.steps.some((s) => s.status === 'started'));
+/** A run as the emergency list shows it: its summary and one line saying what it changed. */
+export type AttentionRun = RunSummary & { changed?: string | null };
+
+export interface AttentionOptions {
+  limit?: number;
+  /** the task definitions (their `changed` and `discardsOutput`); without them a generic line */
+  tasks?: readonly TaskDef[];
+}
+
+/**
+ * Runs that still have something to undo, or that never ended cleanly; newest first, each with
+ * what it changed (runChanged). A succeeded run whose pending undos only delete its own output
+ * (StepDef.discardsOutput: a backup's rm -f of its dump) is left out: it stays in the history.
+ */
+export function runsNeedingAttention(journal: Journal, opts: AttentionOptions | number = {}): AttentionRun[] {
+  const { limit = 50, tasks = [] } = typeof opts === 'number' ? { limit: opts } : opts;
+  const out: AttentionRun[] = [];
+  for (const r of journal.runs({ limit })) {
+    if (!(r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished' || r.steps.some((s) => s.status === 'started'))) continue;
+    let events: JournalEvent[] = [];
+    try {
+      events = journal.events(r.run);
+    } catch {
+      // the summary alone still lists it
+    }
+    const task = tasks.find((t) => t.id === r.task);
+    if (onlyDiscardsOutput(r, task, events)) continue;
+    out.push({ ...r, changed: runChanged(task, r, events) });
+  }
+  return out;
+}
+
+/**
+ * Whether all a run has left to undo deletes what it produced: it succeeded, and each pending
+ * undo's step is marked discardsOutput, in its run.start (when journaled) or its definition.
+ */
+function onlyDiscardsOutput(r: RunSummary, task: Pick<TaskDef, 'steps'> | undefined, events: readonly JournalEvent[]): boolean {
+  if (r.outcome !== 'succeeded' || r.pendingRollbacks === 0) return false;
+  const start = events.find((e) => e.type === 'run.start');
+  const planned = start && start.type === 'run.start' && Array.isArray(start.steps) ? (start.steps as { id?: unknown; discardsOutput?: unknown }[]) : [];
+  const pending = r.steps.filter((s) => s.status === 'ok' && s.rollback !== null && !s.rolledBack);
+  return pending.every((s) => {
+    const journaled = planned.find((p) => p && p.id === s.id)?.discardsOutput;
+    if (typeof journaled === 'boolean') return journaled;
+    return task?.steps.find((d) => d.id === s.id)?.discardsOutput === true;
+  });
+}
+
+/** What a run's journal holds for its summary line: its parameters and its succeeded steps' values, merged in order. */
+export function journaledValues(events: readonly JournalEvent[]): { params: Record<string, unknown>; values: Record<string, unknown> } {
+  let params: Record<string, unknown> = {};
+  const values: Record<string, unknown> = {};
+  for (const e of events) {
+    if (e.type === 'run.start' && e.params && typeof e.params === 'object') params = e.params;
+    else if (e.type === 'step.finish' && e.outcome === 'ok' && e.values && typeof e.values === 'object' && !Array.isArray(e.values)) Object.assign(values, e.values);
+  }
+  return { params, values };
+}
+
+/**
+ * The one line saying what a run changed, from its journal only (so it holds after a restart):
+ * the task's own `changed` over the journaled values, else what its steps did. The emergency
+ * list of `ops rollback` and the console's `u` both show it.
+ */
+export function runChanged(task: Pick<TaskDef, 'changed'> | undefined, r: RunSummary, events: readonly JournalEvent[]): string {
+  if (task?.changed) {
+    try {
+      const { params, values } = journaledValues(events);
+      const line = task.changed(values, params);
+      if (line) return oneLine(line);
+    } catch {
+      // an old journal without the values it reads: the generic line
+    }
+  }
+  return stepsLine(r);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/** What a run's steps did, for a task that does not say: "done: A, B; started, outcome unknown: C". */
+function stepsLine(r: RunSummary): string {
+  const done = r.steps.filter((s) => s.status === 'ok' && !s.rolledBack).map((s) => s.title);
+  const started = r.steps.filter((s) => s.status === 'started').map((s) => s.title);
+  const parts: string[] = [];
+  if (done.length) parts.push(`done: ${done.join(', ')}`);
+  if (started.length) parts.push(`started, outcome unknown: ${started.join(', ')}`);
+  return parts.length ? parts.join('; ') : 'no step completed';
 }
 
 /**

@@ -86,7 +86,15 @@ export class TaskRunner implements RunnerLike {
       params: JSON.parse(core.clean(JSON.stringify(core.ctx.params))),
       target: this.opts.target.display,
       operator: this.opts.operator ?? null,
-      steps: this.plan().map((p) => ({ id: p.id, title: p.title, rollback: p.rollback, irreversible: p.irreversible })),
+      // discardsOutput: an undo that only deletes the run's own output (a backup's dump); such a
+      // succeeded run needs no attention (src/tasks/attention.ts), whatever later versions declare
+      steps: this.plan().map((p, i) => ({
+        id: p.id,
+        title: p.title,
+        rollback: p.rollback,
+        irreversible: p.irreversible,
+        ...(task.steps[i]?.discardsOutput ? { discardsOutput: true } : {}),
+      })),
       dryRun: false,
     });
     return this.runFrom(0);
@@ -141,6 +149,9 @@ export class TaskRunner implements RunnerLike {
       }
     }
     this.state.current = null;
+    // the poll connection lives no longer than the steps that run (a rollback opens it again)
+    void core.poller?.close();
+    core.poller?.rearm();
     if (!this.state.outcome) {
       this.state.outcome = 'succeeded';
       this.state.phase = 'done';
@@ -273,6 +284,7 @@ export class TaskRunner implements RunnerLike {
       this.failWrite(err as Error);
     }
     core.exec.release();
+    void core.poller?.close();
     core.changed();
   }
 

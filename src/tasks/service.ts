@@ -203,7 +203,7 @@ export class TaskService implements TaskServiceLike {
   }
 
   needingAttention(): RunSummary[] {
-    return runsNeedingAttention(this.journal);
+    return runsNeedingAttention(this.journal, { tasks: this.tasks().tasks });
   }
 
   interrupted(): RunSummary[] {

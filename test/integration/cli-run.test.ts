@@ -92,6 +92,9 @@ describe('ops run', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/INFO: (vacuuming|finished vacuuming) .*orders/);
+    // VACUUM VERBOSE's report as its lines, and no command tag (VACUUM, SELECT 1) as output
+    expect(r.stdout).toMatch(/^.*INFO: finished vacuuming .*orders.*\n.*  pages: \d+ removed/m);
+    expect(r.stdout).not.toMatch(/^\W*(VACUUM|SELECT \d+|ANALYZE)\s*$/m);
     const runs = await history();
     expect(runs[0]).toMatchObject({ task: 'vacuum-analyze', outcome: 'succeeded' });
     const show = await runOps(['show', runs[0].run.slice(0, 24)], { env });
@@ -112,6 +115,12 @@ describe('ops run', () => {
     expect(v.stderr).toBe('');
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('public.orders 500 = 500');
+    // a succeeded backup's only undo would delete its dump: it needs no attention, and stays in history
+    const run = (await history()).find((x) => x.task === 'backup')!.run;
+    const list = await runOps(['rollback'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain(run);
+    expect((await runOps(['show', run], { env })).stdout).toContain('backup');
   });
 
   it('a failing run exits 1 and is journaled as failed', async () => {

@@ -589,8 +589,11 @@ describe('history', () => {
     expect(d.lines()[0]).toMatch(/^Rollback · backup/);
     expect(d.frame()).toContain('The run was interrupted');
     const runner = service.last().runner;
-    await d.press('a');
+    // a past run's undos: all chosen, and y (the confirmation) runs them; Enter alone runs nothing
+    expect(d.frame()).toContain('2 of 2 chosen · y runs them');
     await d.press(KEY.enter);
+    expect(runner.rollback).not.toHaveBeenCalled();
+    await d.press('y');
     expect(runner.rollback).toHaveBeenCalledWith(['checksum', 'dump']);
     await act(async () => {
       runner.finishRollback();
