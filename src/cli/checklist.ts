@@ -168,6 +168,20 @@ function manualLeft(c: Checklist, from: number, confirmed: Set<string>, inputs: 
     .map((s) => `  ${s.id.padEnd(18)} ${s.kind === 'input' ? `--input ${s.id}=VALUE${s.example ? ` (e.g. ${line1(s.example)})` : ''}` : `--confirm ${s.id}`}   ${line1(s.title)}`);
 }
 
+/**
+ * What a headless run will need of a person, listed before it starts: the manual steps not
+ * pre-answered, each warn gate (a failed one goes on only with --confirm) and each block gate
+ * (no flag answers it: it must hold).
+ */
+function needsUpFront(c: Checklist, confirmed: Set<string>, inputs: Map<string, string>): string[] {
+  const gates = c.steps.flatMap((s) => {
+    if (s.kind !== 'gate') return [];
+    if (s.onFail === 'warn') return [`  ${s.id.padEnd(18)} --confirm ${s.id}   ${line1(s.title)} (warn gate: goes on past it if it fails)${confirmed.has(s.id) ? ' [given]' : ''}`];
+    return [`  ${s.id.padEnd(18)} (no flag)   ${line1(s.title)} (block gate: must hold)`];
+  });
+  return [...manualLeft(c, 0, confirmed, inputs), ...gates];
+}
+
 /** Drives a walkthrough headless to its end, or to the first step that needs a person. */
 async function drive(settings: Settings, service: ChecklistService, w: Walkthrough, flags: HeadlessFlags, out: NodeJS.WritableStream): Promise<number> {
   const secrets = settings.target.secrets;
@@ -237,14 +251,19 @@ async function drive(settings: Settings, service: ChecklistService, w: Walkthrou
       switch (a.kind) {
         case 'refused':
           throw new UserError(a.error);
-        case 'end':
+        case 'end': {
+          // the gate is recorded blocked and stays open: the walkthrough is not ended, so a resume
+          // starts at this gate (with --confirm for a warn gate, or once a block gate's condition holds)
           flush();
           print(stepLine(w, need.index));
-          return finish(
-            'blocked',
-            CHECKLIST_EXIT.stopped,
-            `gate "${step.title}" failed: ${'verdict' in need ? need.verdict.value : ''}${need.kind === 'gate-warn' ? ` (a warn gate: --confirm ${step.id} goes on anyway)` : ''}`,
-          );
+          const seen = 'verdict' in need ? need.verdict.value : '';
+          const how =
+            need.kind === 'gate-warn'
+              ? `a warn gate: --confirm ${step.id} goes on anyway: ops checklist resume ${w.run} --yes --confirm ${step.id}`
+              : `a block gate: resume once it holds: ops checklist resume ${w.run} --yes`;
+          print(`checklist ${w.checklist.id} stopped: gate "${line1(step.title)}" failed: ${line1(seen)} (${how}); the walkthrough stays open\n`);
+          return CHECKLIST_EXIT.stopped;
+        }
         case 'run-task': {
           const outcome = await runTaskStep(settings, service, w, a, print, out);
           flush();
@@ -281,6 +300,9 @@ export async function checklistRunCommand(settings: Settings, service: Checklist
   const health = await healthRound(settings);
   const w = service.begin(checklist.id, health);
   out.write(`checklist ${line1(checklist.id)}: ${line1(checklist.title)} on ${line1(settings.target.display)} (walkthrough ${w.run})\n`);
+  const { confirmed, inputs } = preAnswers(checklist, flags);
+  const needs = needsUpFront(checklist, confirmed, inputs);
+  if (needs.length) out.write(sanitizeText(`Needs a person (pre-answer with these flags, or the run stops there, resumable):\n${needs.join('\n')}\n`));
   return drive(settings, service, w, flags, out);
 }
 

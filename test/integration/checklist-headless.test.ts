@@ -207,10 +207,17 @@ steps:
     const r = await runOps(['checklist', 'run', 'blocker', '--yes', '--confirm', 'later'], { env, timeoutMs: 60_000 });
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^\[BLOCKED\] quiet: /m);
-    expect(r.stdout).toMatch(/checklist blocker blocked: gate "No sessions at all" failed/);
+    // listed up front: the block gate no flag answers
+    expect(r.stdout).toMatch(/Needs a person[^\n]*\n(.*\n)*\s+quiet\s+\(no flag\)\s+No sessions at all \(block gate: must hold\)/);
+    expect(r.stdout).toMatch(/checklist blocker stopped: gate "No sessions at all" failed: .*a block gate: resume once it holds: ops checklist resume \S+ --yes\); the walkthrough stays open/);
     const steps = journal(state).filter((e) => e.type === 'cl.step');
     expect(steps.map((e) => `${e.step}:${e.outcome}`)).toEqual(['quiet:blocked']);
-    expect(journal(state).at(-1)).toMatchObject({ type: 'cl.end', outcome: 'blocked' });
+    // the walkthrough is left open: no cl.end, and a resume starts at the gate again
+    expect(journal(state).some((e) => e.type === 'cl.end')).toBe(false);
+    const run = String(journal(state).find((e) => e.type === 'cl.start')!.run);
+    const again = await runOps(['checklist', 'resume', run, '--yes', '--confirm', 'later'], { env, timeoutMs: 60_000 });
+    expect(again.stdout).toContain(`resuming walkthrough ${run} at step 1`);
+    expect(again.code).toBe(2);
   });
 
   it('outside the maintenance window the warn gate stops a headless run; --confirm records the override', async () => {
@@ -230,8 +237,12 @@ steps:
     );
     const stopped = await runOps(['checklist', 'run', 'windowed', '--yes'], { env, timeoutMs: 60_000 });
     expect(stopped.code).toBe(2);
+    expect(stopped.stdout).toMatch(/^\s+window\s+--confirm window\s+Inside the window \(warn gate/m);
     expect(stopped.stdout).toMatch(/gate "Inside the window" failed: outside the window .*--confirm window goes on anyway/);
-    const ok = await runOps(['checklist', 'run', 'windowed', '--yes', '--confirm', 'window'], { env, timeoutMs: 60_000 });
+    // the resume it suggests is accepted: the same walkthrough goes on past the gate
+    const suggested = /ops checklist resume (\S+) --yes --confirm window/.exec(stopped.stdout)!;
+    expect(suggested).not.toBeNull();
+    const ok = await runOps(['checklist', 'resume', suggested[1], '--yes', '--confirm', 'window'], { env, timeoutMs: 60_000 });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^\[OVERRIDDEN\] window: Inside the window — outside the window/m);
     const last = journal(state).filter((e) => e.type === 'cl.step' && e.step === 'window').at(-1)!;
