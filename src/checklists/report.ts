@@ -47,7 +47,13 @@ function stepDetail(s: StepRecord): string {
  * The report. `tasks` gives the task journal's summary of a run id (for durations and outcomes);
  * a run it does not know is listed with what the checklist journal recorded.
  */
-export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary | null): string {
+/** Something done on the target while the walkthrough was open, outside its task steps. */
+export interface WalkAction {
+  ts: string;
+  text: string;
+}
+
+export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary | null, actions: readonly WalkAction[] = []): string {
   const out: string[] = [];
   const ended = w.endedAt ? time(w.endedAt) : 'not ended';
   out.push(`# ${md(w.title)}: walkthrough ${md(w.run)}`, '');
@@ -69,7 +75,7 @@ export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary 
 
   const taskSteps = w.steps.filter((s) => s.taskRun);
   out.push('## Tasks', '');
-  if (taskSteps.length === 0) out.push('No task ran.');
+  if (taskSteps.length === 0) out.push(actions.length ? 'No task step ran (see the actions below).' : 'No task ran.');
   else {
     out.push('| step | task run | outcome | duration | rollbacks left |', '|---|---|---|---|---|');
     for (const s of taskSteps) {
@@ -79,6 +85,12 @@ export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary 
     }
   }
   out.push('');
+
+  if (actions.length) {
+    out.push('## Actions during the walkthrough', '', '| when | what |', '|---|---|');
+    for (const a of actions) out.push(`| ${md(time(a.ts))} | ${md(a.text)} |`);
+    out.push('');
+  }
 
   out.push('## Health before and after', '');
   const before = w.start;

@@ -2,13 +2,14 @@
 // begun or resumed, the live context their conditions are judged on, and the report.
 import { type Settings } from '../config/load';
 import { UsageError } from '../errors';
-import { Journal, operatorIdentity, stateDir, type RunSummary } from '../journal';
+import { Journal, operatorIdentity, stateDir, type JournalEvent, type RunSummary } from '../journal';
+import { runChanged } from '../tasks/attention';
 import { availableTasks } from '../tasks/session';
 import type { TaskDef } from '../tasks/model';
 import type { HealthReport, Snapshot } from '../types';
 import type { LiveContext } from './conditions';
 import { loadChecklists, type Checklist } from './model';
-import { renderReport, writeReport } from './report';
+import { renderReport, writeReport, type WalkAction } from './report';
 import { checklistJournal, findWalk, latestCompleted, listWalks, unfinishedWalks, Walkthrough, type WalkHandle, type WalkOutcome, type WalkSummary } from './walkthrough';
 
 export interface Health {
@@ -110,12 +111,52 @@ export class ChecklistService implements ChecklistServiceLike {
 
   report(runPrefix: string): { summary: WalkSummary; markdown: string } {
     const summary = findWalk(this.journal, runPrefix);
-    return { summary, markdown: renderReport(summary, (r) => this.taskRun(r)) };
+    return { summary, markdown: renderReport(summary, (r) => this.taskRun(r), this.actionsDuring(summary)) };
+  }
+
+  /**
+   * What was done on the walkthrough's target while it was open, besides its task steps: task
+   * runs started from the console (sessions cancelled or terminated, a fix) and rollbacks run
+   * through u, from the task journal's newest 200 runs, oldest first.
+   */
+  actionsDuring(w: WalkSummary): WalkAction[] {
+    const from = Date.parse(w.startedAt);
+    const to = w.endedAt ? Date.parse(w.endedAt) : Date.now();
+    const inside = (ts: string) => {
+      const t = Date.parse(ts);
+      return t >= from && t <= to;
+    };
+    const attached = new Set(w.steps.map((s) => s.taskRun).filter(Boolean));
+    const defs = new Map(availableTasks(this.builtins).tasks.map((t) => [t.id, t]));
+    const out: WalkAction[] = [];
+    let runs: RunSummary[] = [];
+    try {
+      runs = this.tasks.runs({ limit: 200 });
+    } catch {
+      return out; // an unreadable task journal: the report says what the walkthrough recorded
+    }
+    for (const r of runs) {
+      if (r.target !== w.target || r.dryRun) continue;
+      const ran = inside(r.startedAt) && !attached.has(r.run);
+      const undone = r.steps.some((s) => s.rollbackStatus !== 'none');
+      if (!ran && !undone) continue;
+      let events: JournalEvent[] = [];
+      try {
+        events = this.tasks.events(r.run);
+      } catch {
+        /* the run's line says less */
+      }
+      if (ran) out.push({ ts: r.startedAt, text: `ran ${r.task} (run ${r.run}): ${r.outcome}; ${runChanged(defs.get(r.task), r, events)}` });
+      for (const e of events) {
+        if (e.type === 'rollback.finish' && inside(e.ts)) out.push({ ts: e.ts, text: `undid step ${e.step} of run ${r.run} (${r.task}): ${e.outcome}` });
+      }
+    }
+    return out.sort((a, b) => a.ts.localeCompare(b.ts));
   }
 
   finish(w: WalkHandle, outcome: WalkOutcome, health: Health | null): string {
     w.end(outcome, health);
-    const markdown = renderReport(w.state, (r) => this.taskRun(r));
+    const markdown = renderReport(w.state, (r) => this.taskRun(r), this.actionsDuring(w.state));
     return writeReport(this.dir, w.run, markdown);
   }
 }

@@ -192,6 +192,30 @@ steps:
     expect(journal(state).filter((e) => e.type === 'cl.resume')).toHaveLength(1);
   });
 
+  it("the report's timeline holds what was done on the target while the walkthrough was open", async () => {
+    const { env, state, conf } = setup();
+    writeChecklist(
+      conf.dir,
+      'opened',
+      `id: opened
+title: Left open
+steps:
+  - { id: told, kind: confirm, title: Team told }
+`,
+    );
+    const r = await runOps(['checklist', 'run', 'opened', '--yes'], { env, timeoutMs: 60_000 });
+    expect(r.code).toBe(3);
+    const run = String(journal(state).find((e) => e.type === 'cl.start')!.run);
+    // a task run outside the checklist's steps, on the same target, while it is open
+    const a = await runOps(['run', 'analyze', '--yes'], { env, timeoutMs: 60_000 });
+    expect(a.code).toBe(0);
+    const rep = await runOps(['report', run], { env, timeoutMs: 30_000 });
+    expect(rep.code).toBe(0);
+    expect(rep.stdout).toContain('## Actions during the walkthrough');
+    expect(rep.stdout).toMatch(/\| ran analyze \(run \S+-analyze-\S+\): succeeded; /);
+    expect(rep.stdout).not.toContain('No task ran.');
+  });
+
   it('a failing block gate stops the walkthrough: exit 2, later steps never run', async () => {
     const { env, state, conf } = setup();
     writeChecklist(
