@@ -53,7 +53,23 @@ export interface WalkAction {
   text: string;
 }
 
-export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary | null, actions: readonly WalkAction[] = []): string {
+/**
+ * The steps of `w` that failed and were then fixed: a later check or gate on the same condition
+ * (`conditions`: each step id's condition, as a key) passed. Their index, and the step that passed.
+ */
+export function fixedLater(w: WalkSummary, conditions: ReadonlyMap<string, string>): Map<number, number> {
+  const fixed = new Map<number, number>();
+  w.steps.forEach((s, i) => {
+    if (s.status !== 'failed' && s.status !== 'unknown') return;
+    const key = conditions.get(s.id);
+    if (key === undefined) return;
+    const j = w.steps.findIndex((t, k) => k > i && t.status === 'passed' && conditions.get(t.id) === key);
+    if (j >= 0) fixed.set(i, j);
+  });
+  return fixed;
+}
+
+export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary | null, actions: readonly WalkAction[] = [], conditions: ReadonlyMap<string, string> = new Map()): string {
   const out: string[] = [];
   const ended = w.endedAt ? time(w.endedAt) : 'not ended';
   out.push(`# ${md(w.title)}: walkthrough ${md(w.run)}`, '');
@@ -107,7 +123,9 @@ export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary 
 
   out.push('## Open problems', '');
   const open: string[] = [];
-  for (const s of w.steps) {
+  const fixed = fixedLater(w, conditions);
+  for (const [i, s] of w.steps.entries()) {
+    if (fixed.has(i)) continue; // listed below as fixed, not as open
     if (s.status === 'failed' || s.status === 'unknown' || s.status === 'blocked') open.push(`Step "${md(s.title)}": ${OUTCOME_WORD[s.status]}${s.value ? `: ${md(s.value)}` : ''}`);
     else if (s.status === 'open' || s.status === 'started') open.push(`Step "${md(s.title)}" was not finished`);
     else if (s.status === 'skipped') open.push(`Step "${md(s.title)}" was skipped: ${md(s.reason ?? '')}`);
@@ -122,6 +140,11 @@ export function renderReport(w: WalkSummary, tasks: (run: string) => RunSummary 
   if (open.length === 0) out.push('None.');
   else for (const o of open) out.push(`- ${o}`);
   out.push('');
+  if (fixed.size) {
+    out.push('## Fixed during the walkthrough', '');
+    for (const [i, j] of fixed) out.push(`- Step "${md(w.steps[i].title)}" ${OUTCOME_WORD[w.steps[i].status]}${w.steps[i].value ? `: ${md(w.steps[i].value!)}` : ''}; step "${md(w.steps[j].title)}" passed after it${w.steps[j].value ? `: ${md(w.steps[j].value!)}` : ''}`);
+    out.push('');
+  }
   return out.join('\n');
 }
 

@@ -111,7 +111,7 @@ export class ChecklistService implements ChecklistServiceLike {
 
   report(runPrefix: string): { summary: WalkSummary; markdown: string } {
     const summary = findWalk(this.journal, runPrefix);
-    return { summary, markdown: renderReport(summary, (r) => this.taskRun(r), this.actionsDuring(summary)) };
+    return { summary, markdown: renderReport(summary, (r) => this.taskRun(r), this.actionsDuring(summary), this.conditionsOf(summary.checklist)) };
   }
 
   /**
@@ -154,9 +154,18 @@ export class ChecklistService implements ChecklistServiceLike {
     return out.sort((a, b) => a.ts.localeCompare(b.ts));
   }
 
+  /** Each check's and gate's condition, as a key, from the checklist as it is loaded now (none if it is gone). */
+  private conditionsOf(id: string): Map<string, string> {
+    try {
+      return new Map(this.checklist(id).steps.flatMap((s) => (s.kind === 'check' || s.kind === 'gate' ? [[s.id, JSON.stringify(s.condition)] as const] : [])));
+    } catch {
+      return new Map();
+    }
+  }
+
   finish(w: WalkHandle, outcome: WalkOutcome, health: Health | null): string {
     w.end(outcome, health);
-    const markdown = renderReport(w.state, (r) => this.taskRun(r), this.actionsDuring(w.state));
+    const markdown = renderReport(w.state, (r) => this.taskRun(r), this.actionsDuring(w.state), this.conditionsOf(w.checklist.id));
     return writeReport(this.dir, w.run, markdown);
   }
 }
