@@ -165,14 +165,35 @@ export function scrollOutput(view: OutputView, delta: ScrollDelta, env: OutputEn
   return { follow: false, top };
 }
 
-/** Hard-wraps text to `width` columns, keeping every character (an exact command stays exact). */
+/**
+ * Wraps text to `width` columns at spaces, never inside a word or a pid (issue 13 §4), keeping
+ * every character (the space stays at the end of its line, so the lines joined are the command
+ * exactly as it runs). Only a token longer than the width is cut, at the width.
+ */
 export function hardWrap(text: string, width: number): string[] {
   const w = Math.max(1, width);
   const out: string[] = [];
   for (const raw of text.split('\n')) {
-    const chars = [...raw];
-    if (chars.length === 0) out.push('');
-    for (let i = 0; i < chars.length; i += w) out.push(chars.slice(i, i + w).join(''));
+    let rest = [...raw];
+    if (rest.length === 0) out.push('');
+    while (rest.length > w) {
+      // the last space that leaves a line of at most w characters, the space included
+      let cut = -1;
+      for (let i = Math.min(w - 1, rest.length - 1); i > 0; i--) {
+        if (rest[i] === ' ') {
+          cut = i;
+          break;
+        }
+      }
+      if (cut > 0) {
+        out.push(rest.slice(0, cut + 1).join(''));
+        rest = rest.slice(cut + 1);
+      } else {
+        out.push(rest.slice(0, w).join(''));
+        rest = rest.slice(w);
+      }
+    }
+    if (rest.length) out.push(rest.join(''));
   }
   return out;
 }
