@@ -96,8 +96,12 @@ async function planSetting(io: PlanIO): Promise<PlanFindings> {
 const RELOAD = 'SELECT pg_reload_conf()';
 const POLLS = 30;
 
-/** After a reload: the value as SHOW prints it, once it is `want` (or pending a restart, or after 3 s). */
-async function afterReload(io: StepIO, name: string, done: (shown: string) => boolean): Promise<{ shown: string; pendingRestart: boolean }> {
+/**
+ * After a reload: the value as SHOW prints it and pending_restart, once `done` says they are what
+ * was wanted (or after 3 s). The reload is asynchronous: until the server has read the files,
+ * both still say what they said before it.
+ */
+async function afterReload(io: StepIO, name: string, done: (shown: string, pendingRestart: boolean) => boolean): Promise<{ shown: string; pendingRestart: boolean }> {
   // the reload reaches this session when it starts its next statement; give it a moment
   let shown = '';
   let pendingRestart = false;
@@ -105,7 +109,7 @@ async function afterReload(io: StepIO, name: string, done: (shown: string) => bo
     const r = await io.sql('SELECT current_setting($1) AS shown, pending_restart FROM pg_settings WHERE name = $1', [name]);
     shown = String(r.rows[0]?.shown ?? '');
     pendingRestart = r.rows[0]?.pending_restart === true;
-    if (pendingRestart || done(shown)) break;
+    if (done(shown, pendingRestart)) break;
     await new Promise((res) => setTimeout(res, 100));
   }
   return { shown, pendingRestart };
@@ -174,7 +178,7 @@ export const setSetting: TaskDef = {
             const context = String(ctx.values.context ?? '');
             const exact = ctx.values.exact !== false;
             const took = (now: string) => expected === undefined || now === expected || (!exact && now !== before);
-            const { shown, pendingRestart } = await afterReload(io, name, took);
+            const { shown, pendingRestart } = await afterReload(io, name, (now, pending) => pending || took(now));
             if (pendingRestart) {
               io.log(`${name} is still ${shown}: ${expected ?? String(ctx.params.value)} is written to postgresql.auto.conf and takes effect after a server restart (pending_restart); not applied yet`, 'err');
               return { applied: false, pendingRestart: true, now: shown };
@@ -204,7 +208,9 @@ export const setSetting: TaskDef = {
           run: async (io) => {
             for (const s of statements) await io.sql(s);
             const before = ctx.values.previousShown as string | undefined;
-            const { shown, pendingRestart } = await afterReload(io, name, (now) => before === undefined || now === before);
+            // put back: the value as before and, once the reload is read, no restart pending (a
+            // postmaster setting shows its old value throughout; only pending_restart moves)
+            const { shown, pendingRestart } = await afterReload(io, name, (now, pending) => (before === undefined || now === before) && !pending);
             if (pendingRestart) io.log(`${name} is ${shown} in the running server; postgresql.auto.conf is put back, which takes effect after a server restart (pending_restart)`, 'err');
             else io.log(`${name} is back to ${shown}`);
           },
