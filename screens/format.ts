@@ -64,6 +64,19 @@ export function fit(s: string, n: number): string {
   return s.padEnd(n, ' ');
 }
 
+/**
+ * Shortens text to `width` characters in its middle, never its end (issue 13 §4): a target's
+ * database is at the end of it, its host and port before, so a cut target still names them.
+ */
+export function shortenMiddle(s: string, width: number): string {
+  const chars = [...s];
+  const w = Math.max(1, Math.floor(width));
+  if (chars.length <= w) return s;
+  if (w <= 2) return chars.slice(-w).join('');
+  const tail = Math.ceil((w - 1) * 0.6);
+  return `${chars.slice(0, w - 1 - tail).join('')}…${chars.slice(-tail).join('')}`;
+}
+
 /** Word-wraps plain text to lines of at most `width` characters (long words are cut). */
 export function wrapWords(text: string, width: number): string[] {
   const out: string[] = [];

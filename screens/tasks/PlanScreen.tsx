@@ -1,6 +1,6 @@
 // The plan and its confirmation: every step with the exact command or SQL it runs and its undo,
 // scrollable; under it the prompt the task's risk asks for.
-import { clean, wrapWords } from '../format';
+import { clean, lineWidth, shortenMiddle, wrapWords } from '../format';
 import type { Line } from '../panels';
 import { bodyHeight, fitFrame, footer, Frame } from './Frame';
 import { clampTop, hardWrap, riskSeg } from './model';
@@ -57,6 +57,11 @@ export function planBodyLines(route: PlanRoute, columns: number): Line[] {
   return out;
 }
 
+/** "on <target>": host, port and database always shown, the middle shortened when it is too long. */
+function onLine(target: string, columns: number): Line {
+  return [{ text: `   on ${shortenMiddle(clean(target), Math.max(8, columns - 6))}`, bold: true }];
+}
+
 function promptLines(route: PlanRoute, target: string, columns: number): Line[] {
   const out: Line[] = [];
   if (route.error) out.push([{ text: `! ${clean(route.error)}`, status: 'CRITICAL', bold: true }]);
@@ -71,21 +76,27 @@ function promptLines(route: PlanRoute, target: string, columns: number): Line[] 
   else if (g?.state === 'reading') out.push([{ text: `reading the plan of ${id}… (the confirmation comes once it is read)`, bold: true }]);
   else if (route.starting) out.push([{ text: `starting ${id}…`, bold: true }]);
   else if (route.confirm.kind === 'none') out.push([{ text: 'Low risk: Enter runs it, Esc goes back.', bold: true }]);
-  else if (route.confirm.kind === 'yes-no')
-    out.push([
+  else if (route.confirm.kind === 'yes-no') {
+    const ask: Line = [
       riskSeg(route.task.risk),
       { text: ` Run ${id}? `, bold: true },
       { text: '[y/N]', bold: true },
       ...(irreversible ? [{ text: ' · it has an IRREVERSIBLE step', status: 'CRITICAL' as const, bold: true }] : []),
-      { text: ` · on ${clean(target)}` },
-    ]);
-  else
-    out.push([
-      riskSeg(route.task.risk),
-      { text: ` type ${route.confirm.what} "${clean(route.confirm.word)}" to run it: `, bold: true },
-      { text: clean(route.typed) },
-      { text: '█' },
-    ]);
+    ];
+    const on = ` · on ${clean(target)}`;
+    // the target on the same line when it fits, else on a line of its own, shortened in its middle
+    if (lineWidth(ask) + lineWidth([{ text: on }]) <= columns) out.push([...ask, { text: on }]);
+    else out.push(ask, onLine(target, columns));
+  } else
+    out.push(
+      [
+        riskSeg(route.task.risk),
+        { text: ` type ${route.confirm.what} "${clean(route.confirm.word)}" to run it: `, bold: true },
+        { text: clean(route.typed) },
+        { text: '█' },
+      ],
+      onLine(target, columns),
+    );
   return out;
 }
 
@@ -100,13 +111,11 @@ export function planLines({ route, hints, target, notice, columns, rows }: Omit<
   const prompt = promptLines(route, target, columns);
   const height = Math.max(1, bodyHeight(rows) - prompt.length - 1);
   const top = clampTop(route.top, all.length, height);
-  const header: Line = [
-    { text: 'Plan', bold: true },
-    { text: ` · ${clean(route.task.id)} ` },
-    riskSeg(route.task.risk),
-    { text: ` · ${route.steps.length} step${route.steps.length === 1 ? '' : 's'} · on ${clean(target)}` },
-    ...(all.length > height ? [{ text: ` · [${top + 1}-${Math.min(all.length, top + height)}/${all.length}]` }] : []),
-  ];
+  const head: Line = [{ text: 'Plan', bold: true }, { text: ` · ${clean(route.task.id)} ` }, riskSeg(route.task.risk), { text: ` · ${route.steps.length} step${route.steps.length === 1 ? '' : 's'} · on ` }];
+  const range: Line = all.length > height ? [{ text: ` · [${top + 1}-${Math.min(all.length, top + height)}/${all.length}]` }] : [];
+  // the target takes what the rest leaves, shortened in its middle: its database stays in view
+  const room = columns - lineWidth(head) - lineWidth(range);
+  const header: Line = [...head, { text: shortenMiddle(clean(target), Math.max(8, room)) }, ...range];
   const body = [...all.slice(top, top + height)];
   while (body.length < Math.min(height, all.length)) body.push([]);
   body.push([], ...prompt);
