@@ -7,7 +7,7 @@ import type { Status } from '../../src/types';
 import { clean, fit, formatDuration, plainText, wrapWords } from '../format';
 import type { Line, Seg } from '../panels';
 import { bodyHeight, fitFrame, footer, Frame } from './Frame';
-import { outputTop, riskSeg, windowAround, type OutputEnv } from './model';
+import { hardWrap, outputTop, riskSeg, windowAround, type OutputEnv } from './model';
 import type { RunRoute } from './state';
 
 export interface RunScreenProps {
@@ -128,16 +128,33 @@ export function runLines({ route, hints, notice, columns, rows, now = Date.now()
   const out = state.output;
   const env: OutputEnv = { height: outputH, total: out.total, kept: out.length };
   const first = outputTop(route.view, env);
+  // each output line wraps at spaces into as many rows as it needs (issue 13 §4), every character
+  // kept; following, the newest lines fill the rows from the bottom, held, the window starts at its
+  // first line. The range counts output lines, as scrolling does.
+  const width = Math.max(10, Math.floor(columns));
   const lines = route.view.follow ? out.lines(outputH) : out.lines(out.total - first).slice(0, outputH);
-  const range = lines.length ? `${first + 1}-${first + lines.length} of ${out.total}` : 'none yet';
+  const wrapped: Line[][] = [];
+  let used = 0;
+  const order = route.view.follow ? [...lines.keys()].reverse() : [...lines.keys()];
+  for (const i of order) {
+    if (used >= outputH) break;
+    const text = plainText(lines[i]);
+    const status = text.startsWith('! ') || text.startsWith('✗ ') ? ('WARNING' as const) : undefined;
+    const r = hardWrap(text, width).map((t): Line => [{ text: t, status }]);
+    if (route.view.follow) wrapped.unshift(r);
+    else wrapped.push(r);
+    used += r.length;
+  }
+  let outRows = wrapped.flat();
+  // a line taller than the rows left shows its end when following, its start when held
+  if (outRows.length > outputH) outRows = route.view.follow ? outRows.slice(outRows.length - outputH) : outRows.slice(0, outputH);
+  const from = route.view.follow ? out.total - wrapped.length : first;
+  const range = wrapped.length ? `${from + 1}-${from + wrapped.length} of ${out.total}` : 'none yet';
   body.push([
     { text: '── output ', bold: true },
     route.view.follow ? { text: `· following · lines ${range} ──` } : { text: `· held at lines ${range} · End follows ──`, status: 'WARNING', bold: true },
   ]);
-  for (const l of lines) {
-    const text = plainText(l);
-    body.push([{ text, status: text.startsWith('! ') || text.startsWith('✗ ') ? 'WARNING' : undefined }]);
-  }
+  body.push(...outRows);
   while (body.length < stepsH + progress.length + 1 + outputH) body.push([]);
   if (route.result !== null) body.push([{ text: clean(route.result), bold: true }]);
   return fitFrame(header, body, footer(hints, notice), rows);
