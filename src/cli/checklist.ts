@@ -14,6 +14,7 @@ import type { Checklist, ChecklistStep } from '../checklists/model';
 import { ChecklistService, type Health } from '../checklists/service';
 import { checkInput, findWalk, isSettled, type Need, type WalkAnswer, type WalkHandle, type WalkReply, type Walkthrough } from '../checklists/walkthrough';
 import { availableTasks, openSession, refuseReadOnly, sessionRunner, watchSignals } from './run';
+import { readTaskPlan, type TaskPlan } from '../tasks/session';
 
 /** Exit codes of a headless walkthrough. */
 export const CHECKLIST_EXIT = { ok: 0, checksFailed: 1, stopped: 2, manual: 3 } as const;
@@ -131,11 +132,26 @@ async function runTaskStep(settings: Settings, service: ChecklistService, w: Wal
     return 'refused';
   }
   const params = parseParams(task, run.params);
+  // the plan is read before the task runs, as ops run reads it (issue 13 §1): a refusal (a bad
+  // value, a setting that needs a restart, no backup directory) stops the step before it starts
+  let plan: TaskPlan;
+  try {
+    plan = await readTaskPlan(settings, task, params);
+  } catch (err) {
+    w.taskNotStarted(i, `reading the plan: ${(err as Error).message.split('\n')[0]}`);
+    return 'not started';
+  }
+  if (plan.findings?.refusal) {
+    print(`[REFUSED] ${step.id}: ${task.id}: ${plan.findings.refusal}\n`);
+    w.taskNotStarted(i, plan.findings.refusal);
+    return 'refused';
+  }
   const journal = new Journal(undefined, { secrets: settings.target.secrets });
   const runId = journal.newRunId(task.id);
   // journaled before the task starts: a crash from here on shows the run it belongs to
   w.taskStarted(i, runId, task.id);
   print(`[RUNNING] ${step.id}: ${task.title} (run ${runId})\n`);
+  for (const l of plan.findings?.lines ?? []) print(`  plan: ${l}\n`);
   const t0 = Date.now();
   let outcome = 'failed';
   try {

@@ -246,6 +246,14 @@ export async function resumeCommand(settings: Settings, builtins: readonly TaskD
   const uncertain = probe.outcomeUnknown(from);
   print(`run ${runId}: ${task.title}, ${summary.outcome}. Going on from step ${from + 1}: ${task.steps[from].title}` +
     `${uncertain ? ' (its end was never recorded: it may have run)' : probe.state.steps[from].status !== 'pending' ? ` (it ${probe.state.steps[from].status}: it runs again)` : ''}\n`);
+  // the plan is read again before anything runs (issue 13 §1). With no step done yet, a refusal
+  // stops the resume as it would stop the run; once steps are done, the reading describes what they
+  // changed (a dropped index is gone), so a refusal is said and the resume goes on.
+  const reading = await readTaskPlan(settings, task, params);
+  const anyDone = probe.state.steps.slice(0, from).some((s) => s.status === 'ok');
+  if (reading.findings?.refusal && !anyDone) throw new UserError(`run --resume ${runId}: ${task.id}: ${reading.findings.refusal}`, 1);
+  for (const l of reading.findings?.lines ?? []) print(`plan: ${l}\n`);
+  if (reading.findings?.refusal) print(`plan: the reading now says "${reading.findings.refusal}" (steps 1-${from} are done; going on)\n`);
   if (uncertain) {
     // a step that may have run is never run again unasked, and never while its processes live
     const st = summary.steps[from] as { pgid?: number | null } | undefined;

@@ -316,6 +316,29 @@ steps:
     expect(again.code).toBe(0);
   });
 
+  it('a task step reads its plan first: a value the server refuses stops the step before anything runs', async () => {
+    const { env, state, conf } = setup();
+    writeChecklist(
+      conf.dir,
+      'bad-setting',
+      `id: bad-setting
+title: Bad setting
+steps:
+  - { id: set-mem, kind: task, title: Raise work_mem, task: set-setting, params: { name: work_mem, value: lots } }
+  - { id: after, kind: confirm, title: Never reached }
+`,
+    );
+    const r = await runOps(['checklist', 'run', 'bad-setting', '--yes'], { env, timeoutMs: 60_000 });
+    expect(r.stdout).toMatch(/^\[REFUSED\] set-mem: set-setting: .*work_mem.*lots/m);
+    expect(r.stdout).not.toMatch(/\[RUNNING\] set-mem/);
+    expect(r.code).not.toBe(0);
+    // no task run was started, so there is nothing to roll back
+    const history = JSON.parse((await runOps(['history', '--json'], { env })).stdout) as unknown[];
+    expect(history).toEqual([]);
+    const step = journal(state).find((e) => e.type === 'cl.step' && e.step === 'set-mem')!;
+    expect(JSON.stringify(step)).toMatch(/lots/);
+  });
+
   it('a malformed checklist file is named with its line, and is not half-loaded', async () => {
     const { env, conf } = setup();
     writeChecklist(

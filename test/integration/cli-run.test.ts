@@ -272,6 +272,8 @@ describe('an SSH drop mid-run (SIGHUP)', () => {
     const resumed = await runOps(['run', '--resume', runs[0].run, '--yes'], { env });
     expect(resumed.stderr).toBe('');
     expect(resumed.stdout).toContain('Going on from step 3: ');
+    // the plan is read again before the resume runs: the backup directory and its free space
+    expect(resumed.stdout).toMatch(new RegExp(`^plan: .*${backups.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
     expect(resumed.code).toBe(0);
     const after = JSON.parse((await runOps(['history', '--json'], { env })).stdout).find((r: { run: string }) => r.run === runs[0].run);
     expect(after.outcome).toBe('succeeded');
