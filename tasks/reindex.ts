@@ -322,6 +322,7 @@ export const reindexConcurrently: TaskDef = {
         };
       },
       rollback: (ctx) => cleanup(ctx),
+      cleanupOnly: true,
     },
     {
       id: 'reindex',
@@ -354,6 +355,7 @@ export const reindexConcurrently: TaskDef = {
         };
       },
       rollback: (ctx) => cleanup(ctx),
+      cleanupOnly: true,
     },
   ],
 };

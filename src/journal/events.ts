@@ -24,6 +24,8 @@ export interface StepPlan {
   irreversible: boolean;
   /** its undo only deletes the run's own output (a backup's dump): a succeeded run needs no attention */
   discardsOutput?: boolean;
+  /** its undo only clears what a failed attempt leaves: a succeeded run needs no attention */
+  cleanupOnly?: boolean;
 }
 
 export interface RunStartEvent extends EventBase {

@@ -246,7 +246,7 @@ function operatorFits(op: unknown): boolean {
 }
 
 function planFits(p: unknown): boolean {
-  return isObj(p) && str(p.id) && str(p.title) && strOrNull(p.rollback) && typeof p.irreversible === 'boolean' && (p.discardsOutput === undefined || typeof p.discardsOutput === 'boolean');
+  return isObj(p) && str(p.id) && str(p.title) && strOrNull(p.rollback) && typeof p.irreversible === 'boolean' && (p.discardsOutput === undefined || typeof p.discardsOutput === 'boolean') && (p.cleanupOnly === undefined || typeof p.cleanupOnly === 'boolean');
 }
 
 /**

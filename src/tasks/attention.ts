@@ -17,7 +17,8 @@ export interface AttentionOptions {
 /**
  * Runs that still have something to undo, or that never ended cleanly; newest first, each with
  * what it changed (runChanged). A succeeded run whose pending undos only delete its own output
- * (StepDef.discardsOutput: a backup's rm -f of its dump) is left out: it stays in the history.
+ * (StepDef.discardsOutput: a backup's rm -f of its dump), or only clear what a failed attempt leaves
+ * (StepDef.cleanupOnly: REINDEX CONCURRENTLY's INVALID indexes), is left out: it stays in the history.
  */
 export function runsNeedingAttention(journal: Journal, opts: AttentionOptions | number = {}): AttentionRun[] {
   const { limit = 50, tasks = [] } = typeof opts === 'number' ? { limit: opts } : opts;
@@ -38,18 +39,20 @@ export function runsNeedingAttention(journal: Journal, opts: AttentionOptions | 
 }
 
 /**
- * Whether all a run has left to undo deletes what it produced: it succeeded, and each pending
- * undo's step is marked discardsOutput, in its run.start (when journaled) or its definition.
+ * Whether a succeeded run has nothing left that needs undoing: each pending undo's step is marked
+ * discardsOutput (it deletes the run's own output) or cleanupOnly (it clears what a failed attempt
+ * leaves), in its run.start (when journaled) or its definition.
  */
 function onlyDiscardsOutput(r: RunSummary, task: Pick<TaskDef, 'steps'> | undefined, events: readonly JournalEvent[]): boolean {
   if (r.outcome !== 'succeeded' || r.pendingRollbacks === 0) return false;
   const start = events.find((e) => e.type === 'run.start');
-  const planned = start && start.type === 'run.start' && Array.isArray(start.steps) ? (start.steps as { id?: unknown; discardsOutput?: unknown }[]) : [];
+  const planned = start && start.type === 'run.start' && Array.isArray(start.steps) ? (start.steps as { id?: unknown; discardsOutput?: unknown; cleanupOnly?: unknown }[]) : [];
   const pending = r.steps.filter((s) => s.status === 'ok' && s.rollback !== null && !s.rolledBack);
   return pending.every((s) => {
-    const journaled = planned.find((p) => p && p.id === s.id)?.discardsOutput;
-    if (typeof journaled === 'boolean') return journaled;
-    return task?.steps.find((d) => d.id === s.id)?.discardsOutput === true;
+    const p = planned.find((x) => x && x.id === s.id);
+    if (p && (typeof p.discardsOutput === 'boolean' || typeof p.cleanupOnly === 'boolean')) return p.discardsOutput === true || p.cleanupOnly === true;
+    const d = task?.steps.find((x) => x.id === s.id);
+    return d?.discardsOutput === true || d?.cleanupOnly === true;
   });
 }
 

@@ -87,13 +87,15 @@ export class TaskRunner implements RunnerLike {
       target: this.opts.target.display,
       operator: this.opts.operator ?? null,
       // discardsOutput: an undo that only deletes the run's own output (a backup's dump); such a
-      // succeeded run needs no attention (src/tasks/attention.ts), whatever later versions declare
+      // succeeded run needs no attention (src/tasks/attention.ts), whatever later versions declare;
+      // cleanupOnly the same, for an undo that only clears what a failed attempt leaves
       steps: this.plan().map((p, i) => ({
         id: p.id,
         title: p.title,
         rollback: p.rollback,
         irreversible: p.irreversible,
         ...(task.steps[i]?.discardsOutput ? { discardsOutput: true } : {}),
+        ...(task.steps[i]?.cleanupOnly ? { cleanupOnly: true } : {}),
       })),
       dryRun: false,
     });

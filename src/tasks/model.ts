@@ -91,6 +91,12 @@ export interface StepDef {
    * stays in the history, and its undo can still be run from there.
    */
   discardsOutput?: boolean;
+  /**
+   * Its rollback only clears what a failed or cancelled attempt leaves behind (REINDEX
+   * CONCURRENTLY's INVALID _ccnew indexes): once the run succeeded, it has nothing of the step to
+   * undo, so such a run needs no attention either. It stays in the history.
+   */
+  cleanupOnly?: boolean;
 }
 
 export interface StepResult {

@@ -106,6 +106,19 @@ describe('what a run changed, from the journal', () => {
     expect(journal.runs().map((r) => r.run)).toEqual([run]);
   });
 
+  it('reindex-concurrently: a succeeded one is not needing attention (its undos only clear a failed attempt), a failed one is', () => {
+    const index = { kind: 'index', schema: 'public', name: 'x', indexes: [{ schema: 'public', name: 'x' }], tableOids: ['1'] };
+    const steps: Step[] = [
+      { id: 'check', title: 'Find the index and check free space', rollback: 'DROP INDEX CONCURRENTLY IF EXISTS leftovers of public.x', values: { resolved: index, sizeBefore: 8192 } },
+      { id: 'reindex', title: 'REINDEX CONCURRENTLY', rollback: 'DROP INDEX CONCURRENTLY IF EXISTS leftovers of public.x', values: { sizeAfter: 8192 } },
+    ];
+    const done = journalRun('reindex-concurrently', { index: 'public.x' }, steps);
+    expect(attention()).toEqual([]);
+    expect(journal.runs().map((r) => r.run)).toEqual([done]);
+    const failed = journalRun('reindex-concurrently', { index: 'public.x' }, steps.slice(0, 1), 'failed', '2026-12-02T11:00:00.000Z');
+    expect(attention().map((r) => r.run)).toEqual([failed]);
+  });
+
   it('backup: a failed one is listed, with its file and size', () => {
     journalRun('backup', {}, backupSteps(true).slice(0, 3), 'failed');
     const [r] = attention();
