@@ -159,6 +159,33 @@ const seaOptional = {
       contents: `const e = new Error(${JSON.stringify(`Cannot find module '${args.path}' (not in the single executable)`)}); e.code = 'MODULE_NOT_FOUND'; throw e;`,
       loader: 'js',
     }));
+  },
+};
+
+// node-postgres asks whether it runs on Cloudflare Workers by making a `new Response(...)`: in
+// Node 20 that loads undici, 60 ms of the console's start-up (issue 14). Under Node it never does.
+const PG_STREAM = {
+  file: /pg[\\/]lib[\\/]stream\.js$/,
+  find: 'function isCloudflareRuntime() {',
+  replace: "function isCloudflareRuntime() {\n  if (typeof process === 'object' && process.release && process.release.name === 'node') return false;",
+};
+const patchPg = {
+  name: 'patch-pg',
+  setup(b) {
+    b.onLoad({ filter: PG_STREAM.file }, async (args) => {
+      const src = await readFile(args.path, 'utf8');
+      if (src.split(PG_STREAM.find).length !== 2) throw new Error(`pg changed: review the patch for ${args.path} in build.mjs`);
+      return { contents: src.replace(PG_STREAM.find, () => PG_STREAM.replace), loader: 'js' };
+    });
+  },
+};
+
+// Both builds load yoga's WebAssembly synchronously (above). Its own loader asks `typeof fetch`
+// first, and in Node 20 the first look at the global fetch loads undici: 65 ms of the console's
+// start-up compiling node's internal modules (issue 14), for a fetch it never makes.
+const yogaSync = {
+  name: 'yoga-sync',
+  setup(b) {
     b.onLoad({ filter: YOGA_INDEX }, (args) => yogaWithoutAwait(args.path));
   },
 };
@@ -204,7 +231,7 @@ if (!seaOut) {
     banner: {
       js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
     },
-    plugins: [patchInk, patchWidestLine],
+    plugins: [patchInk, patchWidestLine, yogaSync, patchPg],
   });
 } else {
   // The drill's planted sessions re-run `ops` as `execPath argv[1] __drill-sessions URL`
@@ -228,6 +255,6 @@ if (!seaOut) {
         `if (process.argv[3] === '${SESSIONS_COMMAND}') process.argv.splice(2, 1);`,
       ].join('\n'),
     },
-    plugins: [patchInk, patchWidestLine, seaOptional],
+    plugins: [patchInk, patchWidestLine, seaOptional, yogaSync, patchPg],
   });
 }

@@ -38,6 +38,9 @@ async function importConsoleOutsideCi(): Promise<typeof import('../screens/conso
   }
 }
 
+/** How long the first frame waits for the monitor's first round, at most. */
+const FIRST_FRAME_WAIT_MS = 500;
+
 /** The signals that end the console while its UI loads, and the exit code of each. */
 const EARLY_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -99,9 +102,23 @@ export async function openConsole(services: Services, settings: Settings, walk: 
   });
   // Draw a first line at once: loading the UI (ink, react, yoga) takes a few hundred ms.
   const handOver = drawEarlyHeader(monitor.getState().hostname, settings.target.name, settings.target.display);
-  // the monitor starts once the UI is up: its first CPU sample would otherwise measure
-  // the console's own start-up as host load
-  const { runConsole } = await importConsoleOutsideCi();
+  // The monitor starts before the UI loads (issue 14): its first round (the PostgreSQL connection,
+  // the host's CPU interval) runs while ink, react and yoga compile, so the first frame with data
+  // does not wait for both one after the other. The host probe leaves the console's own CPU
+  // (this start-up included) out of its first interval (src/probes/host.ts).
+  monitor.start();
+  let ui: typeof import('../screens/console');
+  try {
+    ui = await importConsoleOutsideCi();
+  } catch (err) {
+    await monitor.stop().catch(() => undefined);
+    throw err;
+  }
+  // The first frame waits for the first round (at most its settle window, 250 ms, and 500 ms in
+  // all): drawn earlier, it has no figures, and ink's 10-a-second throttle then holds the frame
+  // with the data back by up to 100 ms more. The header above says "starting…" meanwhile.
+  await monitor.firstReport(FIRST_FRAME_WAIT_MS);
+  const { runConsole } = ui;
   const service = services.taskService(settings);
   const running = runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about, start });
   // the console restores the terminal from here on: its handlers are on before these go, so a

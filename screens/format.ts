@@ -103,8 +103,37 @@ export function wrapWords(text: string, width: number): string[] {
 // ---------------------------------------------------------------- wrapping styled lines
 /** Terminal columns a text takes (wide characters count twice), as Ink measures it. */
 export function textWidth(s: string): number {
-  // the common case, plain ASCII, without the full measure
-  return /^[\x20-\x7e]*$/.test(s) ? s.length : stringWidth(s);
+  // the common case, characters one column wide each (ASCII and the marks the screens draw: · ▶ ▁
+  // █ ░ ✓ ✗ ⚠ ↶ …), counted without the full measure: string-width segments graphemes and tests
+  // emoji, about 90 µs a dashboard line (issue 14). Anything else takes the full measure.
+  for (let i = 0; i < s.length; i++) {
+    if (!isNarrow(s.charCodeAt(i))) return stringWidth(s);
+  }
+  return s.length;
+}
+
+/**
+ * UTF-16 units that are one column wide on their own, as string-width measures them (test/unit/
+ * text-width.test.ts checks every one): printable ASCII, Latin-1 and Latin Extended, general
+ * punctuation, arrows, mathematical operators, box drawing, blocks and geometric shapes (but ◽ ◾, wide),
+ * and
+ * ✓ ✗ ⚠. A combining mark, a variation selector or a surrogate is not in it.
+ */
+export function isNarrow(c: number): boolean {
+  if (c >= 0x20 && c <= 0x7e) return true;
+  if (c < 0xa0) return false;
+  return (
+    (c <= 0x2ff && c !== 0xad) ||
+    (c >= 0x2010 && c <= 0x2027) ||
+    (c >= 0x2030 && c <= 0x205e) ||
+    (c >= 0x2190 && c <= 0x21ff) ||
+    (c >= 0x2200 && c <= 0x22ff) ||
+    (c >= 0x2500 && c <= 0x25fc) ||
+    c === 0x25ff ||
+    c === 0x2713 ||
+    c === 0x2717 ||
+    c === 0x26a0
+  );
 }
 
 /** The width of a line of segments on screen. */

@@ -78,6 +78,26 @@ export class Monitor implements MonitorLike {
 
   getState = (): MonitorState => this.state;
 
+  /**
+   * Resolves once the first round has published (at most SETTLE_MAX_MS after start, whatever a
+   * source does), or after `maxWaitMs`. The console draws its first frame then, with the data.
+   */
+  firstReport(maxWaitMs: number): Promise<void> {
+    if (this.state.report) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      timer.unref?.();
+      const off = this.subscribe(() => {
+        if (this.state.report) done();
+      });
+    });
+  }
+
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
