@@ -85,19 +85,31 @@ export default class Output {`,
 ];
 
 // 6. widest-line measures every text node of every frame again (string-width, a regular
-//    expression per character beyond ASCII): its answers are kept, bounded as above.
+//    expression per character beyond ASCII): its answers are kept, bounded as above, and a text
+//    of one-column characters only (src/util/narrow.ts) is measured by its length.
 const WIDEST_LINE = {
   file: /widest-line[\\/]index\.js$/,
   find: 'export default function widestLine(string) {',
-  replace: `const WIDEST = new Map();
+  replace: `import { narrowWidth } from ${JSON.stringify(fileURLToPath(new URL('./src/util/narrow.ts', import.meta.url)))};
+const WIDEST = new Map();
 export default function widestLine(string) {
 	let w = WIDEST.get(string);
 	if (w === undefined) {
 		if (WIDEST.size > 5000) WIDEST.clear();
-		w = measureWidest(string);
+		w = fastWidest(string) ?? measureWidest(string);
 		WIDEST.set(string, w);
 	}
 	return w;
+}
+// lines of one-column characters only (src/util/narrow.ts) measure as their length
+function fastWidest(string) {
+	let widest = 0;
+	for (const line of string.split('\\n')) {
+		const w = narrowWidth(line);
+		if (w === null) return null;
+		if (w > widest) widest = w;
+	}
+	return widest;
 }
 function measureWidest(string) {`,
 };

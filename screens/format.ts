@@ -1,5 +1,8 @@
 // Display helpers for the screens: status markers, colours, sanitising, short figures and word wrapping.
 import stringWidth from 'string-width';
+import { isNarrow } from '../src/util/narrow';
+
+export { isNarrow };
 import type { Status } from '../src/types';
 import { sanitizeLine } from '../src/util/sanitize';
 import type { Line, Seg } from './line';
@@ -112,29 +115,6 @@ export function textWidth(s: string): number {
   return s.length;
 }
 
-/**
- * UTF-16 units that are one column wide on their own, as string-width measures them (test/unit/
- * text-width.test.ts checks every one): printable ASCII, Latin-1 and Latin Extended, general
- * punctuation, arrows, mathematical operators, box drawing, blocks and geometric shapes (but ◽ ◾, wide),
- * and
- * ✓ ✗ ⚠. A combining mark, a variation selector or a surrogate is not in it.
- */
-export function isNarrow(c: number): boolean {
-  if (c >= 0x20 && c <= 0x7e) return true;
-  if (c < 0xa0) return false;
-  return (
-    (c <= 0x2ff && c !== 0xad) ||
-    (c >= 0x2010 && c <= 0x2027) ||
-    (c >= 0x2030 && c <= 0x205e) ||
-    (c >= 0x2190 && c <= 0x21ff) ||
-    (c >= 0x2200 && c <= 0x22ff) ||
-    (c >= 0x2500 && c <= 0x25fc) ||
-    c === 0x25ff ||
-    c === 0x2713 ||
-    c === 0x2717 ||
-    c === 0x26a0
-  );
-}
 
 /** The width of a line of segments on screen. */
 export function lineWidth(line: Line): number {

@@ -4,6 +4,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { isNarrow, textWidth } from '../../screens/format';
+import { narrowWidth } from '../../src/util/narrow';
 
 describe('textWidth', () => {
   it('every unit the fast path counts as one column is one column to string-width', () => {
@@ -29,6 +30,13 @@ describe('textWidth', () => {
       '\u00ad soft hyphen',
       '',
     ];
-    for (const l of lines) expect(textWidth(l), l).toBe(stringWidth(l));
+    for (const l of lines) {
+      expect(textWidth(l), l).toBe(stringWidth(l));
+      // the patched widest-line's count (build.mjs): its length, or null for the full measure
+      const n = narrowWidth(l);
+      if (n !== null) expect(n, l).toBe(stringWidth(l));
+    }
+    expect(narrowWidth('漢字')).toBeNull();
+    expect(narrowWidth('cpu ▁▂ · ok')).toBe(11);
   });
 });
