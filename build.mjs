@@ -44,8 +44,10 @@ const INK_PATCHES = [
   },
   // 3. The frame's cost (issue 14). ink's Output keeps each line's styled characters and each
   //    string's width, but in caches of its own, and a new Output is made for every frame: the
-  //    caches outlive the frame here, bounded (emptied past 5,000 entries: a clock line is new
-  //    every second).
+  //    caches outlive the frame here, bounded: emptied past 1,000 entries, and the styled
+  //    characters (an object per character) past 300. With 5,000 each, an idle console's RSS
+  //    climbed from 75 to 104 MB over 10 minutes, filling them with lines of figures long gone;
+  //    with these it stays between 76 and 89 MB (docs/performance.md).
   {
     file: /ink[\\/]build[\\/]output\.js$/,
     find: '    caches = new OutputCaches();',
@@ -58,12 +60,13 @@ const INK_PATCHES = [
     file: /ink[\\/]build[\\/]output\.js$/,
     find: 'export default class Output {',
     replace: `import { fastRows } from ${JSON.stringify(fileURLToPath(new URL('./scripts/ink-rows.mjs', import.meta.url)))};
-const CACHE_MAX = 5000;
+const CACHE_MAX = 1000;
+const STYLED_MAX = 300;
 const SHARED_CACHES = new OutputCaches();
 for (const m of ['getStyledChars', 'getStringWidth', 'getWidestLine']) {
   const f = OutputCaches.prototype[m];
   OutputCaches.prototype[m] = function (x) {
-    if (this.styledChars.size > CACHE_MAX) this.styledChars.clear();
+    if (this.styledChars.size > STYLED_MAX) this.styledChars.clear();
     if (this.widths.size > CACHE_MAX) this.widths.clear();
     if (this.blockWidths.size > CACHE_MAX) this.blockWidths.clear();
     return f.call(this, x);
@@ -80,7 +83,7 @@ export default class Output {`,
   {
     file: /ink[\\/]build[\\/]measure-text\.js$/,
     find: '    cache.set(text, dimensions);',
-    replace: '    if (cache.size > 5000) cache.clear();\n    cache.set(text, dimensions);',
+    replace: '    if (cache.size > 1000) cache.clear();\n    cache.set(text, dimensions);',
   },
 ];
 
@@ -95,7 +98,7 @@ const WIDEST = new Map();
 export default function widestLine(string) {
 	let w = WIDEST.get(string);
 	if (w === undefined) {
-		if (WIDEST.size > 5000) WIDEST.clear();
+		if (WIDEST.size > 1000) WIDEST.clear();
 		w = fastWidest(string) ?? measureWidest(string);
 		WIDEST.set(string, w);
 	}

@@ -5,7 +5,7 @@
 // goes through the cells, the way ink does it. A frame with clipping is left to ink (null).
 // test/unit/ink-rows.test.ts holds it to ink's own Output.get() on the same writes.
 
-const CACHE_MAX = 5000;
+const CACHE_MAX = 1000;
 const ROWS = new Map();
 
 /**

@@ -9,7 +9,7 @@ import type {
   PgSequences,
   PgSequenceUse,
 } from '../types-outages';
-import { num, str, strOrNull } from './rows';
+import { byCode, num, str, strOrNull } from './rows';
 import type { Row, SlowRead } from './pg-outages-sql';
 
 interface SeqMeta {
@@ -102,7 +102,7 @@ export function sequenceUse(at: number, rows: ReturnType<typeof toSeqMeta>[], va
     // a cycling sequence feeding no column never runs out
     if (best && !(best.cycles && !best.column)) uses.push(best);
   }
-  uses.sort((a, b) => b.usedPct - a.usedPct || a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+  uses.sort((a, b) => b.usedPct - a.usedPct || byCode(a.schema, b.schema) || byCode(a.name, b.name));
   return { at, total: byOid.size, unreadable, unread, top: uses.slice(0, 20) };
 }
 

@@ -31,7 +31,7 @@ import type {
   PgSlot,
   PgXminHolder,
 } from '../types-outages';
-import { iso, num, numOrNull, str, strOrNull } from './rows';
+import { byCode, iso, num, numOrNull, str, strOrNull } from './rows';
 import { assembleTables, estimateWaiting, resolveWalDir, sequenceUse, toSeqMeta } from './pg-outages-rows';
 import { DETECT_SQL, MARK, SEQUENCES_SQL, TABLES_SQL, fastSql, oidList, type Meta, type Row, type SlowRead } from './pg-outages-sql';
 export { estimateWaiting, sequenceUse, walSegNo } from './pg-outages-rows';
@@ -301,13 +301,13 @@ export class OutageProbe {
     const disabled = re
       .filter((r) => r.kind === 'avoff')
       .map((r) => ({ schema: str(r.schema), name: str(r.name), deadTuples: num(r.n1), liveTuples: num(r.n2) }))
-      .sort((x, y) => y.deadTuples - x.deadTuples || x.schema.localeCompare(y.schema) || x.name.localeCompare(y.name));
+      .sort((x, y) => y.deadTuples - x.deadTuples || byCode(x.schema, y.schema) || byCode(x.name, y.name));
     let slowOut: PgOutages['slow'] = this.slowError && !slow ? { error: this.slowError } : null;
     if (slow) {
       const never = re
         .filter((r) => r.kind === 'never')
         .map((r) => ({ schema: str(r.schema), name: str(r.name), liveTuples: num(r.n2) }))
-        .sort((x, y) => y.liveTuples - x.liveTuples || x.schema.localeCompare(y.schema) || x.name.localeCompare(y.name));
+        .sort((x, y) => y.liveTuples - x.liveTuples || byCode(x.schema, y.schema) || byCode(x.name, y.name));
       const gone = slow.neverAnalyzed.top.length - never.length;
       slowOut = { ...slow.data, neverAnalyzed: { total: Math.max(never.length, slow.neverAnalyzed.total - gone), top: never } };
     }

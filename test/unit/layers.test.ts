@@ -12,6 +12,7 @@ const LAYERS = ['src', 'screens', 'tasks', 'bin'];
 const SCREEN_ALLOWED: Record<string, string> = {
   'src/util/sanitize.ts': 'the one sanitizer of outside text',
   'src/health/fixes.ts': 'which task fixes a finding (a pure reading of the report)',
+  'src/util/narrow.ts': 'which characters are one column wide (a pure function of a code unit)',
   'src/tasks/confirm.ts': 'the one confirmation policy',
   'src/tasks/progress.ts': 'the one progress policy: percent, ETA, the progress and lock-wait lines',
   'src/errors.ts': 'errorLine, the one-line form of an error',
