@@ -8,7 +8,8 @@
 // code, or with `user` when the row sets it).
 import pkg from '../package.json';
 import { parseCommandLine, USAGE, type ParsedArgs } from '../src/cli/args';
-import { parseOnly, runCheck } from '../src/cli/check';
+import { parseFormat, parseOnly, runCheck } from '../src/cli/check';
+import { writeAtomically } from '../src/cli/openmetrics';
 import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCommand, showChecklist } from '../src/cli/checklist';
 import { configCommand } from '../src/cli/config-cmd';
 import { completionCommand } from '../src/cli/completion';
@@ -47,9 +48,13 @@ const write = (s: string) => void process.stdout.write(s);
 async function check(args: ParsedArgs): Promise<number> {
   if (args.positionals.length) throw new UnknownError(`check: unexpected argument "${args.positionals[0]}"`);
   const only = parseOnly(args.only);
+  const format = parseFormat(args.format, args.json);
   const settings = services.settings(args.flags);
-  const result = await runCheck(settings, { json: args.json, only });
-  write(result.output);
+  const result = await runCheck(settings, { format, only });
+  // --output: the file is replaced whole (node_exporter's textfile collector reads it); the exit
+  // code still says the verdict
+  if (args.output !== undefined) writeAtomically(args.output, result.output);
+  else write(result.output);
   return result.exitCode;
 }
 

@@ -15,6 +15,9 @@ const OPTIONS = {
   // ops check, ops history
   json: { type: 'boolean' },
   only: { type: 'string' },
+  // ops check
+  format: { type: 'string' },
+  output: { type: 'string' },
   // ops run
   param: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
@@ -41,6 +44,10 @@ export interface ParsedArgs {
   version: boolean;
   json: boolean;
   only: string | undefined;
+  /** ops check --format nagios|json|openmetrics (--json is --format json) */
+  format: string | undefined;
+  /** ops check --output FILE: written atomically instead of printed */
+  output: string | undefined;
   params: string[];
   dryRun: boolean;
   yes: boolean;
@@ -94,6 +101,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     version: !!v.version,
     json: !!v.json,
     only: v.only,
+    format: nonEmpty('--format', v.format),
+    output: nonEmpty('--output', v.output),
     params: v.param ?? [],
     dryRun: !!v['dry-run'],
     yes: !!v.yes,
@@ -125,8 +134,10 @@ export const USAGE = `ops: a console for maintenance hosts
 
 Usage:
   ops                         the interactive console (live health dashboard)
-  ops check [--json] [--only GROUP,...]
-                              one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+  ops check [--json | --format nagios|json|openmetrics] [--only GROUP,...] [--output FILE]
+                              one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
+                              openmetrics for Prometheus, --output writes FILE atomically
+                              (node_exporter's textfile collector)
   ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes]
                               run a maintenance task (ops run, alone, lists them)
   ops run --resume RUN_ID [--yes]

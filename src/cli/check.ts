@@ -6,6 +6,7 @@ import { collectOnce } from '../monitor';
 import { CHECK_GROUPS, type Check, type CheckGroup, type HealthReport } from '../types';
 import { redact } from '../util/redact';
 import { sanitizeLine, terminalJson } from '../util/sanitize';
+import { openMetrics } from './openmetrics';
 
 export function parseOnly(only: string | undefined): Set<CheckGroup> | undefined {
   if (only === undefined) return undefined;
@@ -17,6 +18,18 @@ export function parseOnly(only: string | undefined): Set<CheckGroup> | undefined
     }
   }
   return new Set(groups as CheckGroup[]);
+}
+
+/** What `ops check` prints: the plugin lines, JSON, or OpenMetrics. */
+export type CheckFormat = 'nagios' | 'json' | 'openmetrics';
+const FORMATS: readonly CheckFormat[] = ['nagios', 'json', 'openmetrics'];
+
+/** --format and --json, checked: a bad value or a conflict is an UNKNOWN (3) usage error. */
+export function parseFormat(format: string | undefined, json: boolean): CheckFormat {
+  if (format === undefined) return json ? 'json' : 'nagios';
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UnknownError(`--format: unknown format "${format}" (formats: ${FORMATS.join(', ')})`);
+  if (json && format !== 'json') throw new UnknownError(`--json and --format ${format}: give one of them`);
+  return format as CheckFormat;
 }
 
 export interface CheckResult {
@@ -57,7 +70,8 @@ function outageFields(c: Check): object {
   return { ...(c.fix ? { fix: c.fix } : {}), ...(c.hint ? { hint: c.hint } : {}), ...(findings.length ? { findings } : {}) };
 }
 
-export async function runCheck(settings: Settings, opts: { json: boolean; only?: Set<CheckGroup> }): Promise<CheckResult> {
+export async function runCheck(settings: Settings, opts: { json?: boolean; format?: CheckFormat; only?: Set<CheckGroup> }): Promise<CheckResult> {
+  const format: CheckFormat = opts.format ?? (opts.json ? 'json' : 'nagios');
   const { report } = await collectOnce({ config: settings.config, target: settings.target, only: opts.only });
   const secrets = settings.target.secrets;
   // secrets out first, on the raw text (the sanitizer could change a secret's spelling), then
@@ -67,7 +81,9 @@ export async function runCheck(settings: Settings, opts: { json: boolean; only?:
     checks: report.checks.map((c) => ({ ...c, summary: redact(c.summary, secrets), subject: c.subject === null ? null : redact(c.subject, secrets) })),
   };
   let output: string;
-  if (opts.json) {
+  if (format === 'openmetrics') {
+    output = openMetrics(shown, redact(settings.target.name, secrets));
+  } else if (format === 'json') {
     // JSON escapes C0 itself; terminalJson escapes C1, DEL and bidi too, so `ops check --json` on a terminal is safe
     output = `${terminalJson(checkJson(shown, settings), 2)}\n`;
   } else {

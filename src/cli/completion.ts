@@ -20,7 +20,7 @@ export type WordKind = (typeof WORD_KINDS)[number];
 
 /** The commands `ops` completes (bin/main.ts COMMANDS, less the hidden ones), and each one's own flags. */
 export const COMPLETION_COMMANDS: Record<string, readonly string[]> = {
-  check: ['--json', '--only'],
+  check: ['--json', '--only', '--format', '--output'],
   run: ['--param', '--dry-run', '--yes', '--resume'],
   rollback: ['--yes'],
   history: ['--json', '--limit'],
@@ -44,6 +44,8 @@ const VALUE_FLAGS: Record<string, { words?: WordKind; values?: readonly string[]
   '--database': {},
   '--refresh': {},
   '--only': { values: CHECK_GROUPS, list: true },
+  '--format': { values: ['nagios', 'json', 'openmetrics'] },
+  '--output': {},
   '--param': {},
   '--limit': {},
   '--resume': { words: 'runs' },

@@ -33,3 +33,21 @@ export function ensureTmux(): void {
   process.stderr.write('[test set-up] tmux is missing: installing it for the end-to-end tests\n');
   aptInstall(['tmux']);
 }
+
+/**
+ * promtool (Debian's prometheus package), for the OpenMetrics tests. Installed as root when
+ * missing; the package's server is not left running (the tests need only its promtool).
+ * Returns the path, or null when it cannot be had here.
+ */
+export function ensurePromtool(): string | null {
+  if (!have('promtool')) {
+    process.stderr.write('[test set-up] promtool is missing: installing Debian\'s prometheus package for the OpenMetrics tests\n');
+    aptInstall(['prometheus']);
+    try {
+      execFileSync('sh', ['-c', 'pkill -x prometheus || true'], { stdio: 'ignore' });
+    } catch {
+      // nothing to stop
+    }
+  }
+  return have('promtool') ? 'promtool' : null;
+}

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startCluster, type Cluster } from './cluster';
-import { ensureTmux } from './ensure-tools';
+import { ensurePromtool, ensureTmux } from './ensure-tools';
 
 export interface TestPgServer {
   host: string;
@@ -65,6 +65,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ensureTmux();
   } catch {
     /* the e2e tests report a missing tmux */
+  }
+  try {
+    ensurePromtool();
+  } catch {
+    /* the OpenMetrics test says it cannot run without it */
   }
 
   let server: TestPgServer | null = null;
