@@ -47,7 +47,7 @@ const INK_PATCHES = [
   //    caches outlive the frame here, bounded: emptied past 1,000 entries, and the styled
   //    characters (an object per character) past 300. With 5,000 each, an idle console's RSS
   //    climbed from 75 to 104 MB over 10 minutes, filling them with lines of figures long gone;
-  //    with these it stays between 76 and 89 MB (docs/performance.md).
+  //    with these it stays between 77 and 87 MB (docs/performance.md).
   {
     file: /ink[\\/]build[\\/]output\.js$/,
     find: '    caches = new OutputCaches();',
