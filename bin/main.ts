@@ -14,11 +14,15 @@ import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCom
 import { configCommand } from '../src/cli/config-cmd';
 import { completionCommand } from '../src/cli/completion';
 import { historyCommand, showCommand } from '../src/cli/history';
-import { rollbackCommand } from '../src/cli/rollback';
+import { rollbackCommand, runsNeedingAttention } from '../src/cli/rollback';
+import { checklistJson, rollbackJson, runJson, withJsonResult } from '../src/cli/results';
+import { findWalk } from '../src/checklists/walk-journal';
 import { locksCommand, sessionsCommand } from '../src/cli/sessions';
 import { listTasks, resumeCommand, runCommand } from '../src/cli/run';
 import { ChecklistService } from '../src/checklists/service';
-import { resolveSettings } from '../src/config/load';
+import { resolveSettings, type Settings } from '../src/config/load';
+import { redact } from '../src/util/redact';
+import { terminalJson } from '../src/util/sanitize';
 import { runPlantedSessions, SESSIONS_COMMAND } from '../src/drill/sessions';
 import { UnknownError, UsageError, UserError } from '../src/errors';
 import { Journal, setJournalWarningHandler } from '../src/journal';
@@ -62,12 +66,23 @@ async function check(args: ParsedArgs): Promise<number> {
 async function run(args: ParsedArgs): Promise<number | void> {
   if (args.resume) {
     if (args.positionals.length) throw new UsageError('run --resume: give the run id only (the task and its parameters come from the journal)');
-    return resumeCommand(services.settings(args.flags), services.tasks, args.resume, { yes: args.yes });
+    const settings = services.settings(args.flags);
+    if (!args.json) return resumeCommand(settings, services.tasks, args.resume, { yes: args.yes });
+    return withJsonResult(
+      (capture) => resumeCommand(settings, services.tasks, args.resume!, { yes: args.yes, capture }, process.stderr),
+      (capture, exitCode, error) => redactDeep(runJson(capture.runId ? new Journal().summary(capture.runId) : null, { task: null, target: settings.target.display, exitCode, error }), settings),
+    );
   }
   if (!args.positionals[0]) return write(listTasks(services.tasks));
   if (args.positionals.length > 1) throw new UsageError(`run: unexpected argument "${args.positionals[1]}" (parameters go as --param KEY=VALUE)`);
   const settings = services.settings(args.flags);
-  return runCommand(settings, services.tasks, args.positionals[0], { params: args.params, dryRun: args.dryRun, yes: args.yes });
+  const flags = { params: args.params, dryRun: args.dryRun, yes: args.yes };
+  if (!args.json) return runCommand(settings, services.tasks, args.positionals[0], flags);
+  // --json: the human lines on standard error, one JSON result on standard output (Ansible)
+  return withJsonResult(
+    (capture) => runCommand(settings, services.tasks, args.positionals[0], { ...flags, capture }, process.stderr),
+    (capture, exitCode, error) => redactDeep(runJson(capture.runId ? new Journal().summary(capture.runId) : null, { task: args.positionals[0], target: settings.target.display, exitCode, error }), settings),
+  );
 }
 
 async function rollback(args: ParsedArgs): Promise<number> {
@@ -78,7 +93,22 @@ async function rollback(args: ParsedArgs): Promise<number> {
     await openConsole(services, settings, null, undefined, 'emergency-rollback');
     return 0;
   }
-  return rollbackCommand(settings, services.tasks, args.positionals[0], { yes: args.yes });
+  if (!args.json) return rollbackCommand(settings, services.tasks, args.positionals[0], { yes: args.yes });
+  if (!args.positionals[0]) {
+    // the runs that still have undos to apply, each as its run result
+    const journal = new Journal();
+    write(`${terminalJson(redactDeep(runsNeedingAttention(journal, { tasks: services.tasks }).map((r) => runJson(journal.summary(r.run) ?? r, { task: r.task, target: r.target, exitCode: 0 })), settings), 2)}\n`);
+    return 0;
+  }
+  return withJsonResult(
+    (capture) => rollbackCommand(settings, services.tasks, args.positionals[0], { yes: args.yes, capture }, process.stderr),
+    (capture, exitCode, error) => redactDeep(rollbackJson(capture.runId ? new Journal().summary(capture.runId) : null, capture, { target: settings.target.display, exitCode, error }), settings),
+  );
+}
+
+/** A JSON result with the target's secrets taken out of every string in it. */
+function redactDeep<T>(value: T, settings: Settings): T {
+  return JSON.parse(redact(JSON.stringify(value), settings.target.secrets)) as T;
 }
 
 function history(args: ParsedArgs): void {
@@ -100,7 +130,13 @@ async function checklist(args: ParsedArgs): Promise<number | void> {
   if (sub === undefined) return write(listChecklists(services.checklists(settings)));
   if (sub === 'run') {
     if (rest.length > 1) throw new UsageError(`checklist run: unexpected argument "${rest[1]}"`);
-    return checklistRunCommand(settings, services.checklists(settings), rest[0], { yes: args.yes, confirm: args.confirm, inputs: args.inputs });
+    const service = services.checklists(settings);
+    const flags = { yes: args.yes, confirm: args.confirm, inputs: args.inputs };
+    if (!args.json) return checklistRunCommand(settings, service, rest[0], flags);
+    return withJsonResult(
+      (capture) => checklistRunCommand(settings, service, rest[0], { ...flags, capture }, process.stderr),
+      (capture, exitCode, error) => redactDeep(checklistJson(capture.runId ? findWalk(service.journal, capture.runId) : null, (r) => service.taskRun(r), { checklist: rest[0] ?? null, target: settings.target.display, exitCode, error }), settings),
+    );
   }
   if (sub === 'show') {
     if (rest.length !== 1) throw new UsageError('checklist show: name one checklist');
@@ -111,7 +147,12 @@ async function checklist(args: ParsedArgs): Promise<number | void> {
     const service = services.checklists(settings);
     const id = rest[0] ?? service.unfinished()[0]?.run;
     if (!id) throw new UserError('checklist resume: no unfinished walkthrough to resume', 1);
-    return checklistResumeHeadless(settings, service, id, { yes: true, confirm: args.confirm, inputs: args.inputs });
+    const flags = { yes: true, confirm: args.confirm, inputs: args.inputs };
+    if (!args.json) return checklistResumeHeadless(settings, service, id, flags);
+    return withJsonResult(
+      (capture) => checklistResumeHeadless(settings, service, id, { ...flags, capture }, process.stderr),
+      (capture, exitCode, error) => redactDeep(checklistJson(capture.runId ? findWalk(service.journal, capture.runId) : null, (r) => service.taskRun(r), { checklist: null, target: settings.target.display, exitCode, error }), settings),
+    );
   }
   if (args.confirm.length || args.inputs.length) throw new UsageError('--confirm and --input are for headless runs: add --yes (ops checklist run NAME --yes ...)');
   if (!process.stdin.isTTY || !process.stdout.isTTY) {

@@ -134,15 +134,17 @@ export const USAGE = `ops: a console for maintenance hosts
 
 Usage:
   ops                         the interactive console (live health dashboard)
-  ops check [--json | --format nagios|json|openmetrics] [--only GROUP,...] [--output FILE]
+  ops check [--json | --format nagios|json|openmetrics] [--only GROUP,...]
+            [--output FILE]
                               one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
                               openmetrics for Prometheus, --output writes FILE atomically
                               (node_exporter's textfile collector)
-  ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes]
-                              run a maintenance task (ops run, alone, lists them)
-  ops run --resume RUN_ID [--yes]
+  ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes] [--json]
+                              run a maintenance task (ops run, alone, lists them); --json: one
+                              result object on stdout, the lines on stderr (docs/fleet.md)
+  ops run --resume RUN_ID [--yes] [--json]
                               go on with an interrupted or failed run from its first step not done
-  ops rollback [RUN_ID] [--yes]
+  ops rollback [RUN_ID] [--yes] [--json]
                               runs with rollbacks not applied; with RUN_ID, undo that run
   ops history [--json] [--limit N]
                               the journal of task runs, newest first
@@ -152,6 +154,7 @@ Usage:
   ops checklist show NAME     its steps
   ops checklist resume [ID]   continue an unfinished walkthrough (the newest when no ID)
   ops checklist run NAME --yes [--confirm STEP ...] [--input STEP=VALUE ...]
+                    [--json]
                               headless (cron): exit 0 all passed, 1 a check failed,
                               2 a gate or task stopped it, 3 a manual step needs a person
   ops report [ID]             a walkthrough's markdown report (no ID: the recent ones)

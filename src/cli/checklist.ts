@@ -15,6 +15,7 @@ import { ChecklistService, type Health } from '../checklists/service';
 import { checkInput, findWalk, isSettled, type Need, type WalkAnswer, type WalkHandle, type WalkReply, type Walkthrough } from '../checklists/walkthrough';
 import { availableTasks, openSession, refuseReadOnly, sessionRunner, watchSignals } from './run';
 import { readTaskPlan, type TaskPlan } from '../tasks/session';
+import type { ResultCapture } from './results';
 
 /** Exit codes of a headless walkthrough. */
 export const CHECKLIST_EXIT = { ok: 0, checksFailed: 1, stopped: 2, manual: 3 } as const;
@@ -83,6 +84,8 @@ export interface HeadlessFlags {
   yes: boolean;
   confirm: string[];
   inputs: string[];
+  /** told the walkthrough's id once it has one (--json: src/cli/results.ts) */
+  capture?: ResultCapture;
 }
 
 /** Checks --confirm and --input against the checklist before anything runs. */
@@ -315,6 +318,7 @@ export async function checklistRunCommand(settings: Settings, service: Checklist
   preAnswers(checklist, flags); // bad flags fail before anything is journaled
   const health = await healthRound(settings);
   const w = service.begin(checklist.id, health);
+  if (flags.capture) flags.capture.runId = w.run;
   out.write(`checklist ${line1(checklist.id)}: ${line1(checklist.title)} on ${line1(settings.target.display)} (walkthrough ${w.run})\n`);
   const { confirmed, inputs } = preAnswers(checklist, flags);
   const needs = needsUpFront(checklist, confirmed, inputs);
@@ -326,6 +330,7 @@ export async function checklistResumeHeadless(settings: Settings, service: Check
   // bad flags fail before the resume is journaled
   preAnswers(service.checklist(findWalk(service.journal, runPrefix).checklist), flags);
   const w = service.resume(runPrefix);
+  if (flags.capture) flags.capture.runId = w.run;
   out.write(`checklist ${line1(w.checklist.id)}: resuming walkthrough ${line1(w.run)} at step ${(w.current ?? w.checklist.steps.length) + 1}\n`);
   return drive(settings, service, w, flags, out);
 }

@@ -21,11 +21,11 @@ export type WordKind = (typeof WORD_KINDS)[number];
 /** The commands `ops` completes (bin/main.ts COMMANDS, less the hidden ones), and each one's own flags. */
 export const COMPLETION_COMMANDS: Record<string, readonly string[]> = {
   check: ['--json', '--only', '--format', '--output'],
-  run: ['--param', '--dry-run', '--yes', '--resume'],
-  rollback: ['--yes'],
+  run: ['--param', '--dry-run', '--yes', '--resume', '--json'],
+  rollback: ['--yes', '--json'],
   history: ['--json', '--limit'],
   show: [],
-  checklist: ['--yes', '--confirm', '--input'],
+  checklist: ['--yes', '--confirm', '--input', '--json'],
   report: [],
   drill: ['--scenario', '--keep'],
   sessions: ['--json', '--filter', '--state', '--db'],

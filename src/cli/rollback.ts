@@ -1,6 +1,7 @@
 // `ops rollback [RUN_ID] [--yes]`: the emergency rollback session. Without a run id it lists the
 // recent runs that still have rollbacks not applied, newest first, with what each would run.
 // With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
+import type { ResultCapture } from './results';
 import { type Settings } from '../config/load';
 import { UsageError } from '../errors';
 import { formatOperator, Journal, type RunSummary } from '../journal';
@@ -26,7 +27,7 @@ export function describeRun(r: RunSummary | AttentionRun): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function rollbackCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string | undefined, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function rollbackCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string | undefined, flags: { yes: boolean; capture?: ResultCapture }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const journal = new Journal(undefined, { secrets });
@@ -44,6 +45,10 @@ export async function rollbackCommand(settings: Settings, builtins: readonly Tas
 
   refuseReadOnly(settings, `rollback ${runPrefix}`);
   const { runId, summary, task, events, params } = pastRun(settings, builtins, journal, runPrefix, 'rollback');
+  if (flags.capture) {
+    flags.capture.runId = runId;
+    flags.capture.undoneBefore = summary.steps.filter((s) => s.rolledBack).map((s) => s.id);
+  }
   // an undo that only removes files needs no database: without one the lock guards this host only
   const session = await openSession(settings, task, runId, journal, out, { database: 'if-reachable' });
   const runner = sessionRunner(settings, task, params, runId, journal, session);

@@ -17,6 +17,7 @@ import { sanitizeLine, sanitizeText } from '../util/sanitize';
 import { availableTasks as registry, openSession, pastRun as pastRunOf, planRunner, readTaskPlan, refuseReadOnly, sessionRunner, type Session, type TaskPlan } from '../tasks/session';
 import { userTaskSource } from '../tasks/user-tasks';
 import { startupNotice } from '../tasks/attention';
+import type { ResultCapture } from './results';
 
 /**
  * `--param k=v` pairs to an object. Values stay strings (tasks coerce numbers); a value in JSON
@@ -125,6 +126,8 @@ export interface RunFlags {
   params: string[];
   dryRun: boolean;
   yes: boolean;
+  /** told the run's id once it has one (--json: src/cli/results.ts) */
+  capture?: ResultCapture;
 }
 
 export async function runCommand(settings: Settings, builtins: readonly TaskDef[], taskId: string | undefined, flags: RunFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -165,6 +168,7 @@ export async function runCommand(settings: Settings, builtins: readonly TaskDef[
   const notice = startupNotice(journal);
   if (notice) print(`note: ${notice}\n`);
   const runId = journal.newRunId(task.id);
+  if (flags.capture) flags.capture.runId = runId;
   const session = await openSession(settings, task, runId, journal, out);
   const runner = sessionRunner(settings, task, params, runId, journal, session);
   const detach = watchSignals(runner, session);
@@ -230,11 +234,12 @@ export function printProgress(runner: Pick<RunnerLike, 'state' | 'subscribe'>, p
 
 /** `ops run --resume RUN_ID`: rebuilds the run from the journal and goes on from its first step
  *  not done (an interrupted step whose outcome was not recorded, or a failed one, runs again). */
-export async function resumeCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string, flags: { yes: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function resumeCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string, flags: { yes: boolean; capture?: ResultCapture }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const secrets = settings.target.secrets;
   const print = (s: string) => out.write(sanitizeText(redact(s, secrets)));
   const journal = new Journal(undefined, { secrets });
   const { runId, summary, task, events, params } = pastRun(settings, builtins, journal, runPrefix, 'run --resume');
+  if (flags.capture) flags.capture.runId = runId;
   refuseReadOnly(settings, `run --resume ${runId}`);
   const probe = planRunner(settings, task, params, runId);
   probe.restore(events);

@@ -84,7 +84,7 @@ describe('npm run package: the single executable and the .deb', () => {
     expect(run(bin, ['--version']).stdout).toBe(`ops ${pkg.version}\n`);
     const man = execFileSync('sh', ['-c', `gzip -dc '${join(root, 'usr/share/man/man1/ops.1.gz')}'`], { encoding: 'utf8' });
     expect(man).toMatch(/^\.TH OPS 1 /);
-    expect(man).toContain('ops check [\\-\\-json]');
+    expect(man).toContain('ops check [\\-\\-json | \\-\\-format nagios|json|openmetrics]');
     expect(existsSync(join(root, 'usr/share/bash-completion/completions/ops'))).toBe(true);
   });
 });

@@ -103,6 +103,23 @@ describe('ops checklist run, headless', () => {
     expect(printed.stdout).toBe(report);
   });
 
+  it('--json: one result on standard output (the walkthrough, its steps, its task runs), the lines on standard error', async () => {
+    freshBackup();
+    const { env } = setup();
+    const r = await runOps(['checklist', 'run', 'daily', '--yes', '--json'], { env, timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ checklist: 'daily', outcome: 'completed', changed: false, exitCode: 0, taskRuns: [], rollbacksLeft: [] });
+    expect(res.walkthrough).toMatch(/-cl-daily-/);
+    expect(res.steps).toHaveLength(8);
+    expect(res.steps.every((s: { status: string }) => s.status === 'passed')).toBe(true);
+    expect(r.stderr).toMatch(/^\[PASS\] database-up: /m);
+    // a refusal before it starts has its result too
+    const bad = await runOps(['checklist', 'run', 'no-such-list', '--yes', '--json'], { env });
+    expect(bad.code).not.toBe(0);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ walkthrough: null, checklist: 'no-such-list', outcome: 'not started', error: expect.stringMatching(/no-such-list/) });
+  });
+
   it('daily: non-zero on an unhealthy database (a session idle in a transaction too long), naming the step', async () => {
     freshBackup();
     const { env } = setup({}, { idleInTransactionSec: { warning: 1, critical: 2 } });

@@ -144,9 +144,33 @@ describe('ops run', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^ops: target is busy: .*backup.*20261123-000000-backup-abcd/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      // --json (a playbook colliding with another): still refused, and the result says so
+      const j = await runOps(['run', 'analyze', '--yes', '--json'], { env });
+      expect(j.code).toBe(1);
+      expect(JSON.parse(j.stdout)).toMatchObject({ run: null, task: 'analyze', outcome: 'not started', changed: false, exitCode: 1, error: expect.stringMatching(/^target is busy: .*20261123-000000-backup-abcd/) });
     } finally {
       await lock.release();
     }
+  });
+
+  it('--json: one result on standard output (the run, changed, its steps, the undos left), the human lines on standard error', async () => {
+    const c = await db.client();
+    await c.query('CREATE TABLE json_t (id int); CREATE INDEX json_t_idx ON json_t (id)');
+    const r = await runOps(['run', 'drop-index', '--param', 'index=public.json_t_idx', '--yes', '--json'], { env });
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ task: 'drop-index', outcome: 'succeeded', changed: true, exitCode: 0 });
+    expect(res.steps.every((s: { status: string }) => s.status === 'ok')).toBe(true);
+    expect(res.rollbacksLeft).toHaveLength(1);
+    expect(res.rollbacksLeft[0].undo).toMatch(/CREATE INDEX .*json_t_idx/);
+    expect(r.stderr).toContain(`run ${res.run}: `);
+    const back = await runOps(['rollback', res.run, '--yes', '--json'], { env });
+    expect(back.code).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ run: res.run, outcome: 'rolled back', changed: true, undone: [res.rollbacksLeft[0].step], rollbacksLeft: [] });
+    expect((await c.query("SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'json_t_idx'")).rows[0].n).toBe(1);
+    // nothing left: a second rollback changes nothing
+    const again = JSON.parse((await runOps(['rollback', res.run, '--yes', '--json'], { env })).stdout);
+    expect(again).toMatchObject({ changed: false, undone: [] });
   });
 });
 

@@ -51,3 +51,12 @@ export function ensurePromtool(): string | null {
   }
   return have('promtool') ? 'promtool' : null;
 }
+
+/** ansible-playbook (Debian's ansible-core), for docs/fleet.md's test; null when it cannot be had. */
+export function ensureAnsible(): string | null {
+  if (!have('ansible-playbook')) {
+    process.stderr.write("[test set-up] ansible-playbook is missing: installing Debian's ansible-core for docs/fleet.md's test\n");
+    aptInstall(['ansible-core']);
+  }
+  return have('ansible-playbook') ? 'ansible-playbook' : null;
+}

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startCluster, type Cluster } from './cluster';
-import { ensurePromtool, ensureTmux } from './ensure-tools';
+import { ensureAnsible, ensurePromtool, ensureTmux } from './ensure-tools';
 
 export interface TestPgServer {
   host: string;
@@ -70,6 +70,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ensurePromtool();
   } catch {
     /* the OpenMetrics test says it cannot run without it */
+  }
+  try {
+    ensureAnsible();
+  } catch {
+    /* the fleet test says it cannot run without it */
   }
 
   let server: TestPgServer | null = null;
