@@ -8,7 +8,7 @@
 // code, or with `user` when the row sets it).
 import pkg from '../package.json';
 import { parseCommandLine, USAGE, type ParsedArgs } from '../src/cli/args';
-import { parseFormat, parseOnly, runCheck } from '../src/cli/check';
+import { parseFormat, parseOnly, runCheck, runCheckAll } from '../src/cli/check';
 import { writeAtomically } from '../src/cli/openmetrics';
 import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCommand, showChecklist } from '../src/cli/checklist';
 import { configCommand } from '../src/cli/config-cmd';
@@ -54,7 +54,8 @@ async function check(args: ParsedArgs): Promise<number> {
   const only = parseOnly(args.only);
   const format = parseFormat(args.format, args.json);
   const settings = services.settings(args.flags);
-  const result = await runCheck(settings, { format, only });
+  if (args.allTargets && (args.flags.target || args.flags.database)) throw new UnknownError('--all-targets checks every configured target: leave out --target and --database');
+  const result = args.allTargets ? await runCheckAll(settings, { format, only }) : await runCheck(settings, { format, only });
   // --output: the file is replaced whole (node_exporter's textfile collector reads it); the exit
   // code still says the verdict
   if (args.output !== undefined) writeAtomically(args.output, result.output);

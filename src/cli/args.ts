@@ -18,6 +18,7 @@ const OPTIONS = {
   // ops check
   format: { type: 'string' },
   output: { type: 'string' },
+  'all-targets': { type: 'boolean' },
   // ops run
   param: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
@@ -48,6 +49,8 @@ export interface ParsedArgs {
   format: string | undefined;
   /** ops check --output FILE: written atomically instead of printed */
   output: string | undefined;
+  /** ops check --all-targets: every configured target, the host probed once */
+  allTargets: boolean;
   params: string[];
   dryRun: boolean;
   yes: boolean;
@@ -103,6 +106,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     only: v.only,
     format: nonEmpty('--format', v.format),
     output: nonEmpty('--output', v.output),
+    allTargets: !!v['all-targets'],
     params: v.param ?? [],
     dryRun: !!v['dry-run'],
     yes: !!v.yes,
@@ -135,10 +139,11 @@ export const USAGE = `ops: a console for maintenance hosts
 Usage:
   ops                         the interactive console (live health dashboard)
   ops check [--json | --format nagios|json|openmetrics] [--only GROUP,...]
-            [--output FILE]
+            [--output FILE] [--all-targets]
                               one-shot health check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;
                               openmetrics for Prometheus, --output writes FILE atomically
-                              (node_exporter's textfile collector)
+                              (node_exporter's textfile collector); --all-targets: every
+                              configured target, one result each, the exit code the worst
   ops run TASK [--param KEY=VALUE ...] [--dry-run] [--yes] [--json]
                               run a maintenance task (ops run, alone, lists them); --json: one
                               result object on stdout, the lines on stderr (docs/fleet.md)

@@ -20,7 +20,7 @@ export type WordKind = (typeof WORD_KINDS)[number];
 
 /** The commands `ops` completes (bin/main.ts COMMANDS, less the hidden ones), and each one's own flags. */
 export const COMPLETION_COMMANDS: Record<string, readonly string[]> = {
-  check: ['--json', '--only', '--format', '--output'],
+  check: ['--json', '--only', '--format', '--output', '--all-targets'],
   run: ['--param', '--dry-run', '--yes', '--resume', '--json'],
   rollback: ['--yes', '--json'],
   history: ['--json', '--limit'],

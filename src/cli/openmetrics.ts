@@ -39,6 +39,15 @@ interface Family {
  * so that no series repeats.
  */
 export function openMetrics(report: HealthReport, target: string): string {
+  return openMetricsOf([{ report, target }]);
+}
+
+/**
+ * Several reports in one exposition (`ops check --all-targets`): each family once, with the
+ * samples of every report, told apart by their `target` label. A report with `verdict: false`
+ * (the host's own checks, probed once for all targets) gives no verdict or score samples.
+ */
+export function openMetricsOf(reports: readonly { report: HealthReport; target: string; verdict?: boolean }[]): string {
   const fam = (name: string, help: string): Family => ({ name, help, samples: [] });
   const health = fam('ops_health_status', 'The verdict of the target: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the worst check).');
   const score = fam('ops_health_score_ratio', 'The health score of the target, 0 to 1.');
@@ -46,20 +55,26 @@ export function openMetrics(report: HealthReport, target: string): string {
   const value = fam('ops_check_value', 'The figure a check judged, in the unit of its "unit" label.');
   const warning = fam('ops_check_warning_threshold', 'The figure at which a check turns WARNING (above or below, as its "direction" label says).');
   const critical = fam('ops_check_critical_threshold', 'The figure at which a check turns CRITICAL (above or below, as its "direction" label says).');
-  health.samples.push(`ops_health_status${labels({ target })} ${EXIT_CODE[report.status]}`);
-  score.samples.push(`ops_health_score_ratio${labels({ target })} ${num(report.score / 100)}`);
   const seen = new Set<string>();
-  for (const c of report.checks) {
-    const base = { target, check: c.id, group: c.group, subject: c.subject ?? '' };
-    const key = labels(base);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    status.samples.push(`ops_check_status${key} ${EXIT_CODE[c.status]}`);
-    if (c.value !== null && Number.isFinite(c.value)) value.samples.push(`ops_check_value${labels({ ...base, unit: c.unit })} ${num(c.value)}`);
-    if (c.thresholds) {
-      const t = labels({ ...base, direction: c.thresholds.direction });
-      warning.samples.push(`ops_check_warning_threshold${t} ${num(c.thresholds.warning)}`);
-      critical.samples.push(`ops_check_critical_threshold${t} ${num(c.thresholds.critical)}`);
+  for (const { report, target, verdict = true } of reports) {
+    const t = labels({ target });
+    if (verdict && !seen.has(`health${t}`)) {
+      seen.add(`health${t}`);
+      health.samples.push(`ops_health_status${t} ${EXIT_CODE[report.status]}`);
+      score.samples.push(`ops_health_score_ratio${t} ${num(report.score / 100)}`);
+    }
+    for (const c of report.checks) {
+      const base = { target, check: c.id, group: c.group, subject: c.subject ?? '' };
+      const key = labels(base);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      status.samples.push(`ops_check_status${key} ${EXIT_CODE[c.status]}`);
+      if (c.value !== null && Number.isFinite(c.value)) value.samples.push(`ops_check_value${labels({ ...base, unit: c.unit })} ${num(c.value)}`);
+      if (c.thresholds) {
+        const th = labels({ ...base, direction: c.thresholds.direction });
+        warning.samples.push(`ops_check_warning_threshold${th} ${num(c.thresholds.warning)}`);
+        critical.samples.push(`ops_check_critical_threshold${th} ${num(c.thresholds.critical)}`);
+      }
     }
   }
   const out: string[] = [];
