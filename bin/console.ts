@@ -3,7 +3,9 @@
 import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from '../screens/alt-screen';
 import type { ParsedArgs } from '../src/cli/args';
 import type { ChecklistService } from '../src/checklists/service';
-import type { Settings } from '../src/config/load';
+import { hostname } from 'node:os';
+import { resolveTarget, type Settings } from '../src/config/load';
+import { OverviewMonitor } from '../src/overview';
 import { UserError } from '../src/errors';
 import { Journal, setJournalWarningHandler } from '../src/journal';
 import { Monitor } from '../src/monitor';
@@ -19,7 +21,42 @@ export async function consoleCommand(args: ParsedArgs, services: Services): Prom
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UserError('the console needs an interactive terminal; for scripts and monitoring use "ops check" (or "ops check --json")', 2);
   }
-  await openConsole(services, services.settings(args.flags), null);
+  const settings = services.settings(args.flags);
+  // several targets configured and none chosen (--target, --database, DATABASE_URL): the
+  // overview of every target first (issue 15 §1)
+  if (settings.config.targets.length > 1 && settings.target.source === 'file') return overviewLoop(services, args, settings);
+  await openConsole(services, settings, null);
+}
+
+/**
+ * The overview, then the dashboard of the target chosen with Enter, whose o comes back to a new
+ * overview. The overview's monitors are stopped while a dashboard is open, so each target has one
+ * probe connection at a time.
+ */
+async function overviewLoop(services: Services, args: ParsedArgs, settings: Settings): Promise<void> {
+  let last: string | null = null;
+  for (;;) {
+    const { config, configFile } = settings;
+    const targets = config.targets.map((t) => resolveTarget(config, { target: t.name }, process.env, configFile));
+    const overview = new OverviewMonitor({ config, targets, refreshMs: settings.refreshMs });
+    const handOver = drawEarlyHeader(hostname(), 'overview', `${targets.length} targets`);
+    overview.start();
+    let ui: typeof import('../screens/console');
+    try {
+      ui = await importConsoleOutsideCi();
+    } catch (err) {
+      await overview.stop();
+      throw err;
+    }
+    await overview.firstReport(FIRST_FRAME_WAIT_MS);
+    const running = ui.runOverview(overview, { color: settings.color, altScreenEntered: true, initial: last });
+    handOver();
+    const chosen = await running;
+    if (chosen === null) return;
+    last = chosen;
+    const outcome = await openConsole(services, services.settings({ ...args.flags, target: chosen }), null, undefined, undefined, true);
+    if (outcome !== 'overview') return;
+  }
 }
 
 /**
@@ -88,7 +125,14 @@ function drawEarlyHeader(host: string, targetName: string, targetDisplay: string
  * console's own signal handling (SIGHUP, SIGINT, SIGTERM) and terminal restore are
  * screens/console.tsx `runConsole`'s.
  */
-export async function openConsole(services: Services, settings: Settings, walk: ConsoleWalk | null, about?: readonly string[], start?: 'emergency-rollback'): Promise<void> {
+export async function openConsole(
+  services: Services,
+  settings: Settings,
+  walk: ConsoleWalk | null,
+  about?: readonly string[],
+  start?: 'emergency-rollback',
+  fromOverview = false,
+): Promise<'quit' | 'overview'> {
   const checklists = services.checklists(settings);
   setJournalWarningHandler(null); // nothing on stderr under the console: the notice says it
   const journal = new Journal(undefined, { secrets: settings.target.secrets });
@@ -120,11 +164,11 @@ export async function openConsole(services: Services, settings: Settings, walk: 
   await monitor.firstReport(FIRST_FRAME_WAIT_MS);
   const { runConsole } = ui;
   const service = services.taskService(settings);
-  const running = runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about, start });
+  const running = runConsole(monitor, { color: settings.color, service, checklists, walk, altScreenEntered: true, about, start, fromOverview });
   // the console restores the terminal from here on: its handlers are on before these go, so a
   // signal caught in between still finds one (with none left, Node would drop it)
   handOver();
-  await running;
+  return await running;
 }
 
 /** The start-up line about journal lines skipped as unreadable (read by startupNotice). */

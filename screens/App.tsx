@@ -28,6 +28,8 @@ export interface AppProps {
   /** lines at the top of the dashboard's help overlay (a drill's psql command) */
   about?: readonly string[];
   onQuit: () => void;
+  /** opened from the overview of every target: o goes back there (screens/console.tsx runConsole) */
+  onOverview?: () => void;
   /** forced size (tests); otherwise the terminal's, following resize events */
   columns?: number;
   rows?: number;
@@ -42,10 +44,11 @@ export interface AppProps {
   clipboard?: ClipboardLike;
 }
 
-export function App({ monitor, service, checklists, walk, start, about, onQuit, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now, clipboard }: AppProps) {
+export function App({ monitor, service, checklists, walk, start, about, onQuit, onOverview, columns: columnsProp, rows: rowsProp, color = true, redrawMs = 100, tickMs = 1000, now, clipboard }: AppProps) {
   const { columns, rows } = useTerminalSize(columnsProp, rowsProp);
   // made once: the services are the console's for its whole life (onQuit and now may change)
-  const [ctl] = useState(() => createController({ monitor, service, checklists, clipboard, onQuit: () => onQuitNow(), now: () => nowNow() }));
+  const [ctl] = useState(() => createController({ monitor, service, checklists, clipboard, onQuit: () => onQuitNow(), onOverview: onOverview ? () => onOverviewNow() : undefined, now: () => nowNow() }));
+  const onOverviewNow = useLatest(() => onOverview?.());
   const onQuitNow = useLatest(onQuit);
   const nowNow = useLatest(() => now?.() ?? Date.now());
   ctl.resize(columns, rows);

@@ -16,6 +16,8 @@ export interface ControllerDeps {
   /** checklists and walkthroughs */
   checklists?: ChecklistServiceLike;
   onQuit: () => void;
+  /** the console was opened from the overview of every target: o goes back to it */
+  onOverview?: () => void;
   /** the clock (tests fix it) */
   now?: () => number;
   /** the terminal's clipboard (OSC 52), given by the console's entry; without it y copies nothing */

@@ -5,7 +5,10 @@ import type { ChecklistServiceLike } from '../src/checklists/service';
 import type { TaskServiceLike } from '../src/tasks/service';
 import type { MonitorLike } from '../src/types';
 import { ENTER_ALT_SCREEN, LEAVE_ALT_SCREEN } from './alt-screen';
+import type { ReactElement } from 'react';
+import type { OverviewLike } from '../src/overview';
 import { App } from './App';
+import { Overview } from './overview/Overview';
 import { terminalClipboard } from './sessions/clipboard';
 
 export const NOT_A_TTY_MESSAGE =
@@ -27,6 +30,8 @@ export interface ConsoleOptions {
   start?: 'emergency-rollback';
   /** the caller already switched to the alternate screen (and drew a first header line) */
   altScreenEntered?: boolean;
+  /** opened from the overview of every target: o goes back to it (the outcome 'overview') */
+  fromOverview?: boolean;
   /** lines at the top of the help overlay about where the console runs (a drill's psql command) */
   about?: readonly string[];
   stdin?: NodeJS.ReadStream;
@@ -112,7 +117,7 @@ function screenRestorer(stdout: NodeJS.WriteStream): () => void {
 }
 
 /** The runs ended as far as they can be, the screen restored, the monitor stopped: its error. */
-async function windDown(tasks: ReturnType<typeof trackingStarts> | null, monitor: MonitorLike, restore: () => void, signal?: NodeJS.Signals): Promise<unknown> {
+async function windDown(tasks: ReturnType<typeof trackingStarts> | null, monitor: Startable, restore: () => void, signal?: NodeJS.Signals): Promise<unknown> {
   // A run in progress is never abandoned: on a hang-up (or any other way out) the running step
   // is not killed (it runs in its own process group), it finishes and is journaled, and the run
   // is marked interrupted, before the console leaves. Nothing to wait for when no run is open.
@@ -137,7 +142,65 @@ async function windDown(tasks: ReturnType<typeof trackingStarts> | null, monitor
   return stopError;
 }
 
-export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Promise<void> {
+/** What the console was left for: quit, or back to the overview of every target (its o). */
+export type ConsoleOutcome = 'quit' | 'overview';
+
+/** What the console starts and stops: its monitor, or the overview's. */
+interface Startable {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Promise<ConsoleOutcome> {
+  const tasks = opts.service ? trackingStarts(opts.service) : null;
+  const stdout = opts.stdout ?? process.stdout;
+  return runRoot(monitor, tasks, opts, (end) => (
+    <App
+      monitor={monitor}
+      service={tasks?.service}
+      checklists={opts.checklists}
+      walk={opts.walk ?? null}
+      start={opts.start}
+      about={opts.about}
+      onQuit={() => end('quit')}
+      onOverview={opts.fromOverview ? () => end('overview') : undefined}
+      color={opts.color}
+      clipboard={terminalClipboard(stdout, process.env)}
+    />
+  ));
+}
+
+/**
+ * The overview of every target (issue 15 §1), on the same terms as the console: the alternate
+ * screen, signals, the terminal restored on every exit path. Resolves with the target chosen
+ * (Enter), or null (q).
+ */
+export async function runOverview(
+  overview: OverviewLike & Startable,
+  opts: Pick<ConsoleOptions, 'color' | 'altScreenEntered' | 'stdin' | 'stdout'> & { initial?: string | null },
+): Promise<string | null> {
+  let chosen: string | null = null;
+  await runRoot(overview, null, opts, (end) => (
+    <Overview
+      overview={overview}
+      color={opts.color}
+      initial={opts.initial}
+      onQuit={() => end('quit')}
+      onOpen={(name) => {
+        chosen = name;
+        end('quit');
+      }}
+    />
+  ));
+  return chosen;
+}
+
+async function runRoot(
+  monitor: Startable,
+  tasks: ReturnType<typeof trackingStarts> | null,
+  opts: Pick<ConsoleOptions, 'altScreenEntered' | 'stdin' | 'stdout'>,
+  element: (end: (outcome: ConsoleOutcome) => void) => ReactElement,
+): Promise<ConsoleOutcome> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   // Checked before anything is drawn: useInput would otherwise throw "Raw mode is not supported".
@@ -145,11 +208,11 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
 
   const restore = screenRestorer(stdout);
 
-  const tasks = opts.service ? trackingStarts(opts.service) : null;
   let instance: Instance | undefined;
   let finished = false;
-  let settle!: { resolve: () => void; reject: (e: unknown) => void };
-  const done = new Promise<void>((resolve, reject) => {
+  let outcome: ConsoleOutcome = 'quit';
+  let settle!: { resolve: (o: ConsoleOutcome) => void; reject: (e: unknown) => void };
+  const done = new Promise<ConsoleOutcome>((resolve, reject) => {
     settle = { resolve, reject };
   });
 
@@ -182,7 +245,7 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     if (signal) exitOnSignal(signal);
     if (error !== undefined) settle.reject(error);
     else if (stopError !== undefined) settle.reject(stopError);
-    else settle.resolve();
+    else settle.resolve(outcome);
   }
 
   for (const sig of Object.keys(SIGNAL_EXIT)) process.on(sig, onSignal);
@@ -193,7 +256,11 @@ export async function runConsole(monitor: MonitorLike, opts: ConsoleOptions): Pr
     // entering twice would save the cursor again, at the top of the alternate screen, and the
     // shell prompt would come back there on exit; clear the early header in the same write burst
     stdout.write(opts.altScreenEntered ? '\x1b[2J\x1b[H' : ENTER_ALT_SCREEN);
-    instance = render(<App monitor={monitor} service={tasks?.service} checklists={opts.checklists} walk={opts.walk ?? null} start={opts.start} about={opts.about} onQuit={() => void finish()} color={opts.color} clipboard={terminalClipboard(stdout, process.env)} />, {
+    const end = (o: ConsoleOutcome) => {
+      outcome = o;
+      void finish();
+    };
+    instance = render(element(end), {
       stdin,
       stdout,
       exitOnCtrlC: false,

@@ -103,6 +103,13 @@ export const DASHBOARD_KEYS: readonly Binding<Ctx>[] = [
     },
     help: { keys: 'f', text: "fix: the plan of the task that fixes the focused panel's worst finding" },
   },
+  {
+    keys: [{ ch: 'o' }],
+    when: ({ ctl }) => !!ctl.deps.onOverview,
+    run: ({ ctl }) => (ctl.deps.onOverview?.(), 'stop'),
+    hint: 'o overview',
+    help: { keys: 'o', text: 'back to the overview of every target' },
+  },
   { keys: [], hint: '? help' },
   // after ? help: where the footer is short, the help stays in it
   { keys: [], when: ({ state }) => state.dash.focus === 'sessions', hint: 'Enter all sessions' },

@@ -62,7 +62,7 @@ async function start(color = false, service?: FakeService) {
   const stdin = new FakeStdin();
   const stdout = new FakeStdout();
   const monitor = fixedMonitor(healthyState());
-  let done!: Promise<void>;
+  let done!: Promise<unknown>;
   await act(async () => {
     done = runConsole(monitor, {
       color,
