@@ -12,10 +12,11 @@
 //      (bench/journal-size.ts; needs no database)
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
 // Options: --runs N (first frame), --idle-seconds S, --warm-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output,
-// --skip-drill, --skip-journal, --skip-sessions; --only frame,idle,probe,sessions,output,drill,journal runs just those;
+// --skip-drill, --skip-journal, --skip-sessions, --skip-overview; --only frame,idle,probe,sessions,output,drill,journal,overview
+// runs just those;
 // --no-peer leaves pg_activity out (frame and idle run it beside ops when it is installed)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,7 +129,14 @@ async function firstFrame() {
 
 async function idle(command = `${OPS_CMD ?? shq(opsBin)} --refresh 2`, ready = (b) => /score \d+%/.test(b)) {
   const child = inPty(command, 120, 35);
-  await waitFor(child, ready, 15000);
+  try {
+    await waitFor(child, ready, 15000);
+  } catch (err) {
+    // never leave a console running behind a failed bench
+    child.kill('SIGKILL');
+    spawnSync('pkill', ['-KILL', '-P', String(child.pid)]);
+    throw err;
+  }
   // a console stays open for hours: measure it warm. The first rounds (the connection, the first
   // CPU sample) and V8's compiling of what runs every frame are left out, on both sides alike
   await new Promise((r) => setTimeout(r, WARM_S * 1000));
@@ -262,6 +270,39 @@ if (!skip('drill')) {
   }
   rows.push(['ops drill, every scenario, until ready (median of 3)', `${fmt(median(up) / 1000, 2)} s`, '']);
   rows.push(['ops drill clean (median of 3)', `${fmt(median(down), 0)} ms`, '']);
+}
+
+if (!skip('overview')) {
+  // the overview of 10 targets (10 databases on the bench's server) against the single-target
+  // console, both idle at a 2 s refresh, at the same time, each in its own pty (issue 15 §1)
+  const N = 10;
+  const names = Array.from({ length: N }, (_, i) => `ops_bench_ov_${i}`);
+  const psql = (sql) => spawnSync('psql', [DB_URL, '-qAtc', sql], { encoding: 'utf8' });
+  for (const n of names) psql(`DROP DATABASE IF EXISTS ${n}`), psql(`CREATE DATABASE ${n}`);
+  const confDir = mkdtempSync(join(tmpdir(), 'ops-bench-ov-'));
+  const base = new URL(DB_URL);
+  const targets = names.map((n) => {
+    const u = new URL(base);
+    u.pathname = `/${n}`;
+    return { name: n.replace('ops_bench_ov_', 'db'), url: u.toString() };
+  });
+  writeFileSync(join(confDir, 'config.json'), JSON.stringify({ targets }));
+  try {
+    const countConns = () => psql(`SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'ops_bench_ov_%' AND application_name = 'ops-console'`).stdout.trim();
+    const during = new Promise((r) => setTimeout(() => r(countConns()), (WARM_S + 10) * 1000));
+    const [single, overview, connsDuring] = await Promise.all([
+      idle(),
+      idle(`env -u DATABASE_URL OPS_CONFIG_DIR=${shq(confDir)} ${OPS_CMD ?? shq(opsBin)} --refresh 2`, (b) => new RegExp(`overview \\S+ ${N} targets`).test(b) && /db9 .*\d+\/\d+/.test(b.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''))),
+      during,
+    ]);
+    const connsAfter = countConns();
+    rows.push([`overview of ${N} targets, idle CPU at 2 s refresh (after ${WARM_S} s), beside the single-target console`, `${fmt(overview.cpuPct, 2)} % against ${fmt(single.cpuPct, 2)} % (${fmt(overview.cpuPct / single.cpuPct, 2)}x)`, '<= 3x']);
+    rows.push([`overview of ${N} targets, RSS at the end`, `${fmt(overview.rssMB)} MB against ${fmt(single.rssMB)} MB`, '']);
+    rows.push([`overview of ${N} targets, probe connections while it runs / after it quit`, `${connsDuring} / ${connsAfter}`, `${N} / 0`]);
+  } finally {
+    for (const n of names) psql(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+    rmSync(confDir, { recursive: true, force: true });
+  }
 }
 
 if (!skip('journal')) {

@@ -17,7 +17,7 @@ afterEach(async () => {
   });
 });
 
-function fixedOverview(): OverviewLike & { refreshNow: ReturnType<typeof vi.fn> } {
+function fixedOverview() {
   const state: OverviewState = {
     hostname: 'db-maint-01',
     refreshMs: 2000,
@@ -28,7 +28,9 @@ function fixedOverview(): OverviewLike & { refreshNow: ReturnType<typeof vi.fn> 
       overviewLine('reports', 'postgres://app:***@10.0.0.7:5432/reports', dbDownState()),
     ],
   };
-  return { getState: () => state, subscribe: () => () => undefined, refreshNow: vi.fn() };
+  const refreshNow = vi.fn<() => void>();
+  const o: OverviewLike = { getState: () => state, subscribe: () => () => undefined, refreshNow };
+  return { ...o, refreshNow };
 }
 
 async function show(color = false, columns = 80, rows = 24) {
