@@ -13,8 +13,8 @@ import { writeAtomically } from '../src/cli/openmetrics';
 import { checklistResumeHeadless, checklistRunCommand, listChecklists, reportCommand, showChecklist } from '../src/cli/checklist';
 import { configCommand } from '../src/cli/config-cmd';
 import { completionCommand } from '../src/cli/completion';
-import { historyCommand, showCommand } from '../src/cli/history';
-import { rollbackCommand, runsNeedingAttention } from '../src/cli/rollback';
+import { historyCommand, mirroredHistoryCommand, showCommand } from '../src/cli/history';
+import { mirroredAttention, rollbackCommand, runsNeedingAttention } from '../src/cli/rollback';
 import { checklistJson, rollbackJson, runJson, withJsonResult } from '../src/cli/results';
 import { findWalk } from '../src/checklists/walk-journal';
 import { locksCommand, sessionsCommand } from '../src/cli/sessions';
@@ -25,7 +25,8 @@ import { redact } from '../src/util/redact';
 import { terminalJson } from '../src/util/sanitize';
 import { runPlantedSessions, SESSIONS_COMMAND } from '../src/drill/sessions';
 import { UnknownError, UsageError, UserError } from '../src/errors';
-import { Journal, setJournalWarningHandler } from '../src/journal';
+import { Journal, setJournalWarningHandler, stateDir } from '../src/journal';
+import { journalMirror, mirroredRuns, mirrorLimits, startJournalMirror } from '../src/journal/mirror';
 import { TaskService } from '../src/tasks/service';
 import { BUILTIN_TASKS } from '../tasks/index';
 import { fail, guard, type Exits } from './boundary';
@@ -33,9 +34,17 @@ import { consoleCommand, openConsole, type ConsoleWalk } from './console';
 import { drillCommand } from './drill';
 import type { Services } from './services';
 
+/** The commands that write or read the task journal: with journal.mirror set they send it. */
+const MIRRORED = new Set(['run', 'rollback', 'history', 'show', 'checklist', 'console']);
+let mirrorWanted = false;
+
 const services: Services = {
   tasks: BUILTIN_TASKS,
-  settings: (flags) => resolveSettings(flags),
+  settings: (flags) => {
+    const settings = resolveSettings(flags);
+    if (mirrorWanted) startJournalMirror(settings.mirror, stateDir(), settings.config.probeTimeoutMs);
+    return settings;
+  },
   checklists: (settings) => new ChecklistService(settings, BUILTIN_TASKS),
   taskService: (settings) => new TaskService(settings, BUILTIN_TASKS),
 };
@@ -89,6 +98,12 @@ async function run(args: ParsedArgs): Promise<number | void> {
 async function rollback(args: ParsedArgs): Promise<number> {
   if (args.positionals.length > 1) throw new UsageError(`rollback: unexpected argument "${args.positionals[1]}"`);
   const settings = services.settings(args.flags);
+  if (args.allHosts) {
+    if (args.positionals[0]) throw new UsageError('rollback --all-hosts lists the runs of every host; to undo one, name it without --all-hosts');
+    await journalMirror()?.send();
+    write(withNewline(await mirroredAttention(settings, services.tasks, { json: args.json, limit: args.limit })));
+    return 0;
+  }
   // at a terminal, no run named: the emergency rollback screen (the console's u); else the list
   if (!args.positionals[0] && !args.json && !args.yes && process.stdin.isTTY && process.stdout.isTTY) {
     await openConsole(services, settings, null, undefined, 'emergency-rollback');
@@ -112,10 +127,19 @@ function redactDeep<T>(value: T, settings: Settings): T {
   return JSON.parse(redact(JSON.stringify(value), settings.target.secrets)) as T;
 }
 
-function history(args: ParsedArgs): void {
-  const journal = new Journal();
+async function history(args: ParsedArgs): Promise<void> {
   if (args.positionals.length) throw new UsageError(`history: unexpected argument "${args.positionals[0]}"`);
-  write(withNewline(historyCommand(journal, { json: args.json, limit: args.limit })));
+  if (!args.allHosts) {
+    write(withNewline(historyCommand(new Journal(), { json: args.json, limit: args.limit })));
+    return;
+  }
+  const settings = services.settings(args.flags);
+  const places = settings.mirror ?? [];
+  if (places.length === 0) throw new UserError(`history --all-hosts: no journal mirror is configured (set journal.mirror in ${settings.configFile}; docs/fleet.md)`);
+  // this host's newest events first, so that its own runs are there too
+  await journalMirror()?.send();
+  const runs = await mirroredRuns(places, mirrorLimits(settings.config.probeTimeoutMs), args.limit ?? 50);
+  write(withNewline(redact(mirroredHistoryCommand(runs, { json: args.json, where: places.map((p) => p.db.display).join(', ') }), settings.target.secrets)));
 }
 
 function show(args: ParsedArgs): void {
@@ -222,6 +246,26 @@ function commandOf(args: ParsedArgs): Command {
   };
 }
 
+/**
+ * Sends what the command journaled to the mirror, for at most twice probeTimeoutMs; what could
+ * not be sent waits in the local journal, and a line on stderr says so.
+ */
+async function flushMirror(flags: ParsedArgs['flags']): Promise<void> {
+  if (!mirrorWanted) return;
+  if (!journalMirror()) {
+    // a command that read no settings (ops history) still sends what an earlier one left
+    try {
+      services.settings(flags);
+    } catch {
+      return; // no usable config: nothing to send to
+    }
+  }
+  const mirror = journalMirror();
+  if (!mirror) return;
+  const bound = 2 * mirror.limits.connectTimeoutMs;
+  for (const line of await mirror.flush(bound)) process.stderr.write(`ops: warning: ${line}\n`);
+}
+
 async function main(): Promise<void> {
   // the drill's planted sessions (src/drill/sessions.ts): a helper process, not a command
   if (process.argv[2] === SESSIONS_COMMAND) await runPlantedSessions(String(process.argv[3]));
@@ -240,7 +284,14 @@ async function main(): Promise<void> {
   // notice instead: openConsole)
   setJournalWarningHandler((message) => process.stderr.write(`ops: warning: ${message}\n`));
 
-  const code = await guard(() => command.run(args), command);
+  mirrorWanted = MIRRORED.has(args.command ?? 'console') && !args.help && !args.version;
+  const code = await guard(async () => {
+    try {
+      return await command.run(args);
+    } finally {
+      await flushMirror(args.flags);
+    }
+  }, command);
   if (typeof code === 'number') process.exitCode = code;
 }
 

@@ -47,5 +47,5 @@ export { MAX_LINE, MAX_STRING } from './journal/scrub';
 export { summarize, type RunSummary, type JournalStepState, type StepSummary } from './journal/summary';
 export { StateWriteError } from './journal/errors';
 export { setJournalWarningHandler } from './journal/warnings';
-export { Journal, pickByPrefix, type JournalOptions } from './journal/journal';
+export { Journal, pickByPrefix, setJournalAppendListener, type JournalOptions } from './journal/journal';
 export { LogWriter, readLog, type LogStream, type OpenLogOptions } from './journal/log-writer';

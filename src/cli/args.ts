@@ -19,6 +19,8 @@ const OPTIONS = {
   format: { type: 'string' },
   output: { type: 'string' },
   'all-targets': { type: 'boolean' },
+  // ops history, ops rollback: the shared journal (journal.mirror)
+  'all-hosts': { type: 'boolean' },
   // ops run
   param: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
@@ -51,6 +53,8 @@ export interface ParsedArgs {
   output: string | undefined;
   /** ops check --all-targets: every configured target, the host probed once */
   allTargets: boolean;
+  /** ops history --all-hosts: every host's runs, read from the journal's mirror */
+  allHosts: boolean;
   params: string[];
   dryRun: boolean;
   yes: boolean;
@@ -107,6 +111,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     format: nonEmpty('--format', v.format),
     output: nonEmpty('--output', v.output),
     allTargets: !!v['all-targets'],
+    allHosts: !!v['all-hosts'],
     params: v.param ?? [],
     dryRun: !!v['dry-run'],
     yes: !!v.yes,
@@ -149,10 +154,13 @@ Usage:
                               result object on stdout, the lines on stderr (docs/fleet.md)
   ops run --resume RUN_ID [--yes] [--json]
                               go on with an interrupted or failed run from its first step not done
-  ops rollback [RUN_ID] [--yes] [--json]
+  ops rollback [RUN_ID] [--yes] [--json] [--all-hosts]
                               runs with rollbacks not applied; with RUN_ID, undo that run
-  ops history [--json] [--limit N]
-                              the journal of task runs, newest first
+                              (a run only the journal's mirror has, from another host, too);
+                              --all-hosts: every host's such runs, from the mirror
+  ops history [--json] [--limit N] [--all-hosts]
+                              the journal of task runs, newest first; --all-hosts: every
+                              host's, from the journal's mirror (journal.mirror)
   ops show RUN_ID             one run: its steps and its full output log
   ops checklist               the checklists, and walkthroughs left unfinished
   ops checklist NAME          walk a checklist in the console, step by step

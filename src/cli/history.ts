@@ -1,5 +1,6 @@
 // `ops history` and `ops show RUN`: the journal of task runs, read back.
 import { formatOperator, readLog, type Journal, type RunSummary, type StepSummary } from '../journal';
+import type { MirroredRun } from '../journal/mirror';
 import { redact } from '../util/redact';
 import { textTable as table, truncate } from '../util/format';
 import { sanitizeLine as line1, sanitizeText, terminalJson } from '../util/sanitize';
@@ -47,6 +48,31 @@ export function historyCommand(journal: Journal, opts: { json?: boolean; limit?:
     String(s.pendingRollbacks),
   ]);
   return table(['RUN', 'STARTED', 'TASK', 'TARGET', 'OPERATOR', 'OUTCOME', 'PENDING ROLLBACKS'], rows);
+}
+
+/**
+ * Every host's runs, as the journal's mirror has them, newest first: which host started each
+ * (and any other that journaled it, e.g. a rollback from there). `json` gives each summary with
+ * `host`, `hosts` and `source`.
+ */
+export function mirroredHistoryCommand(runs: readonly MirroredRun[], opts: { json?: boolean; where: string }): string {
+  if (opts.json) return terminalJson(runs.map((r) => ({ ...r.summary, host: r.host, hosts: r.hosts, source: r.source })), 2);
+  if (runs.length === 0) return `No task runs in the journal's mirror (${line1(opts.where)}).`;
+  const rows = runs.map((r) => {
+    const s = r.summary;
+    const others = r.hosts.filter((h) => h !== r.host);
+    return [
+      line1(s.run),
+      formatTime(s.startedAt),
+      truncate(line1(r.host) + (others.length ? ` (+${others.map((h) => line1(h)).join(', ')})` : ''), 40),
+      line1(s.task),
+      truncate(line1(redact(s.target)), 40),
+      line1(formatOperator(s.operator)),
+      line1(outcomeText(s)),
+      String(s.pendingRollbacks),
+    ];
+  });
+  return table(['RUN', 'STARTED', 'HOST', 'TASK', 'TARGET', 'OPERATOR', 'OUTCOME', 'PENDING ROLLBACKS'], rows);
 }
 
 function stepLine(st: StepSummary, i: number): string[] {

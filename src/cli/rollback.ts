@@ -3,16 +3,17 @@
 // With one it rebuilds the run from the journal, shows its rollbacks, confirms, and runs them.
 import type { ResultCapture } from './results';
 import { type Settings } from '../config/load';
-import { UsageError } from '../errors';
-import { formatOperator, Journal, type RunSummary } from '../journal';
+import { UsageError, UserError } from '../errors';
+import { formatOperator, Journal, pickByPrefix, type RunSummary } from '../journal';
+import { importMirroredRun, mirroredRun, mirroredRunIds, mirroredRuns, mirrorLimits } from '../journal/mirror';
 import { redact } from '../util/redact';
-import { sanitizeText } from '../util/sanitize';
-import { runsNeedingAttention, unknownStepState, type AttentionRun } from '../tasks/attention';
+import { sanitizeText, terminalJson } from '../util/sanitize';
+import { needingAttention, runsNeedingAttention, unknownStepState, type AttentionRun } from '../tasks/attention';
 export { interruptedRuns, runChanged, runsNeedingAttention, startupNotice, unknownStepState } from '../tasks/attention';
 import { confirmationForRollback } from '../tasks/confirm';
 import type { TaskDef } from '../tasks/model';
 import { readlinePrompter } from './prompt';
-import { openSession, pastRun, sessionRunner, refuseReadOnly, watchSignals } from './run';
+import { availableTasks, openSession, pastRun, sessionRunner, refuseReadOnly, watchSignals } from './run';
 
 export function describeRun(r: RunSummary | AttentionRun): string {
   const lines = [`${r.run}  ${r.task} on ${r.target}  by ${formatOperator(r.operator)}  ${r.outcome}`];
@@ -25,6 +26,60 @@ export function describeRun(r: RunSummary | AttentionRun): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * With a journal mirror: the run's events this journal lacks (a run from another host, or a
+ * rollback of it journaled there) are copied in from the mirror first, so the rollback works
+ * from what every host recorded. A run only the mirror has is found there by its id's prefix.
+ * An unreachable mirror leaves a run this journal has to this journal, with a warning.
+ */
+async function fromMirror(settings: Settings, journal: Journal, prefix: string, print: (s: string) => void): Promise<void> {
+  const places = settings.mirror ?? [];
+  const limits = mirrorLimits(settings.config.probeTimeoutMs);
+  let local: string | null = null;
+  try {
+    local = journal.findRun(prefix);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+  }
+  let runId = local;
+  try {
+    if (!runId) runId = pickByPrefix(await mirroredRunIds(places, limits, prefix.trim()), prefix, { one: 'run', many: 'runs', where: `${journal.file} or the journal's mirror` });
+    const run = await mirroredRun(places, limits, runId);
+    if (!run) return;
+    const copied = importMirroredRun(journal, run);
+    if (copied > 0) {
+      print(`run ${runId}: ${copied} event${copied === 1 ? '' : 's'} copied from the journal's mirror (it ran from ${run.source})\n`);
+    }
+  } catch (err) {
+    if (!local || !(err instanceof UserError)) throw err;
+    print(`warning: ${err.message}; rolling back from this host's journal alone\n`);
+  }
+}
+
+/**
+ * `ops rollback --all-hosts`: the runs of every host, from the journal's mirror, that still have
+ * rollbacks to apply or stopped mid-way, each with the host that ran it. `json` gives them as
+ * objects (the summary, `changed`, `host`, `hosts`, `source`).
+ */
+export async function mirroredAttention(settings: Settings, builtins: readonly TaskDef[], opts: { json?: boolean; limit?: number } = {}): Promise<string> {
+  const places = settings.mirror ?? [];
+  if (places.length === 0) throw new UserError(`rollback --all-hosts: no journal mirror is configured (set journal.mirror in ${settings.configFile}; docs/fleet.md)`);
+  const runs = await mirroredRuns(places, mirrorLimits(settings.config.probeTimeoutMs), opts.limit ?? 50);
+  const byRun = new Map(runs.map((r) => [r.run, r]));
+  const tasks = availableTasks(builtins).tasks;
+  const list = needingAttention(
+    runs.map((r) => r.summary),
+    (run) => byRun.get(run)?.events.map((e) => e.event) ?? [],
+    tasks,
+  );
+  const secrets = settings.target.secrets;
+  if (opts.json) return terminalJson(list.map((r) => ({ ...r, host: byRun.get(r.run)!.host, hosts: byRun.get(r.run)!.hosts, source: byRun.get(r.run)!.source })), 2);
+  if (list.length === 0) return 'nothing to roll back: no recent run of any host has rollbacks left to apply\n';
+  const lines = ['Runs of every host with rollbacks not applied, newest first (ops rollback RUN_ID undoes one from here):\n'];
+  for (const r of list) lines.push(`${describeRun(r).replace(/\n/, `  from ${byRun.get(r.run)!.source}\n`)}`);
+  return sanitizeText(redact(lines.join(''), secrets));
 }
 
 export async function rollbackCommand(settings: Settings, builtins: readonly TaskDef[], runPrefix: string | undefined, flags: { yes: boolean; capture?: ResultCapture }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -44,6 +99,7 @@ export async function rollbackCommand(settings: Settings, builtins: readonly Tas
   }
 
   refuseReadOnly(settings, `rollback ${runPrefix}`);
+  if (settings.mirror?.length) await fromMirror(settings, journal, runPrefix, print);
   const { runId, summary, task, events, params } = pastRun(settings, builtins, journal, runPrefix, 'rollback');
   if (flags.capture) {
     flags.capture.runId = runId;

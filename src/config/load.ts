@@ -178,6 +178,34 @@ export function resolveTarget(config: Config, flags: TargetFlags, env: NodeJS.Pr
   return targetFromLibpqEnv(env);
 }
 
+// ---------------------------------------------------------------- the journal's mirror
+
+/** Where the journal is mirrored: one database, or (mirror "target") each target's own. */
+export interface MirrorPlace {
+  /** the database, as a target (its connection, display and secrets) */
+  db: ResolvedTarget;
+  /** only the runs on this target (its display) go there; null: every run */
+  runsOn: string | null;
+}
+
+/**
+ * The places `journal.mirror` names: none when it is absent; the URL's database; or, for
+ * "target", each configured target's own database (with the runs on that target), and the
+ * current target's when it is not one of them (--database).
+ */
+export function resolveMirror(config: Config, current: ResolvedTarget | null, env: NodeJS.ProcessEnv = process.env, file?: string): MirrorPlace[] {
+  const mirror = config.journal?.mirror;
+  if (!mirror) return [];
+  const where = `${file ? `${file}: ` : ''}journal.mirror`;
+  if (mirror !== 'target') return [{ db: targetFromUrl('mirror', 'file', mirror, where, env), runsOn: null }];
+  const places = config.targets.map((t, i) => {
+    const db = targetFromUrl(t.name, 'file', t.url, `${file ? `${file}: ` : ''}targets[${i}].url`, env);
+    return { db, runsOn: db.display };
+  });
+  if (current && !places.some((p) => p.runsOn === current.display)) places.push({ db: current, runsOn: current.display });
+  return places;
+}
+
 // ---------------------------------------------------------------- settings
 
 export interface GlobalFlags extends TargetFlags {
@@ -195,6 +223,8 @@ export interface Settings {
   color: boolean;
   readOnly: boolean;
   debug: boolean;
+  /** where the journal is mirrored (journal.mirror); empty or absent: nowhere */
+  mirror?: MirrorPlace[];
 }
 
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
@@ -205,10 +235,15 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     throw new UserError(`OPS_REFRESH: expected seconds between 1 and 3600, got "${env.OPS_REFRESH}"`);
   }
   const refreshSec = flags.refresh ?? envRefresh ?? config.refreshSec;
+  const target = resolveTarget(config, flags, env, configFile);
+  const mirror = resolveMirror(config, target, env, configFile);
+  // the mirror's password is scrubbed wherever the target's is
+  for (const p of mirror) for (const sec of p.db.secrets) if (!target.secrets.includes(sec)) target.secrets.push(sec);
   return {
     config,
     configFile,
-    target: resolveTarget(config, flags, env, configFile),
+    target,
+    mirror,
     refreshMs: Math.round(refreshSec * 1000),
     color: !flags.noColor && !('NO_COLOR' in env && env.NO_COLOR !== ''),
     readOnly: !!flags.readOnly,

@@ -216,6 +216,21 @@ export const ConfigSchema = z
      * connect, and for each statement of ops' own; a step's SQL is bounded by its own timeout
      */
     taskConnectTimeoutMs: z.number().int().min(500).max(300_000).default(10_000),
+    /**
+     * The shared journal (off when absent): every journal event is also written, after the
+     * local fsync, to the table ops.journal_events of `mirror`: a PostgreSQL URL, or `target`
+     * for each target's own database (src/journal/mirror.ts, docs/fleet.md).
+     */
+    journal: z
+      .object({
+        mirror: z.string().superRefine((v, ctx) => {
+          if (v === 'target') return;
+          const problem = urlProblem(v, ['postgres', 'postgresql']);
+          if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (a postgres:// URL, or "target" for each target's own database)` });
+        }),
+      })
+      .strict()
+      .optional(),
     thresholds: ThresholdsSchema.default(ThresholdsSchema.parse({})),
     /** when maintenance may happen; the checklists' window gate reads it */
     maintenanceWindow: MaintenanceWindowSchema.default(MaintenanceWindowSchema.parse({})),

@@ -14,6 +14,16 @@ import { ensurePrivateDir, stateDir } from './state-dir';
 import { emptySummary, finish, fold, summarize, type RunSummary } from './summary';
 import { warnProcess } from './warnings';
 
+let appendListener: ((file: string) => void) | null = null;
+
+/**
+ * Called with the journal file after every event of a task journal is on disk (the journal's
+ * mirror sends it: src/journal/mirror.ts); null removes it. Its errors are ignored.
+ */
+export function setJournalAppendListener(fn: ((file: string) => void) | null): void {
+  appendListener = fn;
+}
+
 export interface JournalOptions {
   /** more strings never to write (the target's password, tokens); PGPASSWORD is always included */
   secrets?: readonly (string | null | undefined)[];
@@ -192,6 +202,13 @@ export class Journal {
       // what was written of the line stays torn: the next open ends it with a newline
       this.close();
       throw new StateWriteError('journal', this.file, err);
+    }
+    if (appendListener && this.taskEvents) {
+      try {
+        appendListener(this.file);
+      } catch {
+        // the mirror never fails a journal write
+      }
     }
     return JSON.parse(line) as JournalEvent;
   }

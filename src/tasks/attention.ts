@@ -22,12 +22,20 @@ export interface AttentionOptions {
  */
 export function runsNeedingAttention(journal: Journal, opts: AttentionOptions | number = {}): AttentionRun[] {
   const { limit = 50, tasks = [] } = typeof opts === 'number' ? { limit: opts } : opts;
+  return needingAttention(journal.runs({ limit }), (run) => journal.events(run), tasks);
+}
+
+/**
+ * The same rule over runs from anywhere (the journal's mirror gives every host's): those with
+ * rollbacks not applied, or that stopped mid-way, less those whose only undo discards their output.
+ */
+export function needingAttention(runs: readonly RunSummary[], eventsOf: (run: string) => readonly JournalEvent[], tasks: readonly Pick<TaskDef, 'id' | 'steps' | 'changed'>[] = []): AttentionRun[] {
   const out: AttentionRun[] = [];
-  for (const r of journal.runs({ limit })) {
+  for (const r of runs) {
     if (!(r.pendingRollbacks > 0 || r.outcome === 'interrupted' || r.outcome === 'unfinished' || r.steps.some((s) => s.status === 'started'))) continue;
-    let events: JournalEvent[] = [];
+    let events: readonly JournalEvent[] = [];
     try {
-      events = journal.events(r.run);
+      events = eventsOf(r.run);
     } catch {
       // the summary alone still lists it
     }
