@@ -10,9 +10,10 @@
 //      (bench/sessions-view.ts)
 //   5. a 100 MiB, 65,000-run journal: ops history --limit N, ops rollback, ops show
 //      (bench/journal-size.ts; needs no database)
+//   6. the journal mirror's cost to a run: none, live, stopped, hung (bench/mirror.mjs)
 // Figures go to stdout as markdown; docs/performance.md keeps them with this command.
 // Options: --runs N (first frame), --idle-seconds S, --warm-seconds S, --skip-probe, --skip-idle, --skip-frame, --skip-output,
-// --skip-drill, --skip-journal, --skip-sessions, --skip-overview; --only frame,idle,probe,sessions,output,drill,journal,overview
+// --skip-drill, --skip-journal, --skip-sessions, --skip-overview, --skip-mirror; --only frame,idle,probe,sessions,output,drill,journal,overview,mirror
 // runs just those;
 // --no-peer leaves pg_activity out (frame and idle run it beside ops when it is installed)
 import { spawn, spawnSync } from 'node:child_process';
@@ -303,6 +304,12 @@ if (!skip('overview')) {
     for (const n of names) psql(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
     rmSync(confDir, { recursive: true, force: true });
   }
+}
+
+if (!skip('mirror')) {
+  const res = spawnSync(process.execPath, [join(root, 'bench/mirror.mjs')], { env: process.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (res.status !== 0) (console.error('bench: mirror failed'), (process.exitCode = 1));
+  for (const line of res.stdout.trim().split('\n').filter(Boolean)) rows.push(JSON.parse(line));
 }
 
 if (!skip('journal')) {
