@@ -2,7 +2,9 @@
 // `ops check` and a headless checklist run it once (collectOnce); the Monitor (src/monitor.ts)
 // runs its sources on the refresh interval.
 import type { Config } from './config/schema';
-import type { ResolvedTarget } from './config/load';
+import { resolveMirror, type ResolvedTarget } from './config/load';
+import { MirrorLagProbe } from './journal/mirror';
+import { stateDir } from './journal/state-dir';
 import { evaluate, worst } from './health/rules';
 import { probeBackup } from './probes/backup';
 import { HostProbe } from './probes/host';
@@ -16,6 +18,7 @@ import type {
   CheckGroup,
   HealthReport,
   HostData,
+  MirrorLagData,
   PgData,
   ProbeResult,
   RedisData,
@@ -31,6 +34,8 @@ export interface CollectorOptions {
   target: ResolvedTarget | null;
   /** only the probes these groups need; all when absent */
   only?: ReadonlySet<CheckGroup>;
+  /** the state directory whose journal the mirror check reads (default: stateDir()) */
+  stateDir?: string;
 }
 
 /**
@@ -47,6 +52,7 @@ interface Answers {
   http: Map<number, Snapshot['http'][number]>;
   tls: Map<number, Snapshot['tls'][number]>;
   backup?: ProbeResult<BackupData>;
+  mirror?: ProbeResult<MirrorLagData>;
   redis?: ProbeResult<RedisData>;
 }
 
@@ -231,11 +237,31 @@ export class Collector {
           id: 'backup',
           kind: 'backup',
           label: 'the backup directory',
-          owns: inGroups('backup'),
+          owns: (c) => c.id === 'backup.age',
           placeholders: [{ id: 'backup.age', group: 'backup', label: 'newest backup', unit: 'h' }],
           probe: () => probeBackup(backup.dir, backup.glob, t),
           put: (a, r) => {
             a.backup = r;
+          },
+        }),
+      );
+    }
+    // the journal's mirror: how far behind it is, read from this host's files (no connection)
+    if (this.wants('backup') && config.journal?.mirror) {
+      const lag = new MirrorLagProbe(resolveMirror(config, opts.target ?? null), opts.stateDir ?? stateDir());
+      sources.push(
+        source({
+          id: 'mirror',
+          kind: 'mirror',
+          label: 'the journal mirror',
+          owns: (c) => c.id === 'journal.mirror',
+          placeholders: [{ id: 'journal.mirror', group: 'backup', label: 'journal mirror', unit: 'min' }],
+          probe: async () => {
+            const at = Date.now();
+            return { ok: true, data: lag.probe(), at: Date.now(), ms: Date.now() - at };
+          },
+          put: (a, r) => {
+            a.mirror = r;
           },
         }),
       );
@@ -296,6 +322,7 @@ export class Collector {
       http: byIndex(a.http),
       tls: byIndex(a.tls),
       backup: a.backup,
+      ...(a.mirror ? { mirror: a.mirror } : {}),
       redis: a.redis,
       ...(a.postgres?.ok && a.postgres.data.sessions ? { sessions: a.postgres.data.sessions } : {}),
     };

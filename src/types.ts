@@ -199,6 +199,16 @@ export interface BackupData {
   skippedCount?: number;
 }
 
+/** What of the task journal its mirror has not got yet (journal.mirror), read from local files only. */
+export interface MirrorLagData {
+  /** journal events past the cursor of the mirror furthest behind */
+  pending: number;
+  /** the time of the oldest of them; null when none waits */
+  oldestAt: string | null;
+  /** the mirror (redacted display); the first that is behind when there are several */
+  where: string;
+}
+
 export interface RedisData {
   latencyMs: number;
   usedMemoryBytes: number;
@@ -220,6 +230,8 @@ export interface Snapshot {
   http: { name: string; url: string; result: ProbeResult<HttpData> }[];
   tls: { name: string; host: string; port: number; result: ProbeResult<TlsData> }[];
   backup?: ProbeResult<BackupData>;
+  /** the journal's mirror, when journal.mirror is set */
+  mirror?: ProbeResult<MirrorLagData>;
   redis?: ProbeResult<RedisData>;
   /**
    * Every client session of the cluster (the sessions view): the last PostgreSQL answer's
@@ -337,7 +349,7 @@ export interface MonitorState {
 }
 
 /** A probe source: run on its own, never started again while its last probe is unanswered. */
-export type SourceKind = 'host' | 'postgres' | 'http' | 'tls' | 'backup' | 'redis';
+export type SourceKind = 'host' | 'postgres' | 'http' | 'tls' | 'backup' | 'mirror' | 'redis';
 
 export interface SourceWait {
   /** 'host', 'postgres', 'backup', 'redis', or 'http:NAME' / 'tls:NAME' */

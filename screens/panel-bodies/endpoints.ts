@@ -39,6 +39,14 @@ export function endpointsPanel({ state, checks, now }: Ctx): Body {
     else if (!b.data.newest) row(st, 'backup', 'none found', ` in ${clean(b.data.dir)}`);
     else row(st, 'backup', `newest ${formatDuration(b.data.newest.ageSec)} old`, ` ${clean(b.data.newest.file)} ${formatBytes(b.data.newest.sizeBytes)}`);
   }
+  if (snap.mirror) {
+    wait = waitOn(state, 'mirror', now);
+    const st = checks.get('journal.mirror')?.status;
+    const m = snap.mirror;
+    if (!m.ok) row(st, 'journal mirror', `error: ${clean(m.error)}`);
+    else if (m.data.pending === 0 || !m.data.oldestAt) row(st, 'journal mirror', 'up to date', ` ${clean(m.data.where)}`);
+    else row(st, 'journal mirror', `${m.data.pending} waiting`, ` oldest ${formatDuration(Math.max(0, (snap.at - Date.parse(m.data.oldestAt)) / 1000))} · ${clean(m.data.where)}`);
+  }
   if (snap.redis) {
     wait = waitOn(state, 'redis', now);
     const r = snap.redis;
@@ -64,9 +72,9 @@ export function endpointsPanel({ state, checks, now }: Ctx): Body {
   // the endpoints that have not answered once yet
   wait = null;
   for (const w of state.waiting ?? []) {
-    if (w.lastAnswerAt !== null || !['http', 'tls', 'backup', 'redis'].includes(w.kind)) continue;
-    const st = checks.get(w.kind === 'backup' ? 'backup.age' : w.kind === 'redis' ? 'redis.latency' : w.id)?.status ?? 'UNKNOWN';
-    const name = w.kind === 'http' || w.kind === 'tls' ? `${w.kind} ${clean(w.id.slice(w.kind.length + 1))}` : w.kind;
+    if (w.lastAnswerAt !== null || !['http', 'tls', 'backup', 'mirror', 'redis'].includes(w.kind)) continue;
+    const st = checks.get(w.kind === 'backup' ? 'backup.age' : w.kind === 'mirror' ? 'journal.mirror' : w.kind === 'redis' ? 'redis.latency' : w.id)?.status ?? 'UNKNOWN';
+    const name = w.kind === 'http' || w.kind === 'tls' ? `${w.kind} ${clean(w.id.slice(w.kind.length + 1))}` : w.kind === 'mirror' ? 'journal mirror' : w.kind;
     row(st, name, shortWait(w, now));
   }
   if (rows.length === 0) return { summary: [s('none configured')], rows };

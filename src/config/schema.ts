@@ -37,6 +37,8 @@ export const ThresholdsSchema = z
     /** fewer days left than these is WARNING / CRITICAL */
     tlsDays: pair(30, 7),
     backupAgeHours: pair(24, 48),
+    /** minutes the oldest journal event not yet in the mirror (journal.mirror) has waited */
+    journalMirrorLagMin: pair(15, 60),
     redisMemoryPct: pair(80, 90),
     redisLatencyMs: pair(50, 200),
     // ---- the checks behind real outages (src/health/outages.ts). The brief and the guides in

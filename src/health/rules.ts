@@ -309,6 +309,20 @@ export function evaluate(snap: Snapshot, th: Thresholds, opts: RuleOptions = {})
       );
     }
   }
+  if (want('backup') && snap.mirror) {
+    const init: CheckInit = { id: 'journal.mirror', group: 'backup', label: 'journal mirror', unit: 'min' };
+    const m = snap.mirror;
+    if (!m.ok) checks.push(unknown(init, `journal mirror: ${m.error}`));
+    else if (m.data.pending === 0 || m.data.oldestAt === null) checks.push(measured(init, 0, th.journalMirrorLagMin, `journal mirror ${m.data.where} has every event of this host's journal`, m.data.where));
+    else {
+      const waitedSec = Math.max(0, (snap.at - Date.parse(m.data.oldestAt)) / 1000);
+      checks.push(
+        measured(init, waitedSec / 60, th.journalMirrorLagMin,
+          `journal mirror ${m.data.where}: ${m.data.pending} event${m.data.pending === 1 ? '' : 's'} of this host's journal not sent, the oldest waiting ${formatDuration(waitedSec)}`,
+          m.data.where),
+      );
+    }
+  }
   if (want('redis') && snap.redis) {
     const memInitR: CheckInit = { id: 'redis.memory', group: 'redis', label: 'Redis memory', unit: '%' };
     const latInit: CheckInit = { id: 'redis.latency', group: 'redis', label: 'Redis ping', unit: 'ms' };

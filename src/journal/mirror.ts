@@ -699,3 +699,78 @@ export function startJournalMirror(places: readonly MirrorPlace[] | undefined, d
 export function journalMirror(): JournalMirror | null {
   return processMirror;
 }
+
+// ---------------------------------------------------------------- how far behind (a probe)
+
+/**
+ * What the mirrors have not got yet, from the local files only (no connection): the journal
+ * events past each mirror's cursor, and the time of the oldest. The dashboard and ops check
+ * judge it (journal.mirror, thresholds.journalMirrorLagMin). A rescan reads only what the journal
+ * gained since the last one while the cursor stays put.
+ */
+export class MirrorLagProbe {
+  private readonly file: string;
+  private readonly seen = new Map<string, { from: number; head: string; scanned: number; lines: number; oldest: string | null }>();
+
+  constructor(
+    private readonly places: readonly MirrorPlace[],
+    private readonly dir: string,
+  ) {
+    this.file = join(dir, 'journal.jsonl');
+  }
+
+  probe(): { pending: number; oldestAt: string | null; where: string } {
+    let worst = { pending: 0, oldestAt: null as string | null, where: this.places[0]?.db.display ?? '' };
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return worst;
+      throw err;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const head = headOf(fd, size);
+      for (const place of this.places) {
+        const key = placeKey(place);
+        const c = readCursor(cursorFile(this.dir, place));
+        const from = c && c.head === head && c.sent <= size ? c.sent : 0;
+        let s = this.seen.get(key);
+        if (!s || s.from !== from || s.head !== head || s.scanned > size) s = { from, head, scanned: from, lines: 0, oldest: null };
+        this.scan(fd, s, size);
+        this.seen.set(key, s);
+        const older = s.oldest !== null && (worst.oldestAt === null || Date.parse(s.oldest) < Date.parse(worst.oldestAt));
+        if (older || (worst.oldestAt === null && s.lines > worst.pending)) worst = { pending: s.lines, oldestAt: s.oldest, where: place.db.display };
+      }
+      return worst;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Counts the whole lines from s.scanned to `size`, noting the first event's time. */
+  private scan(fd: number, s: { scanned: number; lines: number; oldest: string | null }, size: number): void {
+    const buf = Buffer.alloc(BATCH_BYTES);
+    while (s.scanned < size) {
+      const n = readSync(fd, buf, 0, Math.min(BATCH_BYTES, size - s.scanned), s.scanned);
+      if (n <= 0) return;
+      const end = buf.lastIndexOf(0x0a, n - 1);
+      if (end === -1) return; // a line still being written
+      let at = 0;
+      while (at <= end) {
+        const nl = buf.indexOf(0x0a, at);
+        if (s.oldest === null) {
+          try {
+            const x: unknown = JSON.parse(buf.toString('utf8', at, nl));
+            if (sendable(x)) s.oldest = x.ts;
+          } catch {
+            // not an event: not one the mirror waits for
+          }
+        }
+        s.lines++;
+        at = nl + 1;
+      }
+      s.scanned += end + 1;
+    }
+  }
+}

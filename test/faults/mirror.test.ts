@@ -26,7 +26,7 @@ describe('the journal mirror under faults', () => {
     db = await createTestDatabase('mirror_faults');
     root = mkdtempSync(join(tmpdir(), 'ops-mirf-'));
     state = join(root, 'state');
-    writeFileSync(join(root, 'config.json'), JSON.stringify({ probeTimeoutMs: 1000, journal: { mirror: `postgres://${mirror.user}@127.0.0.1:${mirror.port}/postgres` } }), { mode: 0o600 });
+    writeFileSync(join(root, 'config.json'), JSON.stringify({ probeTimeoutMs: 1000, thresholds: { journalMirrorLagMin: { warning: 0.0001, critical: 1000 } }, journal: { mirror: `postgres://${mirror.user}@127.0.0.1:${mirror.port}/postgres` } }), { mode: 0o600 });
     env = cleanEnv({ OPS_CONFIG_DIR: root, OPS_STATE_DIR: state, DATABASE_URL: db.url });
   }, 120_000);
   afterAll(async () => {
@@ -78,12 +78,21 @@ describe('the journal mirror under faults', () => {
     const second = await analyze();
     expect((await runOps(['history'], { env })).stdout).toContain(second.run);
 
+    // ops check (and the dashboard) say the mirror is behind, from the local files alone
+    const behind = await runOps(['check', '--only', 'backup', '--json'], { env, timeoutMs: 30_000 });
+    const lag = (JSON.parse(behind.stdout).checks as { id: string; status: string; summary: string; value: number }[]).find((c) => c.id === 'journal.mirror');
+    expect(lag).toMatchObject({ status: 'WARNING' });
+    expect(lag!.summary).toMatch(/: \d+ events of this host's journal not sent, the oldest waiting/);
+    expect(behind.code).toBe(1);
+
     startAgain(mirror);
     // the next command that touches the journal sends what waited
     const h = await runOps(['history'], { env, timeoutMs: 30_000 });
     expect(h.code, h.stderr).toBe(0);
     expect(h.stderr).not.toMatch(/journal mirror/);
     await expectExactlyOnce();
+    const caught = await runOps(['check', '--only', 'backup', '--json'], { env, timeoutMs: 30_000 });
+    expect((JSON.parse(caught.stdout).checks as { id: string; status: string; summary: string }[]).find((c) => c.id === 'journal.mirror')).toMatchObject({ status: 'OK', summary: expect.stringMatching(/has every event/) });
     const runs = new Set((await mirrorRows()).map((r) => r.run));
     expect(runs.has(down.run) && runs.has(second.run)).toBe(true);
   }, 120_000);
