@@ -168,6 +168,19 @@ describe('the journal mirror', () => {
     expect((JSON.parse(none.stdout) as { run: string }[]).map((x) => x.run)).not.toContain(run);
   }, 120_000);
 
+  it('a role that may not create the schema: the run completes, and one line says what to do', async () => {
+    await admin.query('DROP DATABASE IF EXISTS mirror_nocreate');
+    await admin.query('CREATE DATABASE mirror_nocreate');
+    await admin.query(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ops_journal') THEN CREATE ROLE ops_journal LOGIN; END IF; END $$`);
+    const a = host('nc', { journal: { mirror: `postgres://ops_journal@127.0.0.1:${mirror.port}/mirror_nocreate` } });
+    const r = await runOps(['run', 'analyze', '--yes'], { env: a.env, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => /journal mirror/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/may not create it.*docs\/fleet\.md/);
+    expect(journalEvents(a.state).some((e) => e.type === 'run.end')).toBe(true);
+  }, 60_000);
+
   it('mirror "target": the runs on a target go to the ops schema of its own database', async () => {
     const t = host('t', { journal: { mirror: 'target' }, targets: [{ name: 'main', url: targetUrl }] });
     const env = { ...t.env, DATABASE_URL: undefined };
