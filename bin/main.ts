@@ -26,7 +26,7 @@ import { terminalJson } from '../src/util/sanitize';
 import { runPlantedSessions, SESSIONS_COMMAND } from '../src/drill/sessions';
 import { UnknownError, UsageError, UserError } from '../src/errors';
 import { Journal, setJournalWarningHandler, stateDir } from '../src/journal';
-import { journalMirror, mirroredRuns, mirrorLimits, startJournalMirror } from '../src/journal/mirror';
+import { journalMirror, mirroredRuns, mirrorLimits, requireMirror, startJournalMirror } from '../src/journal/mirror';
 import { TaskService } from '../src/tasks/service';
 import { BUILTIN_TASKS } from '../tasks/index';
 import { fail, guard, type Exits } from './boundary';
@@ -134,8 +134,7 @@ async function history(args: ParsedArgs): Promise<void> {
     return;
   }
   const settings = services.settings(args.flags);
-  const places = settings.mirror ?? [];
-  if (places.length === 0) throw new UserError(`history --all-hosts: no journal mirror is configured (set journal.mirror in ${settings.configFile}; docs/fleet.md)`);
+  const places = requireMirror(settings, 'history --all-hosts');
   // this host's newest events first, so that its own runs are there too
   await journalMirror()?.send();
   const runs = await mirroredRuns(places, mirrorLimits(settings.config.probeTimeoutMs), args.limit ?? 50);

@@ -1,9 +1,16 @@
 // The Endpoints panel: HTTP, TLS, the backups and Redis, a row each, with the wait on the source
 // a row is about, and the endpoints that have not answered once yet.
 import type { Line } from '../line';
-import type { SourceWait, Status } from '../../src/types';
+import type { SourceKind, SourceWait, Status } from '../../src/types';
 import { clean, formatBytes, formatDuration, pct0, rowMark, worstOf } from '../format';
 import { collecting, fig, s, shortWait, waitOn, type Body, type Ctx } from './parts';
+
+/** The panel's sources with one row each: the check that row's status is, and its name. */
+const ONE_ROW: Partial<Record<SourceKind, { check: string; name: string }>> = {
+  backup: { check: 'backup.age', name: 'backup' },
+  mirror: { check: 'journal.mirror', name: 'journal mirror' },
+  redis: { check: 'redis.latency', name: 'redis' },
+};
 
 export function endpointsPanel({ state, checks, now }: Ctx): Body {
   const snap = state.snapshot;
@@ -72,10 +79,9 @@ export function endpointsPanel({ state, checks, now }: Ctx): Body {
   // the endpoints that have not answered once yet
   wait = null;
   for (const w of state.waiting ?? []) {
-    if (w.lastAnswerAt !== null || !['http', 'tls', 'backup', 'mirror', 'redis'].includes(w.kind)) continue;
-    const st = checks.get(w.kind === 'backup' ? 'backup.age' : w.kind === 'mirror' ? 'journal.mirror' : w.kind === 'redis' ? 'redis.latency' : w.id)?.status ?? 'UNKNOWN';
-    const name = w.kind === 'http' || w.kind === 'tls' ? `${w.kind} ${clean(w.id.slice(w.kind.length + 1))}` : w.kind === 'mirror' ? 'journal mirror' : w.kind;
-    row(st, name, shortWait(w, now));
+    if (w.lastAnswerAt !== null) continue;
+    if (w.kind === 'http' || w.kind === 'tls') row(checks.get(w.id)?.status ?? 'UNKNOWN', `${w.kind} ${clean(w.id.slice(w.kind.length + 1))}`, shortWait(w, now));
+    else if (w.kind in ONE_ROW) row(checks.get(ONE_ROW[w.kind]!.check)?.status ?? 'UNKNOWN', ONE_ROW[w.kind]!.name, shortWait(w, now));
   }
   if (rows.length === 0) return { summary: [s('none configured')], rows };
   const known = statuses.filter((x): x is Status => !!x);

@@ -1,6 +1,6 @@
 // `ops history` and `ops show RUN`: the journal of task runs, read back.
 import { formatOperator, readLog, type Journal, type RunSummary, type StepSummary } from '../journal';
-import type { MirroredRun } from '../journal/mirror';
+import { mirroredFields, type MirroredRun } from '../journal/mirror';
 import { redact } from '../util/redact';
 import { textTable as table, truncate } from '../util/format';
 import { sanitizeLine as line1, sanitizeText, terminalJson } from '../util/sanitize';
@@ -56,7 +56,7 @@ export function historyCommand(journal: Journal, opts: { json?: boolean; limit?:
  * `host`, `hosts` and `source`.
  */
 export function mirroredHistoryCommand(runs: readonly MirroredRun[], opts: { json?: boolean; where: string }): string {
-  if (opts.json) return terminalJson(runs.map((r) => ({ ...r.summary, host: r.host, hosts: r.hosts, source: r.source })), 2);
+  if (opts.json) return terminalJson(runs.map((r) => ({ ...r.summary, ...mirroredFields(r) })), 2);
   if (runs.length === 0) return `No task runs in the journal's mirror (${line1(opts.where)}).`;
   const rows = runs.map((r) => {
     const s = r.summary;

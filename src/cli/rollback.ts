@@ -5,7 +5,7 @@ import type { ResultCapture } from './results';
 import { type Settings } from '../config/load';
 import { UsageError, UserError } from '../errors';
 import { formatOperator, Journal, pickByPrefix, type RunSummary } from '../journal';
-import { importMirroredRun, mirroredRun, mirroredRunIds, mirroredRuns, mirrorLimits } from '../journal/mirror';
+import { importMirroredRun, mirroredFields, mirroredRun, mirroredRunIds, mirroredRuns, mirrorLimits, requireMirror } from '../journal/mirror';
 import { redact } from '../util/redact';
 import { sanitizeText, terminalJson } from '../util/sanitize';
 import { needingAttention, runsNeedingAttention, unknownStepState, type AttentionRun } from '../tasks/attention';
@@ -15,8 +15,9 @@ import type { TaskDef } from '../tasks/model';
 import { readlinePrompter } from './prompt';
 import { availableTasks, openSession, pastRun, sessionRunner, refuseReadOnly, watchSignals } from './run';
 
-export function describeRun(r: RunSummary | AttentionRun): string {
-  const lines = [`${r.run}  ${r.task} on ${r.target}  by ${formatOperator(r.operator)}  ${r.outcome}`];
+/** A run and its undos, newest first; `from`: the source it ran from (a run of another host). */
+export function describeRun(r: RunSummary | AttentionRun, from?: string): string {
+  const lines = [`${r.run}  ${r.task} on ${r.target}  by ${formatOperator(r.operator)}  ${r.outcome}${from ? `  from ${from}` : ''}`];
   if ('changed' in r && r.changed) lines.push(`    changed: ${r.changed}`);
   for (const s of [...r.steps].reverse()) {
     if (s.status === 'ok' && s.rollback && !s.rolledBack) lines.push(`    undo ${s.title}: ${s.rollback}`);
@@ -64,8 +65,7 @@ async function fromMirror(settings: Settings, journal: Journal, prefix: string, 
  * objects (the summary, `changed`, `host`, `hosts`, `source`).
  */
 export async function mirroredAttention(settings: Settings, builtins: readonly TaskDef[], opts: { json?: boolean; limit?: number } = {}): Promise<string> {
-  const places = settings.mirror ?? [];
-  if (places.length === 0) throw new UserError(`rollback --all-hosts: no journal mirror is configured (set journal.mirror in ${settings.configFile}; docs/fleet.md)`);
+  const places = requireMirror(settings, 'rollback --all-hosts');
   const runs = await mirroredRuns(places, mirrorLimits(settings.config.probeTimeoutMs), opts.limit ?? 50);
   const byRun = new Map(runs.map((r) => [r.run, r]));
   const tasks = availableTasks(builtins).tasks;
@@ -75,10 +75,10 @@ export async function mirroredAttention(settings: Settings, builtins: readonly T
     tasks,
   );
   const secrets = settings.target.secrets;
-  if (opts.json) return terminalJson(list.map((r) => ({ ...r, host: byRun.get(r.run)!.host, hosts: byRun.get(r.run)!.hosts, source: byRun.get(r.run)!.source })), 2);
+  if (opts.json) return terminalJson(list.map((r) => ({ ...r, ...mirroredFields(byRun.get(r.run)!) })), 2);
   if (list.length === 0) return 'nothing to roll back: no recent run of any host has rollbacks left to apply\n';
   const lines = ['Runs of every host with rollbacks not applied, newest first (ops rollback RUN_ID undoes one from here):\n'];
-  for (const r of list) lines.push(`${describeRun(r).replace(/\n/, `  from ${byRun.get(r.run)!.source}\n`)}`);
+  for (const r of list) lines.push(describeRun(r, byRun.get(r.run)!.source));
   return sanitizeText(redact(lines.join(''), secrets));
 }
 

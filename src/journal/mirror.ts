@@ -22,7 +22,7 @@ import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, rea
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import type { MirrorPlace } from '../config/load';
+import type { MirrorPlace, Settings } from '../config/load';
 import { UserError } from '../errors';
 import { clientConfig } from '../pg/env';
 import { closeClient, openClient, type DbLimits, type GuardedClient } from '../util/db';
@@ -200,6 +200,11 @@ function writeCursor(dir: string, file: string, c: Cursor): void {
   }
 }
 
+/** Where sending goes on: the cursor's offset, or 0 when there is none or the file is another. */
+function startOf(c: Cursor | null, head: string, size: number): number {
+  return c && c.head === head && c.sent <= size ? c.sent : 0;
+}
+
 function headOf(fd: number, size: number): string {
   const buf = Buffer.alloc(Math.min(size, 256));
   if (buf.length) readSync(fd, buf, 0, buf.length, 0);
@@ -254,14 +259,10 @@ export interface MirrorOptions {
   debounceMs?: number;
 }
 
-export interface MirrorPlaceStatus {
+interface MirrorPlaceStatus {
   place: MirrorPlace;
-  /** journal events (lines) not yet in the mirror */
-  pendingEvents: number;
   /** the last send's failure, one line; null after a send that worked */
   error: string | null;
-  /** events sent by this process */
-  sent: number;
 }
 
 /**
@@ -278,16 +279,15 @@ export class JournalMirror {
   private readonly clients = new Set<GuardedClient>();
   private readonly schemaDone = new Set<string>();
   private readonly states = new Map<string, MirrorPlaceStatus>();
+  /** what each place has not got yet, counted from the files */
+  private readonly lag: MirrorLagProbe;
   private sourceId: string | null = null;
   private stopped = false;
 
   constructor(private readonly opts: MirrorOptions) {
     this.file = join(opts.dir, 'journal.jsonl');
-    for (const p of opts.places) this.states.set(placeKey(p), { place: p, pendingEvents: 0, error: null, sent: 0 });
-  }
-
-  get places(): readonly MirrorPlace[] {
-    return this.opts.places;
+    for (const p of opts.places) this.states.set(placeKey(p), { place: p, error: null });
+    this.lag = new MirrorLagProbe(opts.places, opts.dir);
   }
 
   get limits(): DbLimits {
@@ -362,10 +362,9 @@ export class JournalMirror {
     clearTimeout(timer);
     if (late) this.stop();
     const lines: string[] = [];
-    for (const st of this.states.values()) {
-      const behind = this.pendingOf(st.place);
+    for (const { place, pending: behind } of this.lag.behind()) {
       if (behind === 0) continue;
-      const why = st.error ?? mirrorText(st.place, late ? `no answer within ${timeoutMs} ms` : 'not sent yet');
+      const why = this.states.get(placeKey(place))?.error ?? mirrorText(place, late ? `no answer within ${timeoutMs} ms` : 'not sent yet');
       lines.push(`${why}; ${behind === 1 ? '1 journal event waits' : `${behind} journal events wait`} locally, sent by the next ops command`);
     }
     return lines;
@@ -379,37 +378,6 @@ export class JournalMirror {
     this.timer = this.retry = null;
     for (const c of this.clients) c.destroy();
     this.clients.clear();
-  }
-
-  /** What each mirror has not got yet, and the last failure. */
-  status(): MirrorPlaceStatus[] {
-    return [...this.states.values()].map((s) => ({ ...s, pendingEvents: this.pendingOf(s.place) }));
-  }
-
-  private pendingOf(place: MirrorPlace): number {
-    let fd: number;
-    try {
-      fd = openSync(this.file, 'r');
-    } catch {
-      return 0;
-    }
-    try {
-      const size = fstatSync(fd).size;
-      const c = readCursor(cursorFile(this.opts.dir, place));
-      const from = !c || c.head !== headOf(fd, size) || c.sent > size ? 0 : c.sent;
-      // the journal lines from the cursor on (whole ones: each is an event)
-      let lines = 0;
-      const buf = Buffer.alloc(BATCH_BYTES);
-      for (let at = from; at < size; ) {
-        const n = readSync(fd, buf, 0, Math.min(BATCH_BYTES, size - at), at);
-        if (n <= 0) break;
-        for (let i = buf.indexOf(0x0a); i !== -1 && i < n; i = buf.indexOf(0x0a, i + 1)) lines++;
-        at += n;
-      }
-      return lines;
-    } finally {
-      closeSync(fd);
-    }
   }
 
   /** The target of a run that started before the cursor: from the journal's index. */
@@ -440,8 +408,7 @@ export class JournalMirror {
     try {
       const size = fstatSync(fd).size;
       const head = headOf(fd, size);
-      const c = readCursor(cfile);
-      let pos = c && c.head === head && c.sent <= size ? c.sent : 0;
+      let pos = startOf(readCursor(cfile), head, size);
       if (pos >= size) return;
       const source = this.source;
       const host = hostname();
@@ -487,7 +454,6 @@ export class JournalMirror {
           rows.push({ source, host, pos: linePos, run: x.run, seq: x.seq, ts: x.ts, type: x.type, target, event: x });
         }
         if (rows.length) await this.insert(client, source, rows);
-        st.sent += rows.length;
         pos += consumed;
         writeCursor(this.opts.dir, cfile, { v: 1, sent: pos, head });
       }
@@ -673,6 +639,18 @@ export function importMirroredRun(journal: Journal, run: MirroredRun): number {
   return n;
 }
 
+/** The configured mirror places; a one-line error naming `what` and the key when there are none. */
+export function requireMirror(settings: Pick<Settings, 'mirror' | 'configFile'>, what: string): MirrorPlace[] {
+  const places = settings.mirror ?? [];
+  if (places.length === 0) throw new UserError(`${what}: no journal mirror is configured (set journal.mirror in ${settings.configFile}; docs/fleet.md)`);
+  return places;
+}
+
+/** A mirrored run's host fields, beside its summary in --json output. */
+export function mirroredFields(r: MirroredRun): { host: string; hosts: string[]; source: string } {
+  return { host: r.host, hosts: r.hosts, source: r.source };
+}
+
 /** A mirror's connect timeout and statement deadline: the probes' (probeTimeoutMs). */
 export function mirrorLimits(probeTimeoutMs: number): DbLimits {
   return { connectTimeoutMs: probeTimeoutMs, queryTimeoutMs: probeTimeoutMs };
@@ -719,33 +697,40 @@ export class MirrorLagProbe {
     this.file = join(dir, 'journal.jsonl');
   }
 
-  probe(): { pending: number; oldestAt: string | null; where: string } {
-    let worst = { pending: 0, oldestAt: null as string | null, where: this.places[0]?.db.display ?? '' };
+  /** Each place's events not yet sent: how many, and the time of the oldest. */
+  behind(): { place: MirrorPlace; pending: number; oldestAt: string | null }[] {
     let fd: number;
     try {
       fd = openSync(this.file, 'r');
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return worst;
+      if (errnoCode(err) === 'ENOENT') return this.places.map((place) => ({ place, pending: 0, oldestAt: null }));
       throw err;
     }
     try {
       const size = fstatSync(fd).size;
       const head = headOf(fd, size);
-      for (const place of this.places) {
+      return this.places.map((place) => {
         const key = placeKey(place);
-        const c = readCursor(cursorFile(this.dir, place));
-        const from = c && c.head === head && c.sent <= size ? c.sent : 0;
+        const from = startOf(readCursor(cursorFile(this.dir, place)), head, size);
         let s = this.seen.get(key);
         if (!s || s.from !== from || s.head !== head || s.scanned > size) s = { from, head, scanned: from, lines: 0, oldest: null };
         this.scan(fd, s, size);
         this.seen.set(key, s);
-        const older = s.oldest !== null && (worst.oldestAt === null || Date.parse(s.oldest) < Date.parse(worst.oldestAt));
-        if (older || (worst.oldestAt === null && s.lines > worst.pending)) worst = { pending: s.lines, oldestAt: s.oldest, where: place.db.display };
-      }
-      return worst;
+        return { place, pending: s.lines, oldestAt: s.oldest };
+      });
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The place furthest behind: the oldest event waiting, else the most events. */
+  probe(): { pending: number; oldestAt: string | null; where: string } {
+    let worst = { pending: 0, oldestAt: null as string | null, where: this.places[0]?.db.display ?? '' };
+    for (const b of this.behind()) {
+      const older = b.oldestAt !== null && (worst.oldestAt === null || Date.parse(b.oldestAt) < Date.parse(worst.oldestAt));
+      if (older || (worst.oldestAt === null && b.pending > worst.pending)) worst = { pending: b.pending, oldestAt: b.oldestAt, where: b.place.db.display };
+    }
+    return worst;
   }
 
   /** Counts the whole lines from s.scanned to `size`, noting the first event's time. */
